@@ -1,0 +1,345 @@
+// Hot-path hooks for gorunemu. See hooks.h.
+#include <stdlib.h>
+#include <string.h>
+#include "hooks.h"
+
+gre_state *gre_new(uc_engine *uc, int arch) {
+	gre_state *st = calloc(1, sizeof(gre_state));
+	if (st == NULL) {
+		return NULL;
+	}
+	st->uc = uc;
+	st->arch = arch;
+	if (arch == UC_ARCH_X86) {
+		size_t n = (size_t)1 << GRE_ICACHE_BITS;
+		st->icache_key = calloc(n, sizeof(uint64_t));
+		st->icache_val = calloc(n, sizeof(uint32_t));
+		if (st->icache_key == NULL || st->icache_val == NULL) {
+			gre_free(st);
+			return NULL;
+		}
+	}
+	return st;
+}
+
+void gre_free(gre_state *st) {
+	if (st == NULL) {
+		return;
+	}
+	free(st->icache_key);
+	free(st->icache_val);
+	free(st->cpuid);
+	gre_ring_free(&st->blocks);
+	gre_ring_free(&st->insns_ring);
+	gre_ring_free(&st->writes);
+	free(st);
+}
+
+int gre_ring_alloc(gre_ring *r, size_t cap, size_t elem) {
+	gre_ring_free(r);
+	r->buf = calloc(cap, elem);
+	if (r->buf == NULL) {
+		return -1;
+	}
+	r->cap = cap;
+	return 0;
+}
+
+void gre_ring_free(gre_ring *r) {
+	free(r->buf);
+	memset(r, 0, sizeof(*r));
+}
+
+static void stop(gre_state *st, uint32_t why) {
+	st->exit |= why;
+	uc_emu_stop(st->uc);
+}
+
+// icount returns the number of instructions in the block at addr. AArch64
+// instructions are 4 bytes; x86 block lengths come from the translation
+// block itself, which exists because it is executing, cached by address.
+static uint32_t icount(gre_state *st, uint64_t addr, uint32_t size) {
+	if (st->arch != UC_ARCH_X86) {
+		return size / 4;
+	}
+	size_t mask = ((size_t)1 << GRE_ICACHE_BITS) - 1;
+	size_t i = (size_t)((addr * 0x9E3779B97F4A7C15ull) >> (64 - GRE_ICACHE_BITS));
+	for (;;) {
+		if (st->icache_key[i] == addr + 1) {
+			// The size check catches a block at the same address that was
+			// translated differently (for example after a cache flush).
+			if ((st->icache_val[i] >> 16) == (size & 0xffff)) {
+				return st->icache_val[i] & 0xffff;
+			}
+			break;
+		}
+		if (st->icache_key[i] == 0) {
+			break;
+		}
+		i = (i + 1) & mask;
+	}
+	uc_tb tb;
+	uint32_t n = 1;
+	if (uc_ctl_request_cache(st->uc, addr, &tb) == UC_ERR_OK && tb.icount > 0) {
+		n = tb.icount;
+	}
+	// Insert unless the table is 3/4 full, in which case the count is simply
+	// looked up again next time.
+	if (st->icache_key[i] == 0 && st->icache_used < (mask + 1) / 4 * 3) {
+		st->icache_used++;
+	} else if (st->icache_key[i] != addr + 1) {
+		return n;
+	}
+	st->icache_key[i] = addr + 1;
+	st->icache_val[i] = ((size & 0xffff) << 16) | (n & 0xffff);
+	return n;
+}
+
+static void hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user) {
+	gre_state *st = user;
+	if (st->limit != 0 && st->insns >= st->limit) {
+		stop(st, GRE_EXIT_BUDGET);
+		return;
+	}
+	if (st->trace_blocks && st->blocks.len == st->blocks.cap) {
+		stop(st, GRE_EXIT_RINGFULL);
+		return;
+	}
+	uint32_t n = icount(st, addr, size);
+	st->cur_block = addr;
+	st->cur_size = size;
+	st->cur_icount = n;
+	if (st->trace_blocks) {
+		gre_block *b = (gre_block *)st->blocks.buf + st->blocks.len++;
+		b->addr = addr;
+		b->size = size;
+		b->icount = n;
+	}
+	st->insns += n;
+}
+
+uc_err gre_hook_block(gre_state *st, uc_hook *h) {
+	return uc_hook_add(st->uc, h, UC_HOOK_BLOCK, hook_block, st, 1, 0);
+}
+
+// hook_stop runs before the instruction at a stop address executes.
+static void hook_stop(uc_engine *uc, uint64_t addr, uint32_t size, void *user) {
+	gre_state *st = user;
+	if (st->skip_armed && addr == st->skip_pc) {
+		st->skip_armed = 0;
+		return;
+	}
+	st->skip_armed = 0;
+	st->stop_pc = addr;
+	// The block was counted whole when it started; take back what will not
+	// run now and is counted again when execution resumes at addr.
+	if (addr == st->cur_block) {
+		st->insns -= st->cur_icount;
+	} else if (addr > st->cur_block && addr < st->cur_block + st->cur_size) {
+		if (st->arch != UC_ARCH_X86) {
+			st->insns -= (st->cur_block + st->cur_size - addr) / 4;
+		} else {
+			// The block that resumes at addr ends where this one does.
+			uc_tb tb;
+			if (uc_ctl_request_cache(st->uc, addr, &tb) == UC_ERR_OK && tb.icount <= st->cur_icount) {
+				st->insns -= tb.icount;
+			}
+		}
+	}
+	st->cur_block = 0;
+	st->cur_size = 0;
+	st->cur_icount = 0;
+	stop(st, GRE_EXIT_STOPADDR);
+}
+
+uc_err gre_hook_stop(gre_state *st, uc_hook *h, uint64_t addr) {
+	return uc_hook_add(st->uc, h, UC_HOOK_CODE, hook_stop, st, addr, addr);
+}
+
+static void hook_insn(uc_engine *uc, uint64_t addr, uint32_t size, void *user) {
+	gre_state *st = user;
+	if (!st->trace_insns) {
+		return;
+	}
+	if (st->insns_ring.len == st->insns_ring.cap) {
+		stop(st, GRE_EXIT_RINGFULL);
+		return;
+	}
+	gre_insn *in = (gre_insn *)st->insns_ring.buf + st->insns_ring.len++;
+	in->addr = addr;
+	in->size = size;
+}
+
+uc_err gre_hook_insns(gre_state *st, uc_hook *h) {
+	return uc_hook_add(st->uc, h, UC_HOOK_CODE, hook_insn, st, 1, 0);
+}
+
+// Writes cannot be refused once the store has begun, so the ring keeps a
+// reserve: it asks to stop when a quarter is left and drops only if even
+// that runs out.
+static void hook_write(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value, void *user) {
+	gre_state *st = user;
+	gre_ring *r = &st->writes;
+	if (r->len == r->cap) {
+		r->dropped++;
+		return;
+	}
+	gre_write *w = (gre_write *)r->buf + r->len++;
+	uint64_t pc = 0;
+	uc_reg_read(uc, st->arch == UC_ARCH_X86 ? UC_X86_REG_RIP : UC_ARM64_REG_PC, &pc);
+	w->pc = pc;
+	w->addr = addr;
+	w->size = (uint32_t)size;
+	w->value = (uint64_t)value;
+	w->old = 0;
+	if (size > 0 && size <= 8) {
+		uc_mem_read(uc, addr, &w->old, (size_t)size);
+	}
+	w->insns = st->insns;
+	if (r->len >= r->cap - r->cap / 4) {
+		stop(st, GRE_EXIT_RINGFULL);
+	}
+}
+
+uc_err gre_hook_watch(gre_state *st, uc_hook *h, uint64_t begin, uint64_t end) {
+	return uc_hook_add(st->uc, h, UC_HOOK_MEM_WRITE, hook_write, st, begin, end);
+}
+
+// The x86 SYSCALL instruction hook runs with RIP still on the instruction;
+// Unicorn moves RIP past it after we return, and the stop lands there.
+static void hook_syscall_x86(uc_engine *uc, void *user) {
+	stop((gre_state *)user, GRE_EXIT_SYSCALL);
+}
+
+// AArch64 exceptions arrive as interrupts; SVC is EXCP_SWI (2) and PC is
+// already past the instruction.
+#define GRE_ARM64_EXCP_SWI 2
+static void hook_intr(uc_engine *uc, uint32_t intno, void *user) {
+	gre_state *st = user;
+	if (st->arch == UC_ARCH_ARM64 && intno == GRE_ARM64_EXCP_SWI) {
+		stop(st, GRE_EXIT_SYSCALL);
+		return;
+	}
+	st->intno = intno;
+	stop(st, GRE_EXIT_INTR);
+}
+
+uc_err gre_hook_syscall(gre_state *st, uc_hook *h) {
+	if (st->arch == UC_ARCH_X86) {
+		return uc_hook_add(st->uc, h, UC_HOOK_INSN, hook_syscall_x86, st, 1, 0, UC_X86_INS_SYSCALL);
+	}
+	*h = 0;
+	return UC_ERR_OK; // arm64 syscalls come through gre_hook_intr
+}
+
+uc_err gre_hook_intr(gre_state *st, uc_hook *h) {
+	return uc_hook_add(st->uc, h, UC_HOOK_INTR, hook_intr, st, 1, 0);
+}
+
+static bool hook_invalid_mem(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value, void *user) {
+	gre_state *st = user;
+	st->fault_type = type;
+	st->fault_addr = addr;
+	st->fault_size = size;
+	st->fault_value = value;
+	st->exit |= GRE_EXIT_FAULT;
+	return false;
+}
+
+uc_err gre_hook_invalid_mem(gre_state *st, uc_hook *h) {
+	return uc_hook_add(st->uc, h, UC_HOOK_MEM_INVALID, hook_invalid_mem, st, 1, 0);
+}
+
+static bool hook_invalid_insn(uc_engine *uc, void *user) {
+	gre_state *st = user;
+	st->exit |= GRE_EXIT_INVALID;
+	return false;
+}
+
+uc_err gre_hook_invalid_insn(gre_state *st, uc_hook *h) {
+	return uc_hook_add(st->uc, h, UC_HOOK_INSN_INVALID, hook_invalid_insn, st, 1, 0);
+}
+
+// hook_cpuid answers CPUID from the table Go installed, so the guest sees
+// exactly the features the emulated CPU executes, the same on every host.
+// Leaves missing from the table read as zeros, as unsupported leaves do.
+static int hook_cpuid(uc_engine *uc, void *user) {
+	gre_state *st = user;
+	uint64_t leaf = 0, sub = 0;
+	uc_reg_read(uc, UC_X86_REG_RAX, &leaf);
+	uc_reg_read(uc, UC_X86_REG_RCX, &sub);
+	uint64_t out[4] = {0, 0, 0, 0};
+	for (size_t i = 0; i < st->ncpuid; i++) {
+		uint32_t *row = st->cpuid[i];
+		if (row[0] == (uint32_t)leaf && (row[1] == (uint32_t)sub || row[1] == 0xffffffffu)) {
+			for (int j = 0; j < 4; j++) {
+				out[j] = row[2 + j];
+			}
+			break;
+		}
+	}
+	uc_reg_write(uc, UC_X86_REG_RAX, &out[0]);
+	uc_reg_write(uc, UC_X86_REG_RBX, &out[1]);
+	uc_reg_write(uc, UC_X86_REG_RCX, &out[2]);
+	uc_reg_write(uc, UC_X86_REG_RDX, &out[3]);
+	return 1; // skip the built-in CPUID
+}
+
+uc_err gre_hook_cpuid(gre_state *st, uc_hook *h) {
+	return uc_hook_add(st->uc, h, UC_HOOK_INSN, hook_cpuid, st, 1, 0, UC_X86_INS_CPUID);
+}
+
+uc_err gre_start(gre_state *st, uint64_t begin, uint64_t budget) {
+	st->exit = 0;
+	st->intno = 0;
+	st->limit = budget ? st->insns + budget : 0;
+	return uc_emu_start(st->uc, begin, 0, 0, 0);
+}
+
+// uc_ctl is variadic, which cgo cannot call; these wrap the uses we need.
+uc_err gre_set_cpu_model(uc_engine *uc, int model) {
+	return uc_ctl_set_cpu_model(uc, model);
+}
+
+// gre_flush_tbs drops all translated code. It costs seconds in 2.0.1 (it
+// walks the whole page-descriptor tree), so it is only for global hooks
+// added after the first run; ranges use gre_remove_tbs.
+uc_err gre_flush_tbs(uc_engine *uc) {
+	return uc_ctl_flush_tlb(uc); // despite the name: UC_CTL_TB_FLUSH
+}
+
+uc_err gre_remove_tbs(uc_engine *uc, uint64_t begin, uint64_t end) {
+	return uc_ctl_remove_cache(uc, begin, end);
+}
+
+// Batched register access on 64-bit registers. Unicorn wants an array of
+// value pointers; building it here keeps Go pointers out of C memory.
+#define GRE_MAX_BATCH 64
+uc_err gre_reg_read_batch(uc_engine *uc, uc_context *ctx, int *regs, uint64_t *vals, int n) {
+	void *ptrs[GRE_MAX_BATCH];
+	if (n > GRE_MAX_BATCH) {
+		return UC_ERR_ARG;
+	}
+	for (int i = 0; i < n; i++) {
+		vals[i] = 0;
+		ptrs[i] = &vals[i];
+	}
+	if (ctx != NULL) {
+		return uc_context_reg_read_batch(ctx, regs, ptrs, n);
+	}
+	return uc_reg_read_batch(uc, regs, ptrs, n);
+}
+
+uc_err gre_reg_write_batch(uc_engine *uc, uc_context *ctx, int *regs, uint64_t *vals, int n) {
+	void *ptrs[GRE_MAX_BATCH];
+	if (n > GRE_MAX_BATCH) {
+		return UC_ERR_ARG;
+	}
+	for (int i = 0; i < n; i++) {
+		ptrs[i] = &vals[i];
+	}
+	if (ctx != NULL) {
+		return uc_context_reg_write_batch(ctx, regs, (void *const *)ptrs, n);
+	}
+	return uc_reg_write_batch(uc, regs, (void *const *)ptrs, n);
+}

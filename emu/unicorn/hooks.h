@@ -1,0 +1,128 @@
+// Hot-path hooks for gorunemu, written in C so that no Go code runs per
+// block or per instruction. Every engine owns one gre_state; there is no
+// global state, so many engines can run in one process at once.
+#ifndef GORUNEMU_HOOKS_H
+#define GORUNEMU_HOOKS_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <unicorn/unicorn.h>
+
+// Reasons a run stopped, as bits in gre_state.exit (several may be set).
+enum {
+	GRE_EXIT_SYSCALL = 1 << 0,   // the guest made a system call
+	GRE_EXIT_BUDGET = 1 << 1,    // the instruction budget of this start ran out
+	GRE_EXIT_STOPADDR = 1 << 2,  // execution reached a stop address
+	GRE_EXIT_FAULT = 1 << 3,     // invalid memory access (see fault_*)
+	GRE_EXIT_INTR = 1 << 4,      // a CPU exception other than a syscall
+	GRE_EXIT_RINGFULL = 1 << 5,  // a trace ring filled up; drain and resume
+	GRE_EXIT_INVALID = 1 << 6,   // undefined instruction
+};
+
+// One executed translation block.
+typedef struct {
+	uint64_t addr;
+	uint32_t size;   // bytes
+	uint32_t icount; // instructions
+} gre_block;
+
+// One executed instruction.
+typedef struct {
+	uint64_t addr;
+	uint32_t size;
+	uint32_t pad;
+} gre_insn;
+
+// One guest memory write inside a watched range. old is the value in memory
+// before the write (hooks run before the store).
+typedef struct {
+	uint64_t pc;
+	uint64_t addr;
+	uint64_t value;
+	uint64_t old;
+	uint64_t insns; // instruction count at the block holding the write
+	uint32_t size;
+	uint32_t pad;
+} gre_write;
+
+// Ring buffers are plain arrays that Go drains after every stop.
+typedef struct {
+	void *buf;
+	size_t len;
+	size_t cap;
+	uint64_t dropped; // events lost because the ring was full and could not stop in time
+} gre_ring;
+
+#define GRE_ICACHE_BITS 16
+
+typedef struct gre_state {
+	uc_engine *uc;
+	int arch; // UC_ARCH_X86 or UC_ARCH_ARM64
+
+	uint64_t insns; // instructions executed, counted per block
+	uint64_t limit; // stop before a block once insns >= limit
+
+	// The block that started last, for correcting the count when a stop
+	// address ends it early.
+	uint64_t cur_block;
+	uint32_t cur_size;
+	uint32_t cur_icount;
+
+	uint32_t exit;     // GRE_EXIT_* bits of the last run
+	uint32_t intno;    // exception number for GRE_EXIT_INTR
+	uint64_t stop_pc;  // address of a GRE_EXIT_STOPADDR stop
+	uint64_t skip_pc;  // stop address to step over once when resuming
+	int skip_armed;
+
+	// Last invalid memory access.
+	int fault_type;
+	uint64_t fault_addr;
+	int fault_size;
+	int64_t fault_value;
+
+	// x86 instruction counts per block start address: an open-addressing
+	// table filled from UC_CTL_TB_REQUEST_CACHE on first sight.
+	uint64_t *icache_key;
+	uint32_t *icache_val;
+	size_t icache_used;
+
+	// CPUID answers (x86): leaf, subleaf, eax, ebx, ecx, edx per row.
+	uint32_t (*cpuid)[6];
+	size_t ncpuid;
+
+	int trace_blocks;
+	gre_ring blocks;
+	int trace_insns;
+	gre_ring insns_ring;
+	gre_ring writes;
+} gre_state;
+
+gre_state *gre_new(uc_engine *uc, int arch);
+void gre_free(gre_state *st);
+
+// Hook installers; each returns a uc_err and the hook handle in *h.
+uc_err gre_hook_syscall(gre_state *st, uc_hook *h);
+uc_err gre_hook_intr(gre_state *st, uc_hook *h);
+uc_err gre_hook_invalid_mem(gre_state *st, uc_hook *h);
+uc_err gre_hook_invalid_insn(gre_state *st, uc_hook *h);
+uc_err gre_hook_block(gre_state *st, uc_hook *h);
+uc_err gre_hook_stop(gre_state *st, uc_hook *h, uint64_t addr);
+uc_err gre_hook_insns(gre_state *st, uc_hook *h);
+uc_err gre_hook_watch(gre_state *st, uc_hook *h, uint64_t begin, uint64_t end);
+uc_err gre_hook_cpuid(gre_state *st, uc_hook *h);
+
+int gre_ring_alloc(gre_ring *r, size_t cap, size_t elem);
+void gre_ring_free(gre_ring *r);
+
+uc_err gre_set_cpu_model(uc_engine *uc, int model);
+uc_err gre_flush_tbs(uc_engine *uc);
+uc_err gre_remove_tbs(uc_engine *uc, uint64_t begin, uint64_t end);
+
+uc_err gre_reg_read_batch(uc_engine *uc, uc_context *ctx, int *regs, uint64_t *vals, int n);
+uc_err gre_reg_write_batch(uc_engine *uc, uc_context *ctx, int *regs, uint64_t *vals, int n);
+
+// gre_start runs the engine from begin until a hook stops it or budget
+// instructions have run (0: no budget).
+uc_err gre_start(gre_state *st, uint64_t begin, uint64_t budget);
+
+#endif

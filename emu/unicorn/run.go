@@ -1,0 +1,381 @@
+package unicorn
+
+/*
+#include <unicorn/unicorn.h>
+#include "hooks.h"
+*/
+import "C"
+
+import (
+	"fmt"
+	"unsafe"
+)
+
+// Exit says why Start returned. Several reasons can hold at once (a ring
+// filled up on the block that also ran out of budget).
+type Exit struct {
+	Syscall  bool   // the guest made a system call; PC is past the instruction
+	Budget   bool   // the instruction budget of this Start ran out
+	StopAddr bool   // PC reached a stop address (StopPC), before executing it
+	RingFull bool   // a trace ring is full: drain it and start again
+	Fault    *Fault // invalid memory access, undefined instruction or CPU exception
+	StopPC   uint64
+}
+
+// FaultKind classifies a Fault.
+type FaultKind int
+
+// Fault kinds.
+const (
+	FaultRead FaultKind = iota + 1
+	FaultWrite
+	FaultFetch
+	FaultInvalidInsn
+	FaultException
+)
+
+func (k FaultKind) String() string {
+	switch k {
+	case FaultRead:
+		return "read"
+	case FaultWrite:
+		return "write"
+	case FaultFetch:
+		return "fetch"
+	case FaultInvalidInsn:
+		return "invalid instruction"
+	case FaultException:
+		return "exception"
+	}
+	return fmt.Sprintf("FaultKind(%d)", int(k))
+}
+
+// Fault is why the guest could not continue.
+type Fault struct {
+	Kind     FaultKind
+	Unmapped bool   // memory faults: nothing mapped (false: mapped without permission)
+	Addr     uint64 // memory faults: the address accessed
+	Size     int    // memory faults: the access size
+	Intno    uint32 // FaultException: the CPU exception number
+	Err      error  // what Unicorn returned, if anything
+}
+
+func (f *Fault) Error() string {
+	switch f.Kind {
+	case FaultRead, FaultWrite, FaultFetch:
+		why := "protection"
+		if f.Unmapped {
+			why = "unmapped"
+		}
+		return fmt.Sprintf("%s of %d bytes at %#x (%s)", f.Kind, f.Size, f.Addr, why)
+	case FaultException:
+		return fmt.Sprintf("CPU exception %d", f.Intno)
+	}
+	return f.Kind.String()
+}
+
+// Start runs the guest from begin until a hook stops it. budget > 0 stops
+// at the first block boundary at or after budget more instructions; the
+// first block always runs. A Unicorn error that is not a guest fault is
+// returned as error.
+func (e *Engine) Start(begin, budget uint64) (Exit, error) {
+	if err := e.check(); err != nil {
+		return Exit{}, err
+	}
+	e.started = true
+	code := C.gre_start(e.st, C.uint64_t(begin), C.uint64_t(budget))
+	st := e.st
+	x := Exit{
+		Syscall:  st.exit&C.GRE_EXIT_SYSCALL != 0,
+		Budget:   st.exit&C.GRE_EXIT_BUDGET != 0,
+		StopAddr: st.exit&C.GRE_EXIT_STOPADDR != 0,
+		RingFull: st.exit&C.GRE_EXIT_RINGFULL != 0,
+		StopPC:   uint64(st.stop_pc),
+	}
+	switch {
+	case st.exit&C.GRE_EXIT_FAULT != 0:
+		x.Fault = memFault(st)
+	case st.exit&C.GRE_EXIT_INVALID != 0:
+		x.Fault = &Fault{Kind: FaultInvalidInsn}
+	case st.exit&C.GRE_EXIT_INTR != 0:
+		x.Fault = &Fault{Kind: FaultException, Intno: uint32(st.intno)}
+	}
+	if code != C.UC_ERR_OK {
+		err := ucErr(code, "run from %#x", begin)
+		if x.Fault != nil {
+			x.Fault.Err = err
+			return x, nil
+		}
+		switch code {
+		case C.UC_ERR_INSN_INVALID:
+			x.Fault = &Fault{Kind: FaultInvalidInsn, Err: err}
+			return x, nil
+		case C.UC_ERR_EXCEPTION:
+			x.Fault = &Fault{Kind: FaultException, Err: err}
+			return x, nil
+		}
+		return x, err
+	}
+	return x, nil
+}
+
+func memFault(st *C.gre_state) *Fault {
+	f := &Fault{Addr: uint64(st.fault_addr), Size: int(st.fault_size)}
+	switch st.fault_type {
+	case C.UC_MEM_READ_UNMAPPED:
+		f.Kind, f.Unmapped = FaultRead, true
+	case C.UC_MEM_WRITE_UNMAPPED:
+		f.Kind, f.Unmapped = FaultWrite, true
+	case C.UC_MEM_FETCH_UNMAPPED:
+		f.Kind, f.Unmapped = FaultFetch, true
+	case C.UC_MEM_READ_PROT:
+		f.Kind = FaultRead
+	case C.UC_MEM_WRITE_PROT:
+		f.Kind = FaultWrite
+	case C.UC_MEM_FETCH_PROT:
+		f.Kind = FaultFetch
+	}
+	return f
+}
+
+// Stop asks a running Start to return. It is safe to call from another
+// goroutine while Start runs (Unicorn's uc_emu_stop only sets flags).
+func (e *Engine) Stop() error {
+	if err := e.check(); err != nil {
+		return err
+	}
+	return ucErr(C.uc_emu_stop(e.uc), "stop")
+}
+
+// Insns returns the number of instructions executed so far, counted per
+// block as each block starts.
+func (e *Engine) Insns() uint64 {
+	if e.st == nil {
+		return 0
+	}
+	return uint64(e.st.insns)
+}
+
+// SetStops makes Start stop before executing any of addrs. It replaces the
+// previous set.
+func (e *Engine) SetStops(addrs []uint64) error {
+	if err := e.check(); err != nil {
+		return err
+	}
+	want := map[uint64]bool{}
+	for _, a := range addrs {
+		want[a] = true
+	}
+	for a, h := range e.stops {
+		if !want[a] {
+			if err := ucErr(C.uc_hook_del(e.uc, h), "remove stop hook at %#x", a); err != nil {
+				return err
+			}
+			delete(e.stops, a)
+		}
+	}
+	for a := range want {
+		if _, ok := e.stops[a]; ok {
+			continue
+		}
+		var h C.uc_hook
+		if err := ucErr(C.gre_hook_stop(e.st, &h, C.uint64_t(a)), "add stop hook at %#x", a); err != nil {
+			return err
+		}
+		e.stops[a] = h
+		// Code translated before the hook existed would not call it
+		// (unicorn#2200): drop the translations that hold addr.
+		if e.started {
+			if err := ucErr(C.gre_remove_tbs(e.uc, C.uint64_t(a), C.uint64_t(a+1)), "drop translations at %#x", a); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// SkipStopOnce makes the next Start, if it begins at addr, execute the
+// instruction at addr even though addr is a stop address. Use it to resume
+// a thread that stopped there.
+func (e *Engine) SkipStopOnce(addr uint64) {
+	if e.st == nil {
+		return
+	}
+	e.st.skip_pc = C.uint64_t(addr)
+	e.st.skip_armed = 1
+}
+
+// flushIfStarted drops translated code so that hooks added after the first
+// run also fire on code translated before them (unicorn#2200). In Unicorn
+// 2.0.1 this takes seconds: add global hooks before the first Start.
+func (e *Engine) flushIfStarted() error {
+	if !e.started {
+		return nil
+	}
+	return ucErr(C.gre_flush_tbs(e.uc), "flush translation cache")
+}
+
+// CPUIDLeaf is one answer to the x86 CPUID instruction. Subleaf
+// AnySubleaf matches every ECX.
+type CPUIDLeaf struct {
+	Leaf, Subleaf      uint32
+	EAX, EBX, ECX, EDX uint32
+}
+
+// AnySubleaf in CPUIDLeaf.Subleaf matches any subleaf.
+const AnySubleaf = 0xffffffff
+
+// SetCPUID makes the x86 CPUID instruction answer from leaves; leaves not
+// listed read as zeros. It must be called before the first Start.
+func (e *Engine) SetCPUID(leaves []CPUIDLeaf) error {
+	if err := e.check(); err != nil {
+		return err
+	}
+	if e.arch != ArchX86 {
+		return fmt.Errorf("unicorn: CPUID on a non-x86 engine")
+	}
+	if e.started {
+		return fmt.Errorf("unicorn: CPUID table set after the first run")
+	}
+	rows := C.malloc(C.size_t(len(leaves)+1) * 6 * 4)
+	if rows == nil {
+		return fmt.Errorf("unicorn: out of memory for CPUID table")
+	}
+	tab := unsafe.Slice((*[6]C.uint32_t)(rows), len(leaves)+1)
+	for i, l := range leaves {
+		tab[i] = [6]C.uint32_t{C.uint32_t(l.Leaf), C.uint32_t(l.Subleaf), C.uint32_t(l.EAX), C.uint32_t(l.EBX), C.uint32_t(l.ECX), C.uint32_t(l.EDX)}
+	}
+	first := e.st.cpuid == nil
+	C.free(unsafe.Pointer(e.st.cpuid))
+	e.st.cpuid = (*[6]C.uint32_t)(rows)
+	e.st.ncpuid = C.size_t(len(leaves))
+	if first {
+		var h C.uc_hook
+		return ucErr(C.gre_hook_cpuid(e.st, &h), "add cpuid hook")
+	}
+	return nil
+}
+
+// Block is one executed basic block (a Unicorn translation block).
+type Block struct {
+	Addr   uint64
+	Size   uint32
+	ICount uint32
+}
+
+// Insn is one executed instruction.
+type Insn struct {
+	Addr uint64
+	Size uint32
+	_    uint32
+}
+
+// Write is one guest store into a watched range, seen before it happens.
+type Write struct {
+	PC, Addr, Value, Old uint64
+	Insns                uint64 // instruction count at the start of the writing block
+	Size                 uint32
+	_                    uint32
+}
+
+// TraceBlocks turns recording of executed blocks on (capacity > 0) or off.
+func (e *Engine) TraceBlocks(capacity int) error {
+	if err := e.check(); err != nil {
+		return err
+	}
+	if capacity <= 0 {
+		e.st.trace_blocks = 0
+		C.gre_ring_free(&e.st.blocks)
+		return nil
+	}
+	if C.gre_ring_alloc(&e.st.blocks, C.size_t(capacity), C.size_t(unsafe.Sizeof(Block{}))) != 0 {
+		return fmt.Errorf("unicorn: out of memory for a block ring of %d", capacity)
+	}
+	e.st.trace_blocks = 1
+	return nil
+}
+
+// TraceInsns turns recording of every executed instruction on (capacity >
+// 0) or off. Turning it on adds a per-instruction C hook, which slows
+// execution; the translation cache is flushed so it applies everywhere.
+func (e *Engine) TraceInsns(capacity int) error {
+	if err := e.check(); err != nil {
+		return err
+	}
+	if capacity <= 0 {
+		e.st.trace_insns = 0
+		return nil
+	}
+	if C.gre_ring_alloc(&e.st.insns_ring, C.size_t(capacity), C.size_t(unsafe.Sizeof(Insn{}))) != 0 {
+		return fmt.Errorf("unicorn: out of memory for an instruction ring of %d", capacity)
+	}
+	e.st.trace_insns = 1
+	if e.insn == 0 {
+		if err := ucErr(C.gre_hook_insns(e.st, &e.insn), "add instruction hook"); err != nil {
+			return err
+		}
+		return e.flushIfStarted()
+	}
+	return nil
+}
+
+// Watch records every guest store into [begin, end) in the write ring,
+// which is allocated with capacity entries on first use.
+func (e *Engine) Watch(begin, end uint64, capacity int) error {
+	if err := e.check(); err != nil {
+		return err
+	}
+	if end <= begin {
+		return fmt.Errorf("unicorn: empty watch range [%#x, %#x)", begin, end)
+	}
+	if e.st.writes.buf == nil {
+		if capacity < 16 {
+			capacity = 16
+		}
+		if C.gre_ring_alloc(&e.st.writes, C.size_t(capacity), C.size_t(unsafe.Sizeof(Write{}))) != 0 {
+			return fmt.Errorf("unicorn: out of memory for a write ring of %d", capacity)
+		}
+	}
+	key := [2]uint64{begin, end}
+	if _, ok := e.watch[key]; ok {
+		return nil
+	}
+	var h C.uc_hook
+	if err := ucErr(C.gre_hook_watch(e.st, &h, C.uint64_t(begin), C.uint64_t(end-1)), "watch [%#x, %#x)", begin, end); err != nil {
+		return err
+	}
+	e.watch[key] = h
+	return e.flushIfStarted()
+}
+
+// DrainBlocks passes the recorded blocks to fn and empties the ring. The
+// slice is only valid during fn.
+func (e *Engine) DrainBlocks(fn func([]Block)) {
+	drain[Block](e, &e.st.blocks, fn)
+}
+
+// DrainInsns passes the recorded instructions to fn and empties the ring.
+func (e *Engine) DrainInsns(fn func([]Insn)) {
+	drain[Insn](e, &e.st.insns_ring, fn)
+}
+
+// DrainWrites passes the recorded writes to fn and empties the ring. It
+// returns how many writes were lost since the last drain because the ring
+// overflowed within one block.
+func (e *Engine) DrainWrites(fn func([]Write)) (dropped uint64) {
+	if e.st == nil {
+		return 0
+	}
+	dropped = uint64(e.st.writes.dropped)
+	e.st.writes.dropped = 0
+	drain[Write](e, &e.st.writes, fn)
+	return dropped
+}
+
+func drain[T any](e *Engine, r *C.gre_ring, fn func([]T)) {
+	if e.st == nil || r.buf == nil || r.len == 0 {
+		return
+	}
+	fn(unsafe.Slice((*T)(r.buf), int(r.len)))
+	r.len = 0
+}

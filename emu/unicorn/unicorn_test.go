@@ -1,0 +1,217 @@
+package unicorn
+
+import (
+	"encoding/binary"
+	"testing"
+
+	"github.com/gorunemu/gorunemu/emu/arch"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestArchConstantsMatchHeaders(t *testing.T) {
+	h := headerConstants()
+	assert.Equal(t, h["UC_ARCH_X86"], arch.AMD64.UnicornArch)
+	assert.Equal(t, h["UC_ARCH_ARM64"], arch.ARM64.UnicornArch)
+	assert.Equal(t, h["UC_MODE_64"], arch.AMD64.UnicornMode)
+	assert.Equal(t, h["UC_MODE_ARM"], arch.ARM64.UnicornMode)
+	assert.Equal(t, h["UC_CPU_X86_HASWELL"], arch.AMD64.CPUModel)
+	assert.Equal(t, h["UC_CPU_ARM64_MAX"], arch.ARM64.CPUModel)
+	for _, a := range arch.All() {
+		for _, r := range a.GPRs {
+			if want, ok := h[r.Name]; ok {
+				assert.Equal(t, want, int(r.Reg), "%s %s", a.Name, r.Name)
+			}
+		}
+	}
+	assert.Equal(t, h["xmm0"], int(arch.AMD64_XMM0))
+	assert.Equal(t, h["x8"], int(arch.ARM64.SyscallNr))
+	assert.Equal(t, h["x28"], int(arch.ARM64.G))
+}
+
+func open(t *testing.T, a *arch.Arch) *Engine {
+	t.Helper()
+	e, err := Open(Arch(a.UnicornArch), Mode(a.UnicornMode), a.CPUModel)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, e.Close()) })
+	return e
+}
+
+func arm64Code(words ...uint32) []byte {
+	b := make([]byte, 4*len(words))
+	for i, w := range words {
+		binary.LittleEndian.PutUint32(b[4*i:], w)
+	}
+	return b
+}
+
+// loop is a program that makes a syscall, counts in a register and jumps
+// back: on amd64 "mov eax,39; syscall; inc rbx; jmp 0x1000", on arm64
+// "movz x8,#172; svc #0; add x1,x1,#1; b 0x1000".
+var loop = map[string]struct {
+	code          []byte
+	afterSyscall  uint64
+	counter       arch.Reg
+	insnsPerRound uint64
+}{
+	"amd64": {
+		code:          []byte{0xb8, 0x27, 0, 0, 0, 0x0f, 0x05, 0x48, 0xff, 0xc3, 0xeb, 0xf4},
+		afterSyscall:  0x1007,
+		counter:       arch.AMD64_RBX,
+		insnsPerRound: 4,
+	},
+	"arm64": {
+		code:          arm64Code(0xd2801588, 0xd4000001, 0x91000421, 0x17fffffd),
+		afterSyscall:  0x1008,
+		counter:       arch.ARM64X(1),
+		insnsPerRound: 4,
+	},
+}
+
+func TestSyscallStopsAfterInstruction(t *testing.T) {
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			p := loop[a.Name]
+			e := open(t, a)
+			require.NoError(t, e.Map(0x1000, 0x1000, ProtRead|ProtExec))
+			require.NoError(t, e.WriteMem(0x1000, p.code))
+
+			x, err := e.Start(0x1000, 0)
+			require.NoError(t, err)
+			assert.True(t, x.Syscall)
+			assert.Nil(t, x.Fault)
+			pc, err := e.RegRead(int(a.PC))
+			require.NoError(t, err)
+			assert.Equal(t, p.afterSyscall, pc)
+			assert.Equal(t, uint64(2), e.Insns())
+			nr, err := e.RegRead(int(a.SyscallNr))
+			require.NoError(t, err)
+			assert.Equal(t, map[string]uint64{"amd64": 39, "arm64": 172}[a.Name], nr)
+
+			for round := uint64(1); round <= 3; round++ {
+				x, err = e.Start(pc, 0)
+				require.NoError(t, err)
+				require.True(t, x.Syscall)
+				pc, err = e.RegRead(int(a.PC))
+				require.NoError(t, err)
+				assert.Equal(t, p.afterSyscall, pc)
+				n, err := e.RegRead(int(p.counter))
+				require.NoError(t, err)
+				assert.Equal(t, round, n)
+				assert.Equal(t, 2+round*p.insnsPerRound, e.Insns())
+			}
+		})
+	}
+}
+
+func TestStopAddress(t *testing.T) {
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			p := loop[a.Name]
+			e := open(t, a)
+			require.NoError(t, e.Map(0x1000, 0x1000, ProtRead|ProtExec))
+			require.NoError(t, e.WriteMem(0x1000, p.code))
+			require.NoError(t, e.SetStops([]uint64{0x1000}))
+
+			// Starting on a stop address stops before it runs.
+			x, err := e.Start(0x1000, 0)
+			require.NoError(t, err)
+			assert.True(t, x.StopAddr)
+			assert.Equal(t, uint64(0x1000), x.StopPC)
+			assert.Equal(t, uint64(0), e.Insns())
+
+			// Skipping once runs to the syscall, then back to the stop.
+			e.SkipStopOnce(0x1000)
+			x, err = e.Start(0x1000, 0)
+			require.NoError(t, err)
+			require.True(t, x.Syscall)
+			x, err = e.Start(p.afterSyscall, 0)
+			require.NoError(t, err)
+			assert.True(t, x.StopAddr)
+			pc, err := e.RegRead(int(a.PC))
+			require.NoError(t, err)
+			assert.Equal(t, uint64(0x1000), pc)
+			n, err := e.RegRead(int(p.counter))
+			require.NoError(t, err)
+			assert.Equal(t, uint64(1), n, "the instructions before the stop ran")
+			assert.Equal(t, uint64(4), e.Insns())
+
+			// A stop added after the code was translated still fires.
+			require.NoError(t, e.SetStops([]uint64{p.afterSyscall}))
+			x, err = e.Start(0x1000, 0)
+			require.NoError(t, err)
+			require.True(t, x.Syscall)
+			x, err = e.Start(p.afterSyscall, 0)
+			require.NoError(t, err)
+			assert.True(t, x.StopAddr)
+			assert.Equal(t, p.afterSyscall, x.StopPC)
+		})
+	}
+}
+
+func TestBudget(t *testing.T) {
+	// A tight loop: amd64 "inc rbx; jmp -5", arm64 "add x1,x1,#1; b -4".
+	code := map[string][]byte{
+		"amd64": {0x48, 0xff, 0xc3, 0xeb, 0xfb},
+		"arm64": arm64Code(0x91000421, 0x17ffffff),
+	}
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			e := open(t, a)
+			require.NoError(t, e.Map(0x1000, 0x1000, ProtRead|ProtExec))
+			require.NoError(t, e.WriteMem(0x1000, code[a.Name]))
+			x, err := e.Start(0x1000, 1000)
+			require.NoError(t, err)
+			assert.True(t, x.Budget)
+			assert.Equal(t, uint64(1000), e.Insns())
+			n, err := e.RegRead(int(loop[a.Name].counter))
+			require.NoError(t, err)
+			assert.Equal(t, uint64(500), n)
+		})
+	}
+}
+
+func TestFaults(t *testing.T) {
+	// amd64 "mov rax,[0x10]" (48 8b 04 25 10 00 00 00); arm64 "ldr x0,[x1]" with x1 = 0x10.
+	code := map[string][]byte{
+		"amd64": {0x48, 0x8b, 0x04, 0x25, 0x10, 0, 0, 0},
+		"arm64": arm64Code(0xf9400020),
+	}
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			e := open(t, a)
+			require.NoError(t, e.Map(0x1000, 0x1000, ProtRead|ProtExec))
+			require.NoError(t, e.WriteMem(0x1000, code[a.Name]))
+			if a.Name == "arm64" {
+				require.NoError(t, e.RegWrite(int(arch.ARM64X(1)), 0x10))
+			}
+			x, err := e.Start(0x1000, 0)
+			require.NoError(t, err)
+			require.NotNil(t, x.Fault)
+			assert.Equal(t, FaultRead, x.Fault.Kind)
+			assert.True(t, x.Fault.Unmapped)
+			assert.Equal(t, uint64(0x10), x.Fault.Addr)
+			assert.Equal(t, 8, x.Fault.Size)
+			pc, err := e.RegRead(int(a.PC))
+			require.NoError(t, err)
+			assert.Equal(t, uint64(0x1000), pc, "PC is the faulting instruction")
+
+			// A write to read-only memory.
+			require.NoError(t, e.Map(0x2000, 0x1000, ProtRead))
+			store := map[string][]byte{
+				"amd64": {0x48, 0x89, 0x04, 0x25, 0x00, 0x20, 0, 0}, // mov [0x2000],rax
+				"arm64": arm64Code(0xf9000020),                       // str x0,[x1]
+			}[a.Name]
+			require.NoError(t, e.WriteMem(0x1100, store))
+			if a.Name == "arm64" {
+				require.NoError(t, e.RegWrite(int(arch.ARM64X(1)), 0x2000))
+			}
+			x, err = e.Start(0x1100, 0)
+			require.NoError(t, err)
+			require.NotNil(t, x.Fault)
+			assert.Equal(t, FaultWrite, x.Fault.Kind)
+			assert.False(t, x.Fault.Unmapped)
+			assert.Equal(t, uint64(0x2000), x.Fault.Addr)
+		})
+	}
+}
