@@ -74,9 +74,10 @@ var AMD64 = &Arch{
 	LinkReg:     -1,
 
 	// AT_HWCAP on x86 is CPUID.1:EDX (arch/x86/include/asm/elf.h
-	// ELF_HWCAP); it is filled in from the emulated CPUID at run time.
-	HWCAP:  0,
+	// ELF_HWCAP). AT_HWCAP2 would carry FSGSBASE, which is not offered.
+	HWCAP:  amd64Leaf1EDX,
 	HWCAP2: 0,
+	CPUID:  amd64CPUID,
 	// AT_MINSIGSTKSZ as the reference machine's kernel reports it.
 	MinSigStackSize: 3376,
 
@@ -87,4 +88,60 @@ var AMD64 = &Arch{
 		{"r12", AMD64_R12}, {"r13", AMD64_R13}, {"r14", AMD64_R14}, {"r15", AMD64_R15},
 		{"rip", AMD64_RIP}, {"eflags", AMD64_EFLAGS}, {"fs_base", AMD64_FS_BASE},
 	},
+}
+
+// CPUID feature bits the emulated x86 CPU reports (Intel SDM vol. 2A,
+// CPUID). Each one is there because Unicorn 2.0.1's TCG executes the
+// instructions it stands for; emu/unicorn's tests run one instruction per
+// bit. Unicorn's own CPUID leaves out SSE3 and FPU, which it executes,
+// and the Haswell model would claim POPCNT, MOVBE, PCLMULQDQ and XSAVE,
+// which it does not, so gorunemu answers CPUID itself.
+const (
+	amd64Leaf1ECX = 1<<0 | // SSE3
+		1<<9 | // SSSE3
+		1<<13 | // CMPXCHG16B
+		1<<19 | // SSE4.1
+		1<<20 | // SSE4.2
+		1<<25 // AES
+	amd64Leaf1EDX = 1<<0 | // FPU
+		1<<4 | // TSC
+		1<<8 | // CMPXCHG8B
+		1<<15 | // CMOV
+		1<<19 | // CLFLUSH
+		1<<23 | // MMX
+		1<<24 | // FXSAVE
+		1<<25 | // SSE
+		1<<26 // SSE2
+	amd64Leaf7EBX = 1<<3 | // BMI1
+		1<<8 | // BMI2
+		1<<19 // ADX
+	amd64Ext1ECX = 1<<0 | // LAHF/SAHF in 64-bit mode
+		1<<5 // LZCNT
+	amd64Ext1EDX = 1<<11 | // SYSCALL
+		1<<20 | // NX
+		1<<27 | // RDTSCP
+		1<<29 // long mode
+)
+
+var amd64CPUID = []CPUIDLeaf{
+	// Highest basic leaf 7; vendor "GenuineIntel" in EBX, EDX, ECX.
+	{Leaf: 0, Subleaf: AnySubleaf, EAX: 7, EBX: 0x756e6547, EDX: 0x49656e69, ECX: 0x6c65746e},
+	// Family 6 model 0x3c stepping 4 (Haswell); 64-byte CLFLUSH lines.
+	{Leaf: 1, Subleaf: AnySubleaf, EAX: 0x306c4, EBX: 0x800, ECX: amd64Leaf1ECX, EDX: amd64Leaf1EDX},
+	{Leaf: 7, Subleaf: 0, EBX: amd64Leaf7EBX},
+	{Leaf: 0x80000000, Subleaf: AnySubleaf, EAX: 0x80000004, EBX: 0x756e6547, EDX: 0x49656e69, ECX: 0x6c65746e},
+	{Leaf: 0x80000001, Subleaf: AnySubleaf, ECX: amd64Ext1ECX, EDX: amd64Ext1EDX},
+	// Brand string "gorunemu virtual x86-64 CPU", 16 bytes per leaf.
+	brandLeaf(0x80000002, "gorunemu virtual"),
+	brandLeaf(0x80000003, " x86-64 CPU"),
+	brandLeaf(0x80000004, ""),
+}
+
+func brandLeaf(leaf uint32, s string) CPUIDLeaf {
+	var b [16]byte
+	copy(b[:], s)
+	w := func(i int) uint32 {
+		return uint32(b[i]) | uint32(b[i+1])<<8 | uint32(b[i+2])<<16 | uint32(b[i+3])<<24
+	}
+	return CPUIDLeaf{Leaf: leaf, Subleaf: AnySubleaf, EAX: w(0), EBX: w(4), ECX: w(8), EDX: w(12)}
 }

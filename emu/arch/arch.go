@@ -71,6 +71,8 @@ type Arch struct {
 	HWCAP, HWCAP2 uint64
 	// MinSigStackSize is AT_MINSIGSTKSZ, or 0 to omit it.
 	MinSigStackSize uint64
+	// CPUID is what the x86 CPUID instruction answers (nil on arm64).
+	CPUID []CPUIDLeaf
 
 	// GPRs lists the general-purpose registers in display order.
 	GPRs []RegInfo
@@ -112,3 +114,13 @@ func (a *Arch) RegName(r Reg) string {
 	}
 	return fmt.Sprintf("r%d", int(r))
 }
+
+// CPUIDLeaf is one answer of the x86 CPUID instruction for EAX=Leaf,
+// ECX=Subleaf (AnySubleaf: every ECX). Leaves not listed read as zeros.
+type CPUIDLeaf struct {
+	Leaf, Subleaf      uint32
+	EAX, EBX, ECX, EDX uint32
+}
+
+// AnySubleaf in CPUIDLeaf.Subleaf matches every subleaf.
+const AnySubleaf = 0xffffffff

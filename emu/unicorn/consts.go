@@ -18,7 +18,7 @@ func headerConstants() map[string]int {
 		"r12": C.UC_X86_REG_R12, "r13": C.UC_X86_REG_R13, "r14": C.UC_X86_REG_R14, "r15": C.UC_X86_REG_R15,
 		"rip": C.UC_X86_REG_RIP, "eflags": C.UC_X86_REG_EFLAGS, "fs_base": C.UC_X86_REG_FS_BASE,
 		"xmm0": C.UC_X86_REG_XMM0,
-		"x0": C.UC_ARM64_REG_X0, "x8": C.UC_ARM64_REG_X8, "x28": C.UC_ARM64_REG_X28,
+		"x0":   C.UC_ARM64_REG_X0, "x8": C.UC_ARM64_REG_X8, "x28": C.UC_ARM64_REG_X28,
 		"fp": C.UC_ARM64_REG_X29, "lr": C.UC_ARM64_REG_X30, "sp": C.UC_ARM64_REG_SP,
 		"pc": C.UC_ARM64_REG_PC, "nzcv": C.UC_ARM64_REG_NZCV, "tpidr_el0": C.UC_ARM64_REG_TPIDR_EL0,
 	}

@@ -289,6 +289,21 @@ uc_err gre_hook_cpuid(gre_state *st, uc_hook *h) {
 	return uc_hook_add(st->uc, h, UC_HOOK_INSN, hook_cpuid, st, 1, 0, UC_X86_INS_CPUID);
 }
 
+// hook_tsc runs on the instruction after an RDTSC or RDTSCP (Unicorn 2.0.1
+// cannot hook RDTSC itself) and replaces the host's time stamp counter with
+// the virtual one, one tick per instruction, so runs are reproducible.
+static void hook_tsc(uc_engine *uc, uint64_t addr, uint32_t size, void *user) {
+	gre_state *st = user;
+	uint64_t tsc = st->insns + st->tsc_offset;
+	uint64_t lo = tsc & 0xffffffffu, hi = tsc >> 32;
+	uc_reg_write(uc, UC_X86_REG_RAX, &lo);
+	uc_reg_write(uc, UC_X86_REG_RDX, &hi);
+}
+
+uc_err gre_hook_tsc(gre_state *st, uc_hook *h, uint64_t after) {
+	return uc_hook_add(st->uc, h, UC_HOOK_CODE, hook_tsc, st, after, after);
+}
+
 uc_err gre_start(gre_state *st, uint64_t begin, uint64_t budget) {
 	st->exit = 0;
 	st->intno = 0;

@@ -60,6 +60,7 @@ typedef struct gre_state {
 	int arch; // UC_ARCH_X86 or UC_ARCH_ARM64
 
 	uint64_t insns; // instructions executed, counted per block
+	uint64_t tsc_offset; // virtual TSC = insns + tsc_offset
 	uint64_t limit; // stop before a block once insns >= limit
 
 	// The block that started last, for correcting the count when a stop
@@ -110,6 +111,7 @@ uc_err gre_hook_stop(gre_state *st, uc_hook *h, uint64_t addr);
 uc_err gre_hook_insns(gre_state *st, uc_hook *h);
 uc_err gre_hook_watch(gre_state *st, uc_hook *h, uint64_t begin, uint64_t end);
 uc_err gre_hook_cpuid(gre_state *st, uc_hook *h);
+uc_err gre_hook_tsc(gre_state *st, uc_hook *h, uint64_t after);
 
 int gre_ring_alloc(gre_ring *r, size_t cap, size_t elem);
 void gre_ring_free(gre_ring *r);

@@ -9,6 +9,8 @@ import "C"
 import (
 	"fmt"
 	"unsafe"
+
+	"github.com/gorunemu/gorunemu/emu/arch"
 )
 
 // Exit says why Start returned. Several reasons can hold at once (a ring
@@ -215,19 +217,9 @@ func (e *Engine) flushIfStarted() error {
 	return ucErr(C.gre_flush_tbs(e.uc), "flush translation cache")
 }
 
-// CPUIDLeaf is one answer to the x86 CPUID instruction. Subleaf
-// AnySubleaf matches every ECX.
-type CPUIDLeaf struct {
-	Leaf, Subleaf      uint32
-	EAX, EBX, ECX, EDX uint32
-}
-
-// AnySubleaf in CPUIDLeaf.Subleaf matches any subleaf.
-const AnySubleaf = 0xffffffff
-
 // SetCPUID makes the x86 CPUID instruction answer from leaves; leaves not
 // listed read as zeros. It must be called before the first Start.
-func (e *Engine) SetCPUID(leaves []CPUIDLeaf) error {
+func (e *Engine) SetCPUID(leaves []arch.CPUIDLeaf) error {
 	if err := e.check(); err != nil {
 		return err
 	}
@@ -254,6 +246,31 @@ func (e *Engine) SetCPUID(leaves []CPUIDLeaf) error {
 		return ucErr(C.gre_hook_cpuid(e.st, &h), "add cpuid hook")
 	}
 	return nil
+}
+
+// FixTSC makes the RDTSC or RDTSCP instruction that ends just before each
+// of afters read the virtual time stamp counter (Insns plus the offset set
+// by SetTSCOffset) instead of the host's. Unicorn 2.0.1 cannot hook RDTSC
+// itself, so the caller finds the instructions and this hooks the next
+// ones. Call it before the first Start.
+func (e *Engine) FixTSC(afters []uint64) error {
+	if err := e.check(); err != nil {
+		return err
+	}
+	for _, a := range afters {
+		var h C.uc_hook
+		if err := ucErr(C.gre_hook_tsc(e.st, &h, C.uint64_t(a)), "add TSC hook at %#x", a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SetTSCOffset sets what the virtual time stamp counter adds to Insns.
+func (e *Engine) SetTSCOffset(off uint64) {
+	if e.st != nil {
+		e.st.tsc_offset = C.uint64_t(off)
+	}
 }
 
 // Block is one executed basic block (a Unicorn translation block).

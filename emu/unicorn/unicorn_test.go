@@ -200,7 +200,7 @@ func TestFaults(t *testing.T) {
 			require.NoError(t, e.Map(0x2000, 0x1000, ProtRead))
 			store := map[string][]byte{
 				"amd64": {0x48, 0x89, 0x04, 0x25, 0x00, 0x20, 0, 0}, // mov [0x2000],rax
-				"arm64": arm64Code(0xf9000020),                       // str x0,[x1]
+				"arm64": arm64Code(0xf9000020),                      // str x0,[x1]
 			}[a.Name]
 			require.NoError(t, e.WriteMem(0x1100, store))
 			if a.Name == "arm64" {
