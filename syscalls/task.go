@@ -17,6 +17,12 @@ type Task interface {
 	// Thread is the calling thread's kernel state (signal mask, ...).
 	Thread() *Thread
 	TID() int
+	// TLS returns the calling thread's thread pointer (FS base on amd64,
+	// TPIDR_EL0 on arm64); SetTLS sets it, as arch_prctl(ARCH_SET_FS)
+	// does. Their errors are emulator errors (the engine failed), not
+	// Errnos.
+	TLS() (uint64, error)
+	SetTLS(addr uint64) error
 
 	// ReadMem fills b from guest memory at addr; EFAULT if any byte is not
 	// mapped readable.

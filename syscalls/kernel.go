@@ -1,0 +1,242 @@
+package syscalls
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"path"
+)
+
+// Fixed identity of the emulated machine and process. They are defaults,
+// not measurements: a run is reproducible because they never depend on the
+// host. Config fields left zero take these values.
+const (
+	// DefaultPID is the process id, which is also the main thread's tid.
+	DefaultPID = 4242
+	// DefaultPPID is the parent's process id.
+	DefaultPPID = 4241
+	// DefaultHostname is uname's nodename and /etc/hostname.
+	DefaultHostname = "gorunemu"
+	// DefaultNCPU is the number of CPUs sched_getaffinity reports: the
+	// reference machine of shared/reference/linux-startup.md has 2.
+	DefaultNCPU = 2
+	// DefaultRealtimeBase is CLOCK_REALTIME at virtual time 0:
+	// 2024-01-01T00:00:00Z in ns since the Unix epoch.
+	DefaultRealtimeBase int64 = 1704067200 * 1e9
+
+	// Release and Version are what uname reports. The release is a real
+	// LTS kernel so that version checks in guests take realistic paths;
+	// the suffix says who answers.
+	Release = "6.1.0-gorunemu"
+	Version = "#1 SMP PREEMPT_DYNAMIC gorunemu"
+)
+
+// Config is what a Kernel is made from. Zero fields take the defaults above
+// (UID and GID default to 0, root).
+//
+// The guest sees only the virtual filesystem built from this Config (see
+// vfs.go); a read-only view of a host directory is a planned addition that
+// will be configured here and mounted under the virtual files.
+type Config struct {
+	// PID and PPID are the process and parent process ids; the emulator
+	// must give the main thread tid PID, as Linux does.
+	PID, PPID int
+	UID, GID  uint32
+	Hostname  string
+	// NCPU is the number of CPUs the process may run on.
+	NCPU int
+	// ExePath is the guest path of the executable: /proc/self/exe points
+	// there and the process name (comm) is its base name.
+	ExePath string
+	// Auxv is the raw auxiliary vector, served as /proc/self/auxv.
+	Auxv []byte
+	// Seed seeds getrandom and /dev/urandom.
+	Seed uint64
+	// Stdout and Stderr receive what the guest writes to fds 1 and 2
+	// (nil: discarded).
+	Stdout, Stderr io.Writer
+	// RealtimeBase is CLOCK_REALTIME, in ns since the Unix epoch, when
+	// the virtual monotonic clock reads 0.
+	RealtimeBase int64
+}
+
+func (c *Config) setDefaults() {
+	if c.PID == 0 {
+		c.PID = DefaultPID
+	}
+	if c.PPID == 0 {
+		c.PPID = DefaultPPID
+	}
+	if c.Hostname == "" {
+		c.Hostname = DefaultHostname
+	}
+	if c.NCPU <= 0 {
+		c.NCPU = DefaultNCPU
+	}
+	if c.RealtimeBase == 0 {
+		c.RealtimeBase = DefaultRealtimeBase
+	}
+	if c.Stdout == nil {
+		c.Stdout = io.Discard
+	}
+	if c.Stderr == nil {
+		c.Stderr = io.Discard
+	}
+}
+
+// sigaction is one signal's disposition, as struct sigaction holds it.
+type sigaction struct {
+	handler, flags, restorer, mask uint64
+}
+
+// Kernel is the kernel state of one emulated process: ids, signal
+// dispositions, resource limits, open files, the virtual filesystem and
+// the random stream. Everything mutable lives here or in a Thread, so any
+// number of emulations can run side by side. A Kernel is used by one
+// goroutine at a time: the emulator dispatches syscalls one after another.
+type Kernel struct {
+	cfg  Config
+	comm string // process name: base name of ExePath, at most 15 bytes
+
+	actions [NSIG]sigaction // index sig-1
+	rlimits [RLIM_NLIMITS]rlimit
+	files   fdTable
+	fs      *vfs
+	random  *rand.ChaCha8
+	// threads are the live threads by tid; a thread is added when it is
+	// cloned or first makes a syscall, and removed when it exits.
+	threads map[int]*Thread
+
+	// Process-wide prctl state.
+	dumpable, childSubreaper, noNewPrivs, thpDisable bool
+	membarrierPrivate, membarrierSyncCore            bool
+
+	cur *Call // the call being dispatched
+}
+
+// NewKernel returns the kernel state of a new process: fds 0, 1 and 2 open
+// (stdin reads as /dev/null, stdout and stderr are pipes to Config.Stdout
+// and Config.Stderr), every signal at SIG_DFL, Linux's initial resource
+// limits.
+func NewKernel(c Config) *Kernel {
+	c.setDefaults()
+	k := &Kernel{
+		cfg:      c,
+		comm:     commOf(c.ExePath),
+		rlimits:  defaultRlimits,
+		threads:  map[int]*Thread{},
+		dumpable: true,
+	}
+	var seed [32]byte
+	copy(seed[:], "gorunemu getrandom stream\x00\x00\x00\x00\x00\x00\x00")
+	binary.LittleEndian.PutUint64(seed[24:], c.Seed)
+	k.random = rand.NewChaCha8(seed)
+	k.fs = newVFS(k)
+	k.files.init(k)
+	return k
+}
+
+// commOf is the comm Linux gives a process exec'd from path: the base name,
+// cut to TASK_COMM_LEN-1 bytes.
+func commOf(exe string) string {
+	name := path.Base(exe)
+	if exe == "" || name == "/" || name == "." {
+		name = "main"
+	}
+	if len(name) > taskCommLen-1 {
+		name = name[:taskCommLen-1]
+	}
+	return name
+}
+
+// Config returns the configuration the kernel was made with, defaults
+// filled in.
+func (k *Kernel) Config() Config { return k.cfg }
+
+// PID returns the process id (the main thread's tid).
+func (k *Kernel) PID() int { return k.cfg.PID }
+
+// SigAction returns the handler address and flags installed for sig
+// (SIG_DFL is 0, SIG_IGN 1).
+func (k *Kernel) SigAction(sig int) (handler, flags uint64) {
+	if sig < 1 || sig > NSIG {
+		return SIG_DFL, 0
+	}
+	a := k.actions[sig-1]
+	return a.handler, a.flags
+}
+
+// FileCount returns how many fds are open.
+func (k *Kernel) FileCount() int { return k.files.count() }
+
+// notef adds to the current call's note what a trace should say about it.
+func (k *Kernel) notef(format string, args ...any) {
+	if k.cur == nil {
+		return
+	}
+	msg := fmt.Sprintf(format, args...)
+	if k.cur.Note == "" {
+		k.cur.Note = msg
+	} else {
+		k.cur.Note += "; " + msg
+	}
+}
+
+// note adds a note to the call t is making.
+func note(t Task, format string, args ...any) { t.Kernel().notef(format, args...) }
+
+// registerThread records a live thread.
+func (k *Kernel) registerThread(tid int, th *Thread) {
+	if _, ok := k.threads[tid]; !ok && th != nil {
+		k.threads[tid] = th
+	}
+}
+
+// thread returns the live thread tid of this process.
+func (k *Kernel) thread(tid int) (*Thread, bool) {
+	th, ok := k.threads[tid]
+	return th, ok
+}
+
+// stackT is a thread's alternate signal stack (stack_t).
+type stackT struct {
+	sp, size uint64
+	flags    uint32 // SS_AUTODISARM if set; SS_DISABLE is size == 0
+}
+
+// Thread is one thread's kernel state. The emulator makes the main
+// thread's with NewThread; clone makes the others.
+type Thread struct {
+	sigmask       uint64 // blocked signals, bit sig-1
+	altstack      stackT
+	clearChildTID uint64
+	robustHead    uint64
+	robustLen     uint64
+	name          string // comm set by PR_SET_NAME; "" is the process name
+	named         bool
+	pdeathsig     int
+}
+
+// NewThread returns the state of a thread that blocks no signal, has no
+// alternate signal stack, no clear_child_tid and no robust list, and
+// carries the process name.
+func NewThread() *Thread { return &Thread{} }
+
+// SigMask returns the set of blocked signals (bit sig-1).
+func (th *Thread) SigMask() uint64 { return th.sigmask }
+
+// ClearChildTID returns the address exit clears and wakes (set by
+// CLONE_CHILD_CLEARTID or set_tid_address), or 0.
+func (th *Thread) ClearChildTID() uint64 { return th.clearChildTID }
+
+// AltStack returns the alternate signal stack, or size 0 if disabled.
+func (th *Thread) AltStack() (sp, size uint64) { return th.altstack.sp, th.altstack.size }
+
+// name returns the thread's comm.
+func (k *Kernel) threadName(th *Thread) string {
+	if th != nil && th.named {
+		return th.name
+	}
+	return k.comm
+}

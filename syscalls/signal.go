@@ -1,0 +1,256 @@
+package syscalls
+
+import "strconv"
+
+// Signals. Dispositions, masks and alternate stacks are kept exactly, but
+// signals are never delivered to a handler: a signal that would run guest
+// code is dropped with a note, one whose default action ends the process
+// ends it through Task.KillGroup, and stopping is an emulator gap.
+
+// sigBit is sig's bit in a sigset.
+func sigBit(sig int) uint64 { return 1 << (sig - 1) }
+
+// unblockable are SIGKILL and SIGSTOP, which no mask or action can affect.
+const unblockable = 1<<(SIGKILL-1) | 1<<(SIGSTOP-1)
+
+// uapiSAFlags are the sa_flags bits the kernel keeps (kernel/signal.c
+// UAPI_SA_FLAGS with SA_RESTORER); others, such as SA_UNSUPPORTED, read
+// back as clear, which is how programs probe for flag support.
+const uapiSAFlags = SA_NOCLDSTOP | SA_NOCLDWAIT | SA_SIGINFO | SA_ONSTACK | SA_RESTART |
+	SA_NODEFER | SA_RESETHAND | SA_EXPOSE_TAGBITS | SA_RESTORER
+
+// RtSigaction implements rt_sigaction(2). As in kernel/signal.c
+// do_sigaction, the new action is read first, the old one is saved before
+// the new one is stored, and the old one is written last, so act and oact
+// may point at the same buffer; a fault writing oact is reported after the
+// new action took effect.
+func RtSigaction(t Task, a Args) (uint64, error) {
+	sig, act, oact, size := int(a.Int32(0)), a.Ptr(1), a.Ptr(2), a.Uint(3)
+	if size != sigsetSize {
+		return 0, EINVAL
+	}
+	if sig < 1 || sig > NSIG || (act != 0 && (sig == SIGKILL || sig == SIGSTOP)) {
+		return 0, EINVAL
+	}
+	var nw sigaction
+	if act != 0 {
+		var b [sigactionSize]byte
+		if err := t.ReadMem(act, b[:]); err != nil {
+			return 0, err
+		}
+		nw = sigaction{le.Uint64(b[0:]), le.Uint64(b[8:]) & uapiSAFlags, le.Uint64(b[16:]), le.Uint64(b[24:]) &^ unblockable}
+	}
+	k := t.Kernel()
+	old := k.actions[sig-1]
+	if act != 0 {
+		k.actions[sig-1] = nw
+	}
+	if oact != 0 {
+		var b [sigactionSize]byte
+		le.PutUint64(b[0:], old.handler)
+		le.PutUint64(b[8:], old.flags)
+		le.PutUint64(b[16:], old.restorer)
+		le.PutUint64(b[24:], old.mask)
+		if err := t.WriteMem(oact, b[:]); err != nil {
+			return 0, err
+		}
+	}
+	return 0, nil
+}
+
+// RtSigprocmask implements rt_sigprocmask(2). SIGKILL and SIGSTOP are never
+// blocked.
+func RtSigprocmask(t Task, a Args) (uint64, error) {
+	how, set, oset, size := a.Int32(0), a.Ptr(1), a.Ptr(2), a.Uint(3)
+	if size != sigsetSize {
+		return 0, EINVAL
+	}
+	th := t.Thread()
+	old := th.sigmask
+	if set != 0 {
+		m, err := readU64(t, set)
+		if err != nil {
+			return 0, err
+		}
+		m &^= unblockable
+		switch how {
+		case SIG_BLOCK:
+			th.sigmask |= m
+		case SIG_UNBLOCK:
+			th.sigmask &^= m
+		case SIG_SETMASK:
+			th.sigmask = m
+		default:
+			return 0, EINVAL
+		}
+	}
+	if oset != 0 {
+		if err := writeU64(t, oset, old); err != nil {
+			return 0, err
+		}
+	}
+	return 0, nil
+}
+
+// Sigaltstack implements sigaltstack(2). Since no signal handler ever
+// runs, a thread is never on its alternate stack, and EPERM (changing the
+// stack while on it) cannot happen.
+func Sigaltstack(t Task, a Args) (uint64, error) {
+	ss, oss := a.Ptr(0), a.Ptr(1)
+	th := t.Thread()
+	old := th.altstack
+	if ss != 0 {
+		var b [stackTSize]byte
+		if err := t.ReadMem(ss, b[:]); err != nil {
+			return 0, err
+		}
+		sp, flags, size := le.Uint64(b[0:]), le.Uint32(b[8:]), le.Uint64(b[16:])
+		mode := flags &^ SS_AUTODISARM
+		if mode != SS_DISABLE && mode != SS_ONSTACK && mode != 0 {
+			return 0, EINVAL
+		}
+		if mode == SS_DISABLE {
+			th.altstack = stackT{flags: flags & SS_AUTODISARM}
+		} else {
+			if size < abiOf(t.Arch()).minSigStkSz {
+				return 0, ENOMEM
+			}
+			th.altstack = stackT{sp: sp, size: size, flags: flags & SS_AUTODISARM}
+		}
+	}
+	if oss != 0 {
+		var b [stackTSize]byte
+		flags := old.flags
+		if old.size == 0 {
+			flags |= SS_DISABLE
+		}
+		le.PutUint64(b[0:], old.sp)
+		le.PutUint32(b[8:], flags)
+		le.PutUint64(b[16:], old.size)
+		if err := t.WriteMem(oss, b[:]); err != nil {
+			return 0, err
+		}
+	}
+	return 0, nil
+}
+
+// RtSigreturn implements rt_sigreturn(2), which only a signal frame can
+// call; with no delivery there is none, so it is an emulator error.
+func RtSigreturn(t Task, a Args) (uint64, error) {
+	return 0, gapf("rt_sigreturn without a signal frame: signal delivery")
+}
+
+// defaultAction is what SIG_DFL does with a signal (signal(7)).
+type defaultAction int
+
+const (
+	actTerminate defaultAction = iota // Term and Core
+	actIgnore
+	actStop
+	actContinue
+)
+
+func defaultActionOf(sig int) defaultAction {
+	switch sig {
+	case SIGCHLD, SIGURG, SIGWINCH:
+		return actIgnore
+	case SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU:
+		return actStop
+	case SIGCONT:
+		return actContinue
+	}
+	return actTerminate
+}
+
+// sendSignal sends sig to the thread tid (thread-directed) or, with tid 0,
+// to the process, and does what the disposition says.
+func sendSignal(t Task, tid, sig int) (uint64, error) {
+	if sig == 0 {
+		return 0, nil // existence and permission probe
+	}
+	k := t.Kernel()
+	name := SignalName(sig)
+	target := "process " + strconv.Itoa(k.cfg.PID)
+	var blocked bool
+	if tid != 0 {
+		target = "tid " + strconv.Itoa(tid)
+		th, _ := k.thread(tid)
+		blocked = th != nil && th.sigmask&sigBit(sig) != 0
+	} else {
+		blocked = true
+		for _, th := range k.threads {
+			if th.sigmask&sigBit(sig) == 0 {
+				blocked = false
+			}
+		}
+		if len(k.threads) == 0 {
+			blocked = false
+		}
+	}
+	if sig == SIGKILL {
+		t.KillGroup(sig)
+		return 0, nil
+	}
+	act := k.actions[sig-1]
+	switch {
+	case act.handler == SIG_IGN:
+		note(t, "%s to %s ignored (SIG_IGN)", name, target)
+	case act.handler != SIG_DFL:
+		note(t, "%s to %s dropped: signal delivery is not emulated", name, target)
+	case defaultActionOf(sig) == actIgnore || defaultActionOf(sig) == actContinue:
+		note(t, "%s to %s ignored (default action)", name, target)
+	case sig == SIGSTOP || defaultActionOf(sig) == actStop && !blocked:
+		return 0, gapf("%s to %s: stopping a process", name, target)
+	case blocked:
+		note(t, "%s to %s left pending: blocked, and signal delivery is not emulated", name, target)
+	default:
+		note(t, "%s to %s: default action ends the process", name, target)
+		t.KillGroup(sig)
+	}
+	return 0, nil
+}
+
+// Kill implements kill(2). This process is alone: pid 0, its own pid and
+// -pid (its process group) reach it, -1 reaches nothing (kill(-1) spares
+// the caller), anything else is ESRCH.
+func Kill(t Task, a Args) (uint64, error) {
+	pid, sig := int(a.Int32(0)), int(a.Int32(1))
+	if sig < 0 || sig > NSIG {
+		return 0, EINVAL
+	}
+	own := t.Kernel().cfg.PID
+	switch {
+	case pid == own || pid == 0 || pid == -own:
+		return sendSignal(t, 0, sig)
+	default:
+		return 0, ESRCH
+	}
+}
+
+// Tkill implements tkill(2).
+func Tkill(t Task, a Args) (uint64, error) {
+	tid, sig := int(a.Int32(0)), int(a.Int32(1))
+	if tid <= 0 || sig < 0 || sig > NSIG {
+		return 0, EINVAL
+	}
+	if _, ok := t.Kernel().thread(tid); !ok {
+		return 0, ESRCH
+	}
+	return sendSignal(t, tid, sig)
+}
+
+// Tgkill implements tgkill(2).
+func Tgkill(t Task, a Args) (uint64, error) {
+	tgid, tid, sig := int(a.Int32(0)), int(a.Int32(1)), int(a.Int32(2))
+	if tgid <= 0 || tid <= 0 || sig < 0 || sig > NSIG {
+		return 0, EINVAL
+	}
+	k := t.Kernel()
+	if tgid != k.cfg.PID {
+		return 0, ESRCH
+	}
+	if _, ok := k.thread(tid); !ok {
+		return 0, ESRCH
+	}
+	return sendSignal(t, tid, sig)
+}

@@ -1,0 +1,495 @@
+package syscalls
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// The virtual filesystem: a small, read-only tree of the files the Go
+// runtime and standard library read, generated from the Config and, for
+// /proc/self/maps and /proc/self/status, from the calling thread when the
+// file is opened. Nothing here touches the host.
+//
+// Mounts (as /proc/self/mountinfo lists them):
+//
+//	/                 tmpfs    read-only: /etc/hostname
+//	/proc             proc     /proc/<pid>/..., /proc/self -> <pid>, /proc/sys/kernel/...
+//	/sys              sysfs    read-only: transparent_hugepage, cpu lists
+//	/sys/fs/cgroup    cgroup2  read-only: cpu.max without a limit
+//	/dev              devtmpfs null, zero, random, urandom
+//
+// Regular files report st_size as their filesystem does: procfs and cgroupfs
+// 0, sysfs 4096, tmpfs the real length.
+
+type nodeKind uint8
+
+const (
+	kindDir nodeKind = iota
+	kindFile
+	kindSymlink
+	kindChar
+	kindPipe
+)
+
+// charDev says what a character device does.
+type charDev uint8
+
+const (
+	devNull charDev = iota
+	devZero
+	devRandom
+)
+
+// mount is one filesystem of the tree.
+type mount struct {
+	id, parent   int
+	major, minor uint32
+	point        string
+	fstype       string
+	source       string
+	opts         string // per-mount options
+	optional     string // optional fields ("shared:N")
+	superOpts    string
+	// writeErr is what opening a regular file or a symlink target for
+	// writing, or creating a file, returns: EROFS on read-only mounts;
+	// procfs files without a write method refuse with EACCES.
+	writeErr Errno
+	// fileSize is the st_size its regular files report: sizeReal,
+	// sizeZero (procfs, cgroupfs) or sizePage (sysfs attributes).
+	fileSize fileSize
+	// mmap says whether regular files can be mapped (procfs, sysfs and
+	// cgroupfs attributes have no mmap method: ENODEV).
+	mmap    bool
+	nextIno uint64
+}
+
+// node is a file, directory, symlink or device of the tree.
+type node struct {
+	name     string
+	kind     nodeKind
+	perm     uint32
+	ino      uint64
+	mnt      *mount
+	parent   *node
+	children []*node // sorted by name
+	// link returns a symlink's target ("" if it has none).
+	link func() string
+	// content returns a regular file's bytes; it is called at open.
+	content func(t Task) []byte
+	dev     charDev
+	rdev    uint64
+}
+
+func (n *node) mode() uint32 {
+	switch n.kind {
+	case kindDir:
+		return S_IFDIR | n.perm
+	case kindSymlink:
+		return S_IFLNK | n.perm
+	case kindChar:
+		return S_IFCHR | n.perm
+	case kindPipe:
+		return S_IFIFO | n.perm
+	}
+	return S_IFREG | n.perm
+}
+
+func (n *node) direntType() uint8 {
+	switch n.kind {
+	case kindDir:
+		return DT_DIR
+	case kindSymlink:
+		return DT_LNK
+	case kindChar:
+		return DT_CHR
+	case kindPipe:
+		return DT_FIFO
+	}
+	return DT_REG
+}
+
+func (n *node) child(name string) *node {
+	i := sort.Search(len(n.children), func(i int) bool { return n.children[i].name >= name })
+	if i < len(n.children) && n.children[i].name == name {
+		return n.children[i]
+	}
+	return nil
+}
+
+// vfs is the tree of one Kernel.
+type vfs struct {
+	k      *Kernel
+	root   *node
+	mounts []*mount
+	pipes  *mount
+}
+
+// fileSize says what st_size a filesystem's regular files report.
+type fileSize uint8
+
+const (
+	sizeReal fileSize = iota
+	sizeZero
+	sizePage
+)
+
+func newVFS(k *Kernel) *vfs {
+	fs := &vfs{k: k}
+	// Device numbers and mount ids are fixed, in the style of a Debian
+	// container; anonymous filesystems take major 0.
+	fs.mounts = []*mount{
+		{id: 22, parent: 1, major: 0, minor: 32, point: "/", fstype: "tmpfs", source: "rootfs",
+			opts: "ro,relatime", optional: "shared:1", superOpts: "ro,mode=755",
+			writeErr: EROFS, fileSize: sizeReal, mmap: true},
+		{id: 23, parent: 22, major: 0, minor: 22, point: "/proc", fstype: "proc", source: "proc",
+			opts: "rw,nosuid,nodev,noexec,relatime", optional: "shared:12", superOpts: "rw",
+			writeErr: EACCES, fileSize: sizeZero},
+		{id: 24, parent: 22, major: 0, minor: 21, point: "/sys", fstype: "sysfs", source: "sysfs",
+			opts: "ro,nosuid,nodev,noexec,relatime", optional: "shared:7", superOpts: "ro",
+			writeErr: EROFS, fileSize: sizePage},
+		{id: 25, parent: 24, major: 0, minor: 26, point: "/sys/fs/cgroup", fstype: "cgroup2", source: "cgroup2",
+			opts: "ro,nosuid,nodev,noexec,relatime", optional: "shared:9", superOpts: "rw,nsdelegate,memory_recursiveprot",
+			writeErr: EROFS, fileSize: sizeZero},
+		{id: 26, parent: 22, major: 0, minor: 5, point: "/dev", fstype: "devtmpfs", source: "udev",
+			opts: "rw,nosuid,relatime", optional: "shared:2", superOpts: "rw,mode=755",
+			writeErr: EACCES, fileSize: sizeReal},
+	}
+	fs.pipes = &mount{major: 0, minor: 13, fstype: "pipefs", writeErr: EACCES, fileSize: sizeZero}
+	fs.root = &node{kind: kindDir, perm: 0o755, mnt: fs.mounts[0], ino: 1}
+	fs.mounts[0].nextIno = 2
+	fs.root.parent = fs.root
+
+	cfg := &k.cfg
+	pid := strconv.Itoa(cfg.PID)
+	static := func(s string) func(Task) []byte { return func(Task) []byte { return []byte(s) } }
+
+	fs.file("/etc/hostname", 0o644, static(cfg.Hostname+"\n"))
+
+	fs.symlink("/proc/self", func() string { return pid })
+	proc := "/proc/" + pid
+	fs.file(proc+"/cgroup", 0o444, static("0::/\n"))
+	fs.file(proc+"/mountinfo", 0o444, func(Task) []byte { return fs.mountinfo() })
+	fs.file(proc+"/auxv", 0o400, func(Task) []byte { return cfg.Auxv })
+	fs.file(proc+"/maps", 0o444, procMaps)
+	fs.file(proc+"/status", 0o444, k.procStatus)
+	fs.file(proc+"/comm", 0o644, func(t Task) []byte { return []byte(k.threadName(nil) + "\n") })
+	fs.symlink(proc+"/exe", func() string { return cfg.ExePath })
+	fs.symlink(proc+"/cwd", func() string { return "/" })
+	fs.symlink(proc+"/root", func() string { return "/" })
+	fs.file("/proc/sys/kernel/osrelease", 0o444, static(Release+"\n"))
+	fs.file("/proc/sys/kernel/ostype", 0o444, static("Linux\n"))
+	fs.file("/proc/sys/kernel/version", 0o444, static(Version+"\n"))
+	fs.file("/proc/sys/kernel/hostname", 0o644, static(cfg.Hostname+"\n"))
+
+	thp := "/sys/kernel/mm/transparent_hugepage"
+	// 2 MiB PMD pages: 4 KiB base pages on both guests.
+	fs.file(thp+"/hpage_pmd_size", 0o444, static("2097152\n"))
+	fs.file(thp+"/enabled", 0o644, static("always [madvise] never\n"))
+	fs.file(thp+"/defrag", 0o644, static("always defer defer+madvise [madvise] never\n"))
+	fs.file(thp+"/khugepaged/max_ptes_none", 0o644, static("511\n"))
+	cpus := "0"
+	if cfg.NCPU > 1 {
+		cpus = "0-" + strconv.Itoa(cfg.NCPU-1)
+	}
+	for _, f := range []string{"online", "possible", "present"} {
+		fs.file("/sys/devices/system/cpu/"+f, 0o444, static(cpus+"\n"))
+	}
+	// The process is in the cgroup namespace's root, "/", with no CPU
+	// limit: the Go runtime (1.25+) keeps GOMAXPROCS at NCPU.
+	fs.file("/sys/fs/cgroup/cgroup.controllers", 0o444, static("cpuset cpu io memory pids\n"))
+	fs.file("/sys/fs/cgroup/cpu.max", 0o644, static("max 100000\n"))
+	fs.file("/sys/fs/cgroup/cpu.weight", 0o644, static("100\n"))
+
+	fs.chardev("/dev/null", devNull, encodeDev(1, 3))
+	fs.chardev("/dev/zero", devZero, encodeDev(1, 5))
+	fs.chardev("/dev/random", devRandom, encodeDev(1, 8))
+	fs.chardev("/dev/urandom", devRandom, encodeDev(1, 9))
+	return fs
+}
+
+// mountOf returns the mount that holds path p (absolute and clean).
+func (fs *vfs) mountOf(p string) *mount {
+	var best *mount
+	for _, m := range fs.mounts {
+		if p == m.point || m.point == "/" || strings.HasPrefix(p, m.point+"/") {
+			if best == nil || len(m.point) > len(best.point) {
+				best = m
+			}
+		}
+	}
+	return best
+}
+
+// add creates p's parent directories as needed and then p itself.
+func (fs *vfs) add(p string, n *node) {
+	parts := strings.Split(strings.TrimPrefix(p, "/"), "/")
+	dir := fs.root
+	cur := ""
+	for i, name := range parts {
+		cur += "/" + name
+		c := dir.child(name)
+		if i == len(parts)-1 {
+			if c != nil {
+				panic("vfs: duplicate " + p)
+			}
+			n.name = name
+			fs.link(dir, n, cur)
+			return
+		}
+		if c == nil {
+			c = &node{name: name, kind: kindDir, perm: 0o555}
+			fs.link(dir, c, cur)
+		}
+		dir = c
+	}
+}
+
+func (fs *vfs) link(dir, n *node, p string) {
+	n.parent = dir
+	n.mnt = fs.mountOf(p)
+	if n.mnt.point == p {
+		n.ino = 1
+		if n.mnt.nextIno < 2 {
+			n.mnt.nextIno = 2
+		}
+	} else {
+		if n.mnt.nextIno < 2 {
+			n.mnt.nextIno = 2
+		}
+		n.ino = n.mnt.nextIno
+		n.mnt.nextIno++
+	}
+	i := sort.Search(len(dir.children), func(i int) bool { return dir.children[i].name >= n.name })
+	dir.children = append(dir.children, nil)
+	copy(dir.children[i+1:], dir.children[i:])
+	dir.children[i] = n
+}
+
+func (fs *vfs) file(p string, perm uint32, content func(Task) []byte) {
+	fs.add(p, &node{kind: kindFile, perm: perm, content: content})
+}
+
+func (fs *vfs) symlink(p string, target func() string) {
+	fs.add(p, &node{kind: kindSymlink, perm: 0o777, link: target})
+}
+
+func (fs *vfs) chardev(p string, d charDev, rdev uint64) {
+	fs.add(p, &node{kind: kindChar, perm: 0o666, dev: d, rdev: rdev})
+}
+
+// newPipe returns an anonymous pipe inode (for fds 1 and 2).
+func (fs *vfs) newPipe() *node {
+	fs.pipes.nextIno++
+	return &node{kind: kindPipe, perm: 0o600, mnt: fs.pipes, ino: 1000 + fs.pipes.nextIno}
+}
+
+// pathOf returns the absolute path of n.
+func (fs *vfs) pathOf(n *node) string {
+	if n.kind == kindPipe {
+		return "pipe:[" + strconv.FormatUint(n.ino, 10) + "]"
+	}
+	var parts []string
+	for ; n != fs.root && n.parent != nil; n = n.parent {
+		parts = append(parts, n.name)
+	}
+	if len(parts) == 0 {
+		return "/"
+	}
+	for i, j := 0, len(parts)-1; i < j; i, j = i+1, j-1 {
+		parts[i], parts[j] = parts[j], parts[i]
+	}
+	return "/" + strings.Join(parts, "/")
+}
+
+// maxSymlinks is MAXSYMLINKS (include/linux/namei.h): more links in one
+// lookup fail with ELOOP.
+const maxSymlinks = 40
+
+// resolve looks p up from dir (p relative) or the root (p absolute),
+// following symlinks in every component and, if follow is set, in the last
+// one. It fails as path lookup does: ENOENT (missing or empty), ENOTDIR (a
+// non-directory used as one, or a trailing slash on a file), ELOOP,
+// ENAMETOOLONG.
+func (fs *vfs) resolve(dir *node, p string, follow bool) (*node, error) {
+	if p == "" {
+		return nil, ENOENT
+	}
+	cur := dir
+	if strings.HasPrefix(p, "/") {
+		cur = fs.root
+	}
+	todo := splitPath(p)
+	mustDir := strings.HasSuffix(p, "/")
+	links := 0
+	for len(todo) > 0 {
+		name := todo[0]
+		todo = todo[1:]
+		if cur.kind != kindDir {
+			return nil, ENOTDIR
+		}
+		if len(name) > nameMax {
+			return nil, ENAMETOOLONG
+		}
+		switch name {
+		case ".":
+			continue
+		case "..":
+			cur = cur.parent
+			continue
+		}
+		next := cur.child(name)
+		if next == nil {
+			return nil, ENOENT
+		}
+		if next.kind == kindSymlink && (len(todo) > 0 || follow || mustDir) {
+			links++
+			if links > maxSymlinks {
+				return nil, ELOOP
+			}
+			target := next.link()
+			if target == "" {
+				return nil, ENOENT
+			}
+			if strings.HasPrefix(target, "/") {
+				cur = fs.root
+			}
+			todo = append(splitPath(target), todo...)
+			continue
+		}
+		cur = next
+	}
+	if mustDir && cur.kind != kindDir {
+		return nil, ENOTDIR
+	}
+	return cur, nil
+}
+
+func splitPath(p string) []string {
+	var out []string
+	for _, s := range strings.Split(p, "/") {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// stat describes n.
+func (fs *vfs) stat(n *node, size int) statInfo {
+	st := statInfo{
+		dev:     encodeDev(n.mnt.major, n.mnt.minor),
+		ino:     n.ino,
+		nlink:   1,
+		mode:    n.mode(),
+		rdev:    n.rdev,
+		blksize: 4096,
+	}
+	switch n.kind {
+	case kindDir:
+		st.nlink = 2
+		for _, c := range n.children {
+			if c.kind == kindDir {
+				st.nlink++
+			}
+		}
+		st.size = 4096
+		if n.mnt.fstype == "proc" || n.mnt.fstype == "sysfs" || n.mnt.fstype == "cgroup2" {
+			st.size = 0
+		}
+	case kindFile:
+		switch n.mnt.fileSize {
+		case sizeReal:
+			st.size = int64(size)
+		case sizePage:
+			st.size = 4096
+		}
+	case kindSymlink:
+		st.size = int64(len(n.link()))
+	}
+	st.blocks = (st.size + 511) / 512
+	t := fs.k.cfg.RealtimeBase
+	st.atime, st.mtime, st.ctime = t, t, t
+	return st
+}
+
+// mountinfo renders /proc/self/mountinfo (proc_pid_mountinfo(5)).
+func (fs *vfs) mountinfo() []byte {
+	var b strings.Builder
+	for _, m := range fs.mounts {
+		fmt.Fprintf(&b, "%d %d %d:%d / %s %s %s - %s %s %s\n",
+			m.id, m.parent, m.major, m.minor, m.point, m.opts, m.optional, m.fstype, m.source, m.superOpts)
+	}
+	return []byte(b.String())
+}
+
+// procMaps renders /proc/self/maps from the task's address space, in the
+// layout of fs/proc/task_mmu.c show_map_vma.
+func procMaps(t Task) []byte {
+	var b strings.Builder
+	for _, m := range t.Mappings() {
+		perm := []byte("---p")
+		if m.Prot&PROT_READ != 0 {
+			perm[0] = 'r'
+		}
+		if m.Prot&PROT_WRITE != 0 {
+			perm[1] = 'w'
+		}
+		if m.Prot&PROT_EXEC != 0 {
+			perm[2] = 'x'
+		}
+		line := fmt.Sprintf("%08x-%08x %s %08x %02x:%02x %d ", m.Start, m.End, perm, m.Offset, 0, 0, 0)
+		if m.Name != "" {
+			// seq_setwidth(m, 25 + sizeof(void *) * 6 - 1); seq_pad.
+			for len(line) < 72 {
+				line += " "
+			}
+			line += " " + m.Name
+		}
+		b.WriteString(line)
+		b.WriteByte('\n')
+	}
+	return []byte(b.String())
+}
+
+// procStatus renders a minimal /proc/self/status.
+func (k *Kernel) procStatus(t Task) []byte {
+	var ign, caught uint64
+	for i, a := range k.actions {
+		switch a.handler {
+		case SIG_DFL:
+		case SIG_IGN:
+			ign |= 1 << i
+		default:
+			caught |= 1 << i
+		}
+	}
+	var blocked uint64
+	if th := t.Thread(); th != nil {
+		blocked = th.sigmask
+	}
+	c := &k.cfg
+	cpus := "0"
+	if c.NCPU > 1 {
+		cpus = "0-" + strconv.Itoa(c.NCPU-1)
+	}
+	var mask strings.Builder
+	for n := c.NCPU; n > 0; n -= 4 {
+		bits := min(n, 4)
+		mask.WriteString(strconv.FormatUint(1<<bits-1, 16))
+	}
+	allowed := []byte(mask.String())
+	for i, j := 0, len(allowed)-1; i < j; i, j = i+1, j-1 {
+		allowed[i], allowed[j] = allowed[j], allowed[i]
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Name:\t%s\nUmask:\t0022\nState:\tR (running)\n", k.comm)
+	fmt.Fprintf(&b, "Tgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\nTracerPid:\t0\n", c.PID, c.PID, c.PPID)
+	fmt.Fprintf(&b, "Uid:\t%d\t%d\t%d\t%d\nGid:\t%d\t%d\t%d\t%d\n", c.UID, c.UID, c.UID, c.UID, c.GID, c.GID, c.GID, c.GID)
+	fmt.Fprintf(&b, "FDSize:\t64\nGroups:\t\nThreads:\t%d\n", len(k.threads))
+	fmt.Fprintf(&b, "SigQ:\t0/%d\nSigPnd:\t%016x\nShdPnd:\t%016x\n", k.rlimits[RLIMIT_SIGPENDING].cur, 0, 0)
+	fmt.Fprintf(&b, "SigBlk:\t%016x\nSigIgn:\t%016x\nSigCgt:\t%016x\n", blocked, ign, caught)
+	fmt.Fprintf(&b, "Cpus_allowed:\t%s\nCpus_allowed_list:\t%s\n", allowed, cpus)
+	return []byte(b.String())
+}
