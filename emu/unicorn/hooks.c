@@ -98,10 +98,12 @@ static uint32_t icount(gre_state *st, uint64_t addr, uint32_t size) {
 static void hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user) {
 	gre_state *st = user;
 	if (st->limit != 0 && st->insns >= st->limit) {
+		st->stop_pc = addr;
 		stop(st, GRE_EXIT_BUDGET);
 		return;
 	}
 	if (st->trace_blocks && st->blocks.len == st->blocks.cap) {
+		st->stop_pc = addr;
 		stop(st, GRE_EXIT_RINGFULL);
 		return;
 	}
@@ -306,6 +308,7 @@ uc_err gre_hook_tsc(gre_state *st, uc_hook *h, uint64_t after) {
 
 uc_err gre_start(gre_state *st, uint64_t begin, uint64_t budget) {
 	st->exit = 0;
+	st->stop_pc = 0;
 	st->intno = 0;
 	st->limit = budget ? st->insns + budget : 0;
 	return uc_emu_start(st->uc, begin, 0, 0, 0);

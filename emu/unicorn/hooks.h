@@ -71,7 +71,7 @@ typedef struct gre_state {
 
 	uint32_t exit;     // GRE_EXIT_* bits of the last run
 	uint32_t intno;    // exception number for GRE_EXIT_INTR
-	uint64_t stop_pc;  // address of a GRE_EXIT_STOPADDR stop
+	uint64_t stop_pc;  // where to resume after a stop address, budget or full ring
 	uint64_t skip_pc;  // stop address to step over once when resuming
 	int skip_armed;
 

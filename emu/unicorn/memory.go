@@ -94,6 +94,9 @@ func (e *Engine) Regions() ([]Region, error) {
 	if err := ucErr(C.uc_err(C.uc_mem_regions(e.uc, &regs, &n)), "list regions"); err != nil {
 		return nil, err
 	}
+	if n == 0 {
+		return nil, nil
+	}
 	defer C.uc_free(unsafe.Pointer(regs))
 	out := make([]Region, n)
 	for i, r := range unsafe.Slice(regs, n) {

@@ -21,7 +21,11 @@ type Exit struct {
 	StopAddr bool   // PC reached a stop address (StopPC), before executing it
 	RingFull bool   // a trace ring is full: drain it and start again
 	Fault    *Fault // invalid memory access, undefined instruction or CPU exception
-	StopPC   uint64
+	// StopPC is where execution resumes after a StopAddr, Budget or
+	// RingFull stop: the block or instruction that did not run. Read it
+	// rather than the PC register: Unicorn 2.0.1 leaves the PC stale when
+	// a block hook stops the CPU between chained blocks. 0 otherwise.
+	StopPC uint64
 }
 
 // FaultKind classifies a Fault.
@@ -92,7 +96,9 @@ func (e *Engine) Start(begin, budget uint64) (Exit, error) {
 		Budget:   st.exit&C.GRE_EXIT_BUDGET != 0,
 		StopAddr: st.exit&C.GRE_EXIT_STOPADDR != 0,
 		RingFull: st.exit&C.GRE_EXIT_RINGFULL != 0,
-		StopPC:   uint64(st.stop_pc),
+	}
+	if x.StopAddr || x.Budget || x.RingFull {
+		x.StopPC = uint64(st.stop_pc)
 	}
 	switch {
 	case st.exit&C.GRE_EXIT_FAULT != 0:

@@ -215,3 +215,45 @@ func TestFaults(t *testing.T) {
 		})
 	}
 }
+
+// TestBudgetStopBetweenChainedBlocks pins a Unicorn 2.0.1 behaviour: when
+// the block hook stops the CPU at a block reached by a chained jump, the PC
+// register still holds an older block's address. Exit.StopPC is the block
+// that did not run, and resuming there keeps the program exact.
+func TestBudgetStopBetweenChainedBlocks(t *testing.T) {
+	// amd64: 0x1000 "inc rax; jmp 0x1010" and 0x1010 "inc rbx; jmp 0x1000".
+	// arm64: 0x1000 "add x0,x0,#1; b 0x1010" and 0x1010 "add x1,x1,#1; b 0x1000".
+	type prog struct {
+		a, b   []byte
+		rA, rB arch.Reg
+	}
+	progs := map[string]prog{
+		"amd64": {[]byte{0x48, 0xff, 0xc0, 0xeb, 0x0b}, []byte{0x48, 0xff, 0xc3, 0xeb, 0xeb}, arch.AMD64_RAX, arch.AMD64_RBX},
+		"arm64": {arm64Code(0x91000400, 0x14000003), arm64Code(0x91000421, 0x17fffffb), arch.ARM64X(0), arch.ARM64X(1)},
+	}
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			p := progs[a.Name]
+			e := open(t, a)
+			require.NoError(t, e.Map(0x1000, 0x1000, ProtRead|ProtExec))
+			require.NoError(t, e.WriteMem(0x1000, p.a))
+			require.NoError(t, e.WriteMem(0x1010, p.b))
+			pc := uint64(0x1000)
+			for i := 0; i < 50; i++ {
+				x, err := e.Start(pc, 2*uint64(i%7+1)+1)
+				require.NoError(t, err)
+				require.True(t, x.Budget)
+				require.Contains(t, []uint64{0x1000, 0x1010}, x.StopPC)
+				pc = x.StopPC
+				v := make([]uint64, 2)
+				require.NoError(t, e.RegReadBatch([]int{int(p.rA), int(p.rB)}, v))
+				assert.Equal(t, e.Insns()/2, v[0]+v[1], "each block ran once per two instructions")
+				want := uint64(0x1000)
+				if v[0] > v[1] {
+					want = 0x1010
+				}
+				assert.Equal(t, want, pc, "the next block to run")
+			}
+		})
+	}
+}
