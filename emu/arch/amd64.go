@@ -78,6 +78,17 @@ var AMD64 = &Arch{
 	HWCAP:  amd64Leaf1EDX,
 	HWCAP2: 0,
 	CPUID:  amd64CPUID,
+	// x86 exception vectors (Intel SDM vol. 3A, 6.3.1) and the signals
+	// arch/x86/kernel/traps.c sends for them.
+	ExceptionSignals: map[uint32]int{
+		0:  SIGFPE,  // #DE divide error
+		1:  SIGTRAP, // #DB debug
+		3:  SIGTRAP, // #BP breakpoint (INT3)
+		6:  SIGILL,  // #UD invalid opcode
+		16: SIGFPE,  // #MF x87 error
+		17: SIGBUS,  // #AC alignment check
+		19: SIGFPE,  // #XM SIMD floating point
+	},
 	// AT_MINSIGSTKSZ as the reference machine's kernel reports it.
 	MinSigStackSize: 3376,
 

@@ -73,6 +73,9 @@ type Arch struct {
 	MinSigStackSize uint64
 	// CPUID is what the x86 CPUID instruction answers (nil on arm64).
 	CPUID []CPUIDLeaf
+	// ExceptionSignals maps a CPU exception number (as Unicorn reports it)
+	// to the signal Linux delivers for it; others are SIGSEGV.
+	ExceptionSignals map[uint32]int
 
 	// GPRs lists the general-purpose registers in display order.
 	GPRs []RegInfo
@@ -124,3 +127,21 @@ type CPUIDLeaf struct {
 
 // AnySubleaf in CPUIDLeaf.Subleaf matches every subleaf.
 const AnySubleaf = 0xffffffff
+
+// Signal numbers used for faults (asm-generic/signal.h; the same on amd64
+// and arm64).
+const (
+	SIGILL  = 4
+	SIGTRAP = 5
+	SIGBUS  = 7
+	SIGFPE  = 8
+	SIGSEGV = 11
+)
+
+// ExceptionSignal returns the signal Linux sends for CPU exception intno.
+func (a *Arch) ExceptionSignal(intno uint32) int {
+	if s, ok := a.ExceptionSignals[intno]; ok {
+		return s
+	}
+	return SIGSEGV
+}

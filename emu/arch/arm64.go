@@ -86,6 +86,12 @@ var ARM64 = &Arch{
 	// What the "max" CPU executes of the features Go's internal/cpu reads.
 	HWCAP:  HWCAP_FP | HWCAP_ASIMD | HWCAP_AES | HWCAP_PMULL | HWCAP_SHA1 | HWCAP_SHA2 | HWCAP_CRC32 | HWCAP_ATOMICS,
 	HWCAP2: 0,
+	// QEMU's AArch64 exception numbers (target/arm/cpu.h EXCP_*), as
+	// Unicorn reports them, and the signals Linux sends.
+	ExceptionSignals: map[uint32]int{
+		1: SIGILL,  // EXCP_UDEF
+		7: SIGTRAP, // EXCP_BKPT (BRK)
+	},
 	// AT_MINSIGSTKSZ for a kernel without SVE (signal_minsigstksz).
 	MinSigStackSize: 4224,
 

@@ -1,0 +1,223 @@
+package emu_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gorunemu/gorunemu/emu"
+	"github.com/gorunemu/gorunemu/emu/arch"
+	"github.com/gorunemu/gorunemu/loader/loadertest"
+	"github.com/gorunemu/gorunemu/syscalls"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	loadertest.Cleanup()
+	os.Exit(code)
+}
+
+// start loads a fixture and returns the process, closed at the end.
+func start(t testing.TB, bin string, cfg emu.Config) *emu.Process {
+	t.Helper()
+	p, err := emu.Open(bin, cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, p.Close()) })
+	return p
+}
+
+func runTo(t testing.TB, p *emu.Process, u emu.Until) *emu.StopReason {
+	t.Helper()
+	r, err := p.Run(context.Background(), u)
+	require.NoError(t, err)
+	return r
+}
+
+func TestHelloReachesMainMain(t *testing.T) {
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			t.Parallel()
+			bin := loadertest.Build(t, "hello", a.Name)
+			p := start(t, bin, emu.Config{})
+			r := runTo(t, p, emu.UntilSymbol("main.main"))
+			require.Equal(t, emu.StopUntil, r.Kind, "stop: %s", r)
+			mainAddr, ok := p.Image().Lookup("main.main")
+			require.True(t, ok)
+			assert.Equal(t, mainAddr, r.PC)
+			assert.Equal(t, "main.main", r.Symbol)
+			assert.Equal(t, p.MainThread().TID, r.TID, "main.main runs on the main thread (locked by runtime.main)")
+			st := p.Stats()
+			assert.Empty(t, st.Unimplemented)
+			assert.GreaterOrEqual(t, st.Threads, 3, "sysmon and the Ms gcenable waits for")
+			t.Logf("%s: %d instructions, %d syscalls, %d threads", a.Name, st.Insns, st.Syscalls, st.Threads)
+		})
+	}
+}
+
+func TestHelloRunsToExit(t *testing.T) {
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			t.Parallel()
+			var out, errOut bytes.Buffer
+			p := start(t, loadertest.Build(t, "hello", a.Name), emu.Config{Stdout: &out, Stderr: &errOut})
+			r := runTo(t, p, emu.UntilExit())
+			require.Equal(t, emu.StopExited, r.Kind, "stop: %s", r)
+			assert.Equal(t, 0, r.Code)
+			assert.Equal(t, "hello world\n", out.String())
+			assert.Empty(t, errOut.String())
+		})
+	}
+}
+
+func TestExitCode(t *testing.T) {
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			t.Parallel()
+			p := start(t, loadertest.Build(t, "exit", a.Name), emu.Config{})
+			r := runTo(t, p, emu.UntilExit())
+			require.Equal(t, emu.StopExited, r.Kind, "stop: %s", r)
+			assert.Equal(t, 3, r.Code)
+		})
+	}
+}
+
+func TestArgsAndEnv(t *testing.T) {
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			t.Parallel()
+			var out bytes.Buffer
+			p := start(t, loadertest.Build(t, "args", a.Name), emu.Config{
+				Argv:   []string{"./args", "one", "two words"},
+				Env:    []string{"GORUNEMU_TEST=forty two", "HOME=/root"},
+				Stdout: &out,
+			})
+			r := runTo(t, p, emu.UntilExit())
+			require.Equal(t, emu.StopExited, r.Kind, "stop: %s", r)
+			assert.Equal(t, "arg[0]=./args\narg[1]=one\narg[2]=two words\nGORUNEMU_TEST=forty two\n", out.String())
+		})
+	}
+}
+
+// TestRuntimeStateAtMainMain reads the runtime's globals through the
+// library API, with field offsets from the reference table (Go 1.25+).
+func TestRuntimeStateAtMainMain(t *testing.T) {
+	const (
+		gStackLo, gStackHi, gStackguard0, gStackguard1, gM = 0x0, 0x8, 0x10, 0x18, 0x30
+		mG0, mTLS                                         = 0x0, 0x80
+	)
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			t.Parallel()
+			p := start(t, loadertest.Build(t, "hello", a.Name), emu.Config{})
+			r := runTo(t, p, emu.UntilSymbol("main.main"))
+			require.Equal(t, emu.StopUntil, r.Kind, "stop: %s", r)
+			img := p.Image()
+			g0, ok := img.Lookup("runtime.g0")
+			require.True(t, ok)
+			m0, ok := img.Lookup("runtime.m0")
+			require.True(t, ok)
+			word := func(addr uint64) uint64 {
+				v, err := p.ReadU64(addr)
+				require.NoError(t, err)
+				return v
+			}
+			lo, hi := word(g0+gStackLo), word(g0+gStackHi)
+			assert.Equal(t, uint64(0x10000), hi-lo, "g0 stack size")
+			assert.Equal(t, lo+0x3a0, word(g0+gStackguard0), "stackguard0")
+			assert.Equal(t, lo+0x3a0, word(g0+gStackguard1), "stackguard1")
+			assert.Equal(t, p.Stack().SP-0x30, hi, "g0.stack.hi is 48 bytes below the entry SP")
+			assert.Equal(t, m0, word(g0+gM), "g0.m == &m0")
+			assert.Equal(t, g0, word(m0+mG0), "m0.g0 == &g0")
+
+			main := p.MainThread()
+			tls, err := main.Reg(a.TLS)
+			require.NoError(t, err)
+			g, err := main.Reg(a.G)
+			require.NoError(t, err)
+			if a == arch.AMD64 {
+				assert.Equal(t, m0+mTLS+8, tls, "FS base == &m0.tls+8")
+				assert.Equal(t, g, word(tls-8), "*(FS-8) == R14 == running g")
+			} else {
+				assert.Zero(t, tls, "TPIDR_EL0 is never set by a static non-cgo binary")
+			}
+			assert.NotEqual(t, g0, g, "main.main runs on the main goroutine, not g0")
+		})
+	}
+}
+
+// TestDeterministic runs the same binary twice with the same seed and
+// once with another: the first two agree exactly.
+func TestDeterministic(t *testing.T) {
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			t.Parallel()
+			bin := loadertest.Build(t, "hello", a.Name)
+			run := func(seed uint64) (uint64, []string) {
+				rec := &syscallRecorder{}
+				p := start(t, bin, emu.Config{Seed: seed, Observer: rec})
+				r := runTo(t, p, emu.UntilExit())
+				require.Equal(t, emu.StopExited, r.Kind)
+				return r.Insns, rec.calls
+			}
+			n1, c1 := run(7)
+			n2, c2 := run(7)
+			assert.Equal(t, n1, n2, "instruction count")
+			assert.Equal(t, c1, c2, "syscall sequence")
+			n3, _ := run(8)
+			t.Logf("%s: seed 7 → %d instructions, seed 8 → %d", a.Name, n1, n3)
+		})
+	}
+}
+
+type syscallRecorder struct {
+	emu.NopObserver
+	calls []string
+}
+
+func (r *syscallRecorder) Syscall(t *emu.Thread, c *syscalls.Call, _ syscalls.Task) {
+	r.calls = append(r.calls, fmt.Sprintf("%d %s %x = %#x", t.TID, c.Name, c.Args, c.Ret))
+}
+
+// TestOlderGoReleases runs the fixtures built by older Go releases, which
+// the module proxy serves as toolchains.
+func TestOlderGoReleases(t *testing.T) {
+	for _, version := range []string{"go1.21.13", "go1.17.13"} {
+		for _, a := range arch.All() {
+			t.Run(version+"/"+a.Name, func(t *testing.T) {
+				t.Parallel()
+				opt := loadertest.Toolchain(version)
+				hello := loadertest.Build(t, "hello", a.Name, opt)
+
+				p := start(t, hello, emu.Config{})
+				assert.Equal(t, version, p.Image().GoVersion)
+				r := runTo(t, p, emu.UntilSymbol("main.main"))
+				require.Equal(t, emu.StopUntil, r.Kind, "stop: %s", r)
+
+				var out bytes.Buffer
+				p = start(t, hello, emu.Config{Stdout: &out})
+				r = runTo(t, p, emu.UntilExit())
+				require.Equal(t, emu.StopExited, r.Kind, "stop: %s", r)
+				assert.Equal(t, 0, r.Code)
+				assert.Equal(t, "hello world\n", out.String())
+
+				p = start(t, loadertest.Build(t, "exit", a.Name, opt), emu.Config{})
+				r = runTo(t, p, emu.UntilExit())
+				require.Equal(t, emu.StopExited, r.Kind, "stop: %s", r)
+				assert.Equal(t, 3, r.Code)
+
+				out.Reset()
+				p = start(t, loadertest.Build(t, "args", a.Name, opt), emu.Config{
+					Argv: []string{"./args", "x"}, Env: []string{"GORUNEMU_TEST=old"}, Stdout: &out,
+				})
+				r = runTo(t, p, emu.UntilExit())
+				require.Equal(t, emu.StopExited, r.Kind, "stop: %s", r)
+				assert.Equal(t, "arg[0]=./args\narg[1]=x\nGORUNEMU_TEST=old\n", out.String())
+			})
+		}
+	}
+}

@@ -1,0 +1,437 @@
+package emu
+
+import (
+	"fmt"
+	"sort"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/gorunemu/gorunemu/emu/unicorn"
+	"github.com/gorunemu/gorunemu/syscalls"
+)
+
+// mmapMinAddr is the lowest address mmap hands out (vm.mmap_min_addr).
+const mmapMinAddr = 0x10000
+
+// chunk is one host allocation backing guest memory. Mappings split from
+// the same guest mapping share it; it is returned to the OS when no
+// mapping uses any of it.
+type chunk struct {
+	mem  []byte
+	live uint64 // bytes still mapped in the guest
+}
+
+// mapping is one guest region backed by host memory, so Go reads and
+// writes guest memory without cgo calls. Accessible mappings are mirrored
+// 1:1 by Unicorn regions. PROT_NONE ones are not given to Unicorn at all:
+// the guest cannot touch them either way, and Unicorn 2.0.1 flushes its TLB
+// page by page over a whole region whenever part of it is unmapped or
+// reprotected, which for Go's 512 MiB reservations costs seconds.
+type mapping struct {
+	start, end uint64
+	prot       syscalls.Prot
+	name       string
+	offset     uint64 // file offset, for file-backed segments
+	host       []byte // len == end-start
+	chunk      *chunk
+}
+
+// addressSpace is the guest's memory: Linux mmap/munmap/mprotect/brk
+// semantics on top of Unicorn regions.
+type addressSpace struct {
+	eng      *unicorn.Engine
+	page     uint64
+	top      uint64 // first address past user space (TASK_SIZE)
+	mmapBase uint64 // top-down search starts below this
+	maps     []*mapping
+	mapped   uint64 // bytes mapped, for the memory limit
+	limit    uint64 // 0: none
+	// limitHit is set when a mapping failed because of limit, so the run
+	// can stop with its own reason instead of the guest seeing ENOMEM only.
+	limitHit bool
+	brkStart uint64
+	brk      uint64
+}
+
+func newAddressSpace(eng *unicorn.Engine, page, top, mmapBase, limit uint64) *addressSpace {
+	return &addressSpace{eng: eng, page: page, top: top, mmapBase: mmapBase, limit: limit}
+}
+
+func (as *addressSpace) pageUp(x uint64) uint64   { return (x + as.page - 1) &^ (as.page - 1) }
+func (as *addressSpace) pageDown(x uint64) uint64 { return x &^ (as.page - 1) }
+
+// ucProt converts Linux protections to Unicorn's. Any access makes a page
+// readable, as on x86 and arm64 page tables (no write- or exec-only pages).
+func ucProt(p syscalls.Prot) unicorn.Prot {
+	var u unicorn.Prot
+	if p&(syscalls.PROT_READ|syscalls.PROT_WRITE|syscalls.PROT_EXEC) != 0 {
+		u |= unicorn.ProtRead
+	}
+	if p&syscalls.PROT_WRITE != 0 {
+		u |= unicorn.ProtWrite
+	}
+	if p&syscalls.PROT_EXEC != 0 {
+		u |= unicorn.ProtExec
+	}
+	return u
+}
+
+// find returns the index of the first mapping that ends after addr.
+func (as *addressSpace) find(addr uint64) int {
+	return sort.Search(len(as.maps), func(i int) bool { return as.maps[i].end > addr })
+}
+
+// lookup returns the mapping holding addr, or nil.
+func (as *addressSpace) lookup(addr uint64) *mapping {
+	i := as.find(addr)
+	if i < len(as.maps) && as.maps[i].start <= addr {
+		return as.maps[i]
+	}
+	return nil
+}
+
+// free reports whether [start, end) overlaps no mapping.
+func (as *addressSpace) free(start, end uint64) bool {
+	i := as.find(start)
+	return i == len(as.maps) || as.maps[i].start >= end
+}
+
+// mmap implements the placement rules of mmap(2) for anonymous memory.
+func (as *addressSpace) mmap(r syscalls.MapRequest) (uint64, error) {
+	length := as.pageUp(r.Length)
+	if length == 0 || length < r.Length {
+		return 0, syscalls.EINVAL
+	}
+	var addr uint64
+	switch r.Mode {
+	case syscalls.MapFixed, syscalls.MapNoReplace:
+		addr = r.Addr
+		if addr%as.page != 0 {
+			return 0, syscalls.EINVAL
+		}
+		if addr+length < addr || addr+length > as.top {
+			return 0, syscalls.ENOMEM
+		}
+		if addr < mmapMinAddr {
+			return 0, syscalls.EPERM // security_mmap_addr: vm.mmap_min_addr
+		}
+		if r.Mode == syscalls.MapNoReplace && !as.free(addr, addr+length) {
+			return 0, syscalls.EEXIST
+		}
+		if err := as.checkLimit(length, addr); err != nil {
+			return 0, err
+		}
+		if err := as.unmap(addr, length); err != nil {
+			return 0, err
+		}
+	default:
+		var ok bool
+		addr, ok = as.place(as.pageUp(r.Addr), length)
+		if !ok {
+			return 0, syscalls.ENOMEM
+		}
+		if err := as.checkLimit(length, addr); err != nil {
+			return 0, err
+		}
+	}
+	if err := as.mapNew(addr, length, r.Prot, r.Name); err != nil {
+		return 0, err
+	}
+	return addr, nil
+}
+
+// checkLimit fails with ENOMEM if mapping length more bytes (replacing
+// what is at addr) would pass the memory limit.
+func (as *addressSpace) checkLimit(length, addr uint64) error {
+	if as.limit == 0 {
+		return nil
+	}
+	replaced := uint64(0)
+	for _, m := range as.maps {
+		lo, hi := max(m.start, addr), min(m.end, addr+length)
+		if lo < hi {
+			replaced += hi - lo
+		}
+	}
+	if as.mapped-replaced+length > as.limit {
+		as.limitHit = true
+		return syscalls.ENOMEM
+	}
+	return nil
+}
+
+// place finds room for length bytes: at hint if that range is free, else
+// the highest free range below mmapBase (Linux's top-down allocator), else
+// the lowest one above it.
+func (as *addressSpace) place(hint, length uint64) (uint64, bool) {
+	if hint != 0 && hint >= mmapMinAddr && hint+length > hint && hint+length <= as.top && as.free(hint, hint+length) {
+		return hint, true
+	}
+	// Gaps below mmapBase, from the top down.
+	end := as.mmapBase
+	j := as.find(end)
+	if j < len(as.maps) && as.maps[j].start < end {
+		end = as.maps[j].start
+	}
+	for i := j - 1; ; i-- {
+		gapStart := uint64(mmapMinAddr)
+		if i >= 0 {
+			gapStart = as.maps[i].end
+		}
+		if end > gapStart && end-gapStart >= length {
+			return end - length, true
+		}
+		if i < 0 {
+			break
+		}
+		end = as.maps[i].start
+	}
+	// Gaps above mmapBase, from the bottom up.
+	start := as.mmapBase
+	for i := as.find(start); ; i++ {
+		gapEnd := as.top
+		if i < len(as.maps) {
+			gapEnd = as.maps[i].start
+		}
+		if gapEnd > start && gapEnd-start >= length {
+			return start, true
+		}
+		if i >= len(as.maps) {
+			return 0, false
+		}
+		start = max(start, as.maps[i].end)
+	}
+}
+
+// mapNew maps fresh zeroed memory at [addr, addr+length), which must be free.
+func (as *addressSpace) mapNew(addr, length uint64, prot syscalls.Prot, name string) error {
+	mem, err := unix.Mmap(-1, 0, int(length), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_NORESERVE)
+	if err != nil {
+		return fmt.Errorf("emu: host memory for [%#x, %#x): %w", addr, addr+length, err)
+	}
+	if prot != syscalls.PROT_NONE {
+		if err := as.eng.MapPtr(addr, mem, ucProt(prot)); err != nil {
+			if uerr := unix.Munmap(mem); uerr != nil {
+				return fmt.Errorf("%w (and freeing host memory: %v)", err, uerr)
+			}
+			return err
+		}
+	}
+	m := &mapping{start: addr, end: addr + length, prot: prot, name: name, host: mem, chunk: &chunk{mem: mem, live: length}}
+	i := as.find(addr)
+	as.maps = append(as.maps, nil)
+	copy(as.maps[i+1:], as.maps[i:])
+	as.maps[i] = m
+	as.mapped += length
+	return nil
+}
+
+// split cuts the mapping holding addr in two at addr (a page boundary), so
+// that range operations apply to whole mappings. Unicorn splits its own
+// region when the range operation reaches it.
+func (as *addressSpace) split(addr uint64) {
+	i := as.find(addr)
+	if i == len(as.maps) || as.maps[i].start >= addr {
+		return
+	}
+	m := as.maps[i]
+	off := addr - m.start
+	right := &mapping{start: addr, end: m.end, prot: m.prot, name: m.name, offset: m.offset + off, host: m.host[off:], chunk: m.chunk}
+	m.end, m.host = addr, m.host[:off:off]
+	as.maps = append(as.maps, nil)
+	copy(as.maps[i+2:], as.maps[i+1:])
+	as.maps[i+1] = right
+}
+
+// span returns the index range of mappings inside [addr, end) after
+// splitting at both ends.
+func (as *addressSpace) span(addr, end uint64) (int, int) {
+	as.split(addr)
+	as.split(end)
+	i := as.find(addr)
+	j := i
+	for j < len(as.maps) && as.maps[j].start < end {
+		j++
+	}
+	return i, j
+}
+
+// unmap removes whole pages of [addr, addr+length); holes are fine.
+func (as *addressSpace) unmap(addr, length uint64) error {
+	end := addr + as.pageUp(length)
+	i, j := as.span(addr, end)
+	for _, m := range as.maps[i:j] {
+		if m.prot != syscalls.PROT_NONE {
+			if err := as.eng.Unmap(m.start, m.end-m.start); err != nil {
+				return err
+			}
+		}
+		if err := as.release(m); err != nil {
+			return err
+		}
+	}
+	as.maps = append(as.maps[:i], as.maps[j:]...)
+	return nil
+}
+
+// release gives a removed mapping's host memory back to the OS.
+func (as *addressSpace) release(m *mapping) error {
+	size := m.end - m.start
+	as.mapped -= size
+	m.chunk.live -= size
+	if m.chunk.live == 0 {
+		return unix.Munmap(m.chunk.mem)
+	}
+	return unix.Madvise(m.host, unix.MADV_DONTNEED)
+}
+
+// covered reports whether every page of [addr, end) is mapped.
+func (as *addressSpace) covered(addr, end uint64) bool {
+	for i := as.find(addr); addr < end; i++ {
+		if i >= len(as.maps) || as.maps[i].start > addr {
+			return false
+		}
+		addr = as.maps[i].end
+	}
+	return true
+}
+
+// protect changes the protection of [addr, addr+length); ENOMEM if a page
+// in it is unmapped (checked before anything changes).
+func (as *addressSpace) protect(addr, length uint64, prot syscalls.Prot) error {
+	end := addr + as.pageUp(length)
+	if !as.covered(addr, end) {
+		return syscalls.ENOMEM
+	}
+	i, j := as.span(addr, end)
+	for _, m := range as.maps[i:j] {
+		var err error
+		switch size := m.end - m.start; {
+		case m.prot == prot:
+		case m.prot == syscalls.PROT_NONE:
+			err = as.eng.MapPtr(m.start, m.host, ucProt(prot))
+		case prot == syscalls.PROT_NONE:
+			err = as.eng.Unmap(m.start, size)
+		default:
+			err = as.eng.Protect(m.start, size, ucProt(prot))
+		}
+		if err != nil {
+			return err
+		}
+		m.prot = prot
+	}
+	return nil
+}
+
+// discard makes [addr, addr+length) read as zero (MADV_DONTNEED).
+func (as *addressSpace) discard(addr, length uint64) error {
+	end := addr + as.pageUp(length)
+	if !as.covered(addr, end) {
+		return syscalls.ENOMEM
+	}
+	for i := as.find(addr); i < len(as.maps) && as.maps[i].start < end; i++ {
+		m := as.maps[i]
+		lo, hi := max(m.start, addr), min(m.end, end)
+		if err := unix.Madvise(m.host[lo-m.start:hi-m.start], unix.MADV_DONTNEED); err != nil {
+			return fmt.Errorf("emu: discard [%#x, %#x): %w", lo, hi, err)
+		}
+	}
+	return nil
+}
+
+// setBrk implements brk(2): the break moves within [brkStart, ...) while
+// the pages it needs are free; the result is always the current break.
+func (as *addressSpace) setBrk(addr uint64) uint64 {
+	if addr < as.brkStart {
+		return as.brk
+	}
+	oldTop, newTop := as.pageUp(as.brk), as.pageUp(addr)
+	switch {
+	case newTop > oldTop:
+		if !as.free(oldTop, newTop) || as.checkLimit(newTop-oldTop, oldTop) != nil {
+			return as.brk
+		}
+		if err := as.mapNew(oldTop, newTop-oldTop, syscalls.PROT_READ|syscalls.PROT_WRITE, "[heap]"); err != nil {
+			return as.brk
+		}
+	case newTop < oldTop:
+		if err := as.unmap(newTop, oldTop-newTop); err != nil {
+			return as.brk
+		}
+	}
+	as.brk = addr
+	return as.brk
+}
+
+// read copies guest memory at addr into b. Unless force, every page must
+// be readable, as for copy_from_user; EFAULT otherwise.
+func (as *addressSpace) read(addr uint64, b []byte, force bool) error {
+	return as.copyGuest(addr, b, false, force)
+}
+
+// write copies b into guest memory at addr. Unless force, every page must
+// be writable, as for copy_to_user; EFAULT otherwise.
+func (as *addressSpace) write(addr uint64, b []byte, force bool) error {
+	return as.copyGuest(addr, b, true, force)
+}
+
+func (as *addressSpace) copyGuest(addr uint64, b []byte, write, force bool) error {
+	if addr+uint64(len(b)) < addr {
+		return syscalls.EFAULT
+	}
+	for len(b) > 0 {
+		m := as.lookup(addr)
+		if m == nil {
+			return syscalls.EFAULT
+		}
+		// Any protection makes a page readable (see ucProt).
+		if !force && (m.prot == syscalls.PROT_NONE || write && m.prot&syscalls.PROT_WRITE == 0) {
+			return syscalls.EFAULT
+		}
+		n := min(uint64(len(b)), m.end-addr)
+		h := m.host[addr-m.start : addr-m.start+n]
+		if write {
+			copy(h, b[:n])
+		} else {
+			copy(b[:n], h)
+		}
+		b = b[n:]
+		addr += n
+	}
+	return nil
+}
+
+// list returns the mappings for /proc/self/maps, merging pieces that differ
+// only by how they were split.
+func (as *addressSpace) list() []syscalls.Mapping {
+	var out []syscalls.Mapping
+	for _, m := range as.maps {
+		if n := len(out); n > 0 {
+			last := &out[n-1]
+			if last.End == m.start && last.Prot == m.prot && last.Name == m.name && last.Name == "" {
+				last.End = m.end
+				continue
+			}
+		}
+		out = append(out, syscalls.Mapping{Start: m.start, End: m.end, Prot: m.prot, Name: m.name, Offset: m.offset})
+	}
+	return out
+}
+
+// close returns all host memory; the engine must be closed already or
+// about to be, since its regions point into it.
+func (as *addressSpace) close() error {
+	var first error
+	seen := map[*chunk]bool{}
+	for _, m := range as.maps {
+		if seen[m.chunk] {
+			continue
+		}
+		seen[m.chunk] = true
+		if err := unix.Munmap(m.chunk.mem); err != nil && first == nil {
+			first = err
+		}
+	}
+	as.maps = nil
+	return first
+}

@@ -1,0 +1,240 @@
+package emu
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gorunemu/gorunemu/emu/arch"
+	"github.com/gorunemu/gorunemu/emu/unicorn"
+	"github.com/gorunemu/gorunemu/syscalls"
+)
+
+const (
+	rw   = syscalls.PROT_READ | syscalls.PROT_WRITE
+	none = syscalls.PROT_NONE
+	page = 0x1000
+	base = 0x7f0000000000 // the test's mmap base
+	top  = 0x7ffffffff000
+)
+
+func newSpace(t *testing.T, limit uint64) *addressSpace {
+	t.Helper()
+	a := arch.AMD64
+	eng, err := unicorn.Open(unicorn.Arch(a.UnicornArch), unicorn.Mode(a.UnicornMode), a.CPUModel)
+	require.NoError(t, err)
+	as := newAddressSpace(eng, page, top, base, limit)
+	t.Cleanup(func() {
+		checkMirror(t, as)
+		require.NoError(t, eng.Close())
+		require.NoError(t, as.close())
+	})
+	return as
+}
+
+// checkMirror asserts that Unicorn's regions are exactly the accessible
+// Go mappings.
+func checkMirror(t *testing.T, as *addressSpace) {
+	t.Helper()
+	regions, err := as.eng.Regions()
+	require.NoError(t, err)
+	var want []unicorn.Region
+	for _, m := range as.maps {
+		if m.prot != none {
+			want = append(want, unicorn.Region{Begin: m.start, End: m.end, Prot: ucProt(m.prot)})
+		}
+		assert.Equal(t, int(m.end-m.start), len(m.host), "host slice of [%#x, %#x)", m.start, m.end)
+	}
+	assert.Equal(t, want, regions)
+}
+
+type span struct {
+	start, end uint64
+	prot       syscalls.Prot
+}
+
+func spans(as *addressSpace) []span {
+	var out []span
+	for _, m := range as.maps {
+		out = append(out, span{m.start, m.end, m.prot})
+	}
+	return out
+}
+
+func mmap(t *testing.T, as *addressSpace, addr, length uint64, prot syscalls.Prot, mode syscalls.MapMode) uint64 {
+	t.Helper()
+	a, err := as.mmap(syscalls.MapRequest{Addr: addr, Length: length, Prot: prot, Mode: mode})
+	require.NoError(t, err)
+	checkMirror(t, as)
+	return a
+}
+
+func TestMmapPlacement(t *testing.T) {
+	as := newSpace(t, 0)
+	// No hint: top-down from the mmap base, each below the last.
+	a1 := mmap(t, as, 0, 3*page, rw, syscalls.MapHint)
+	assert.Equal(t, uint64(base-3*page), a1)
+	a2 := mmap(t, as, 0, page, rw, syscalls.MapHint)
+	assert.Equal(t, uint64(base-4*page), a2)
+	// A free hint is honoured, rounded up to a page.
+	a3 := mmap(t, as, 0xc000000001, 2*page, rw, syscalls.MapHint)
+	assert.Equal(t, uint64(0xc000001000), a3)
+	// A taken hint is not: the allocator looks elsewhere.
+	a4 := mmap(t, as, a1, page, rw, syscalls.MapHint)
+	assert.Equal(t, uint64(base-5*page), a4)
+	// A gap that fits is reused, highest first.
+	require.NoError(t, as.unmap(a2, page))
+	a5 := mmap(t, as, 0, page, rw, syscalls.MapHint)
+	assert.Equal(t, a2, a5)
+	// Hints outside user space are ignored.
+	a6 := mmap(t, as, top, page, rw, syscalls.MapHint)
+	assert.Equal(t, uint64(base-6*page), a6)
+}
+
+func TestMmapFresh(t *testing.T) {
+	as := newSpace(t, 0)
+	a := mmap(t, as, 0, 2*page, rw, syscalls.MapHint)
+	b := make([]byte, 2*page)
+	require.NoError(t, as.read(a, b, false))
+	assert.Equal(t, make([]byte, 2*page), b, "fresh pages read as zero")
+}
+
+func TestMmapFixedReplaces(t *testing.T) {
+	as := newSpace(t, 0)
+	a := mmap(t, as, 0x10000000, 4*page, rw, syscalls.MapFixed)
+	fill(t, as, a, 4*page, 0xaa)
+	// MAP_FIXED over the middle two pages: they are fresh and PROT_NONE,
+	// the outer ones keep their contents.
+	b := mmap(t, as, a+page, 2*page, none, syscalls.MapFixed)
+	assert.Equal(t, a+page, b)
+	assert.Equal(t, []span{{a, a + page, rw}, {a + page, a + 3*page, none}, {a + 3*page, a + 4*page, rw}}, spans(as))
+	assertBytes(t, as, a, page, 0xaa)
+	assertBytes(t, as, a+3*page, page, 0xaa)
+	assert.ErrorIs(t, as.read(a+page, make([]byte, 1), false), syscalls.EFAULT, "PROT_NONE is not readable")
+	// Committing the reservation read-write gives zeroed pages.
+	mmap(t, as, a+page, 2*page, rw, syscalls.MapFixed)
+	assertBytes(t, as, a+page, 2*page, 0)
+	assert.Equal(t, 4*uint64(page), as.mapped)
+}
+
+func TestMmapFixedNoReplace(t *testing.T) {
+	as := newSpace(t, 0)
+	a := mmap(t, as, 0x20000000, 2*page, rw, syscalls.MapFixed)
+	_, err := as.mmap(syscalls.MapRequest{Addr: a + page, Length: 2 * page, Prot: rw, Mode: syscalls.MapNoReplace})
+	assert.ErrorIs(t, err, syscalls.EEXIST)
+	b := mmap(t, as, a+2*page, page, rw, syscalls.MapNoReplace)
+	assert.Equal(t, a+2*page, b)
+}
+
+func TestMmapErrors(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		req  syscalls.MapRequest
+		want error
+	}{
+		{"zero length", syscalls.MapRequest{Length: 0, Prot: rw}, syscalls.EINVAL},
+		{"length overflows", syscalls.MapRequest{Length: ^uint64(0) - 10, Prot: rw}, syscalls.EINVAL},
+		{"fixed unaligned", syscalls.MapRequest{Addr: 0x10000001, Length: page, Prot: rw, Mode: syscalls.MapFixed}, syscalls.EINVAL},
+		{"fixed past user space", syscalls.MapRequest{Addr: top, Length: page, Prot: rw, Mode: syscalls.MapFixed}, syscalls.ENOMEM},
+		{"fixed below mmap_min_addr", syscalls.MapRequest{Addr: 0x1000, Length: page, Prot: rw, Mode: syscalls.MapFixed}, syscalls.EPERM},
+		{"no room", syscalls.MapRequest{Length: top, Prot: rw}, syscalls.ENOMEM},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			as := newSpace(t, 0)
+			_, err := as.mmap(c.req)
+			assert.ErrorIs(t, err, c.want)
+			assert.Empty(t, as.maps)
+		})
+	}
+}
+
+func TestMemoryLimit(t *testing.T) {
+	as := newSpace(t, 4*page)
+	a := mmap(t, as, 0, 3*page, rw, syscalls.MapHint)
+	_, err := as.mmap(syscalls.MapRequest{Length: 2 * page, Prot: rw})
+	assert.ErrorIs(t, err, syscalls.ENOMEM)
+	assert.True(t, as.limitHit)
+	// Replacing mapped pages does not count twice.
+	mmap(t, as, a, 3*page, none, syscalls.MapFixed)
+	mmap(t, as, 0, page, rw, syscalls.MapHint)
+	assert.Equal(t, uint64(4*page), as.mapped)
+}
+
+func TestMunmap(t *testing.T) {
+	as := newSpace(t, 0)
+	a := mmap(t, as, 0x30000000, 5*page, rw, syscalls.MapFixed)
+	fill(t, as, a, 5*page, 0x5a)
+	require.NoError(t, as.unmap(a+page, 2*page))
+	checkMirror(t, as)
+	assert.Equal(t, []span{{a, a + page, rw}, {a + 3*page, a + 5*page, rw}}, spans(as))
+	assertBytes(t, as, a, page, 0x5a)
+	assertBytes(t, as, a+3*page, 2*page, 0x5a)
+	assert.ErrorIs(t, as.read(a+page, make([]byte, 1), false), syscalls.EFAULT)
+	// Holes in the range are fine; a partial last page goes whole.
+	require.NoError(t, as.unmap(a, 3*page+1))
+	checkMirror(t, as)
+	assert.Equal(t, []span{{a + 4*page, a + 5*page, rw}}, spans(as))
+	assert.Equal(t, uint64(page), as.mapped)
+}
+
+func TestMprotect(t *testing.T) {
+	as := newSpace(t, 0)
+	a := mmap(t, as, 0x40000000, 3*page, rw, syscalls.MapFixed)
+	require.NoError(t, as.protect(a+page, page, syscalls.PROT_READ))
+	checkMirror(t, as)
+	assert.Equal(t, []span{{a, a + page, rw}, {a + page, a + 2*page, syscalls.PROT_READ}, {a + 2*page, a + 3*page, rw}}, spans(as))
+	assert.ErrorIs(t, as.write(a+page, []byte{1}, false), syscalls.EFAULT, "read-only")
+	require.NoError(t, as.write(a+page, []byte{1}, true), "the kernel may still fill it")
+	// A hole anywhere in the range: ENOMEM and nothing changes.
+	require.NoError(t, as.unmap(a+2*page, page))
+	assert.ErrorIs(t, as.protect(a, 3*page, none), syscalls.ENOMEM)
+	assert.Equal(t, []span{{a, a + page, rw}, {a + page, a + 2*page, syscalls.PROT_READ}}, spans(as))
+}
+
+func TestDiscard(t *testing.T) {
+	as := newSpace(t, 0)
+	a := mmap(t, as, 0x50000000, 3*page, rw, syscalls.MapFixed)
+	fill(t, as, a, 3*page, 0x77)
+	require.NoError(t, as.discard(a+page, page))
+	assertBytes(t, as, a, page, 0x77)
+	assertBytes(t, as, a+page, page, 0)
+	assertBytes(t, as, a+2*page, page, 0x77)
+	assert.ErrorIs(t, as.discard(a+3*page, page), syscalls.ENOMEM)
+}
+
+func TestBrk(t *testing.T) {
+	as := newSpace(t, 0)
+	as.brkStart, as.brk = 0x600000, 0x600000
+	assert.Equal(t, uint64(0x600000), as.setBrk(0), "brk(0) queries")
+	assert.Equal(t, uint64(0x602345), as.setBrk(0x602345))
+	assert.Equal(t, []span{{0x600000, 0x603000, rw}}, spans(as))
+	require.NoError(t, as.write(0x602344, []byte{1}, false))
+	assert.Equal(t, uint64(0x601000), as.setBrk(0x601000))
+	assert.Equal(t, []span{{0x600000, 0x601000, rw}}, spans(as))
+	assert.Equal(t, uint64(0x601000), as.setBrk(0x500000), "below the start: unchanged")
+	// Growing into a mapping fails and leaves the break.
+	mmap(t, as, 0x605000, page, rw, syscalls.MapFixed)
+	assert.Equal(t, uint64(0x601000), as.setBrk(0x606000))
+}
+
+func fill(t *testing.T, as *addressSpace, addr, n uint64, v byte) {
+	t.Helper()
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = v
+	}
+	require.NoError(t, as.write(addr, b, false))
+}
+
+func assertBytes(t *testing.T, as *addressSpace, addr, n uint64, v byte) {
+	t.Helper()
+	b := make([]byte, n)
+	require.NoError(t, as.read(addr, b, false))
+	for i, x := range b {
+		if x != v {
+			t.Errorf("byte at %#x = %#x, want %#x", addr+uint64(i), x, v)
+			return
+		}
+	}
+}

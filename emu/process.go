@@ -1,0 +1,340 @@
+package emu
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+
+	"github.com/gorunemu/gorunemu/emu/arch"
+	"github.com/gorunemu/gorunemu/emu/unicorn"
+	"github.com/gorunemu/gorunemu/loader"
+	"github.com/gorunemu/gorunemu/syscalls"
+)
+
+// Defaults that make runs reproducible. They are what the guest sees
+// unless Config says otherwise.
+const (
+	DefaultSeed       = 1
+	DefaultNCPU       = 2
+	DefaultSlice      = 100_000 // instructions a thread runs before the next runnable one
+	DefaultMaxInsns   = 20_000_000_000
+	DefaultMaxThreads = 1000
+	// bootTime is CLOCK_MONOTONIC when the guest starts: the machine has
+	// been "up" for 10 s, so no clock reads as zero.
+	bootTime = 10_000_000_000
+)
+
+// Config describes one emulated process. The zero value runs the binary
+// with argv = [./NAME], an empty environment and seed DefaultSeed.
+type Config struct {
+	// Argv is the guest's argv, including argv[0]; default ["./" + base name].
+	Argv []string
+	// Env is the guest's environment as "KEY=value" strings.
+	Env []string
+	// Seed determines AT_RANDOM and getrandom; same seed, same run.
+	Seed uint64
+	// Random, if set, is used as the 16 AT_RANDOM bytes instead of deriving
+	// them from Seed.
+	Random *[16]byte
+	// Stdout and Stderr receive the guest's fds 1 and 2 (nil: discarded).
+	Stdout, Stderr io.Writer
+	// NCPU is the number of CPUs the guest sees (sched_getaffinity).
+	NCPU int
+	// Slice is the scheduler's time slice in instructions.
+	Slice uint64
+	// MaxInsns stops the run once the guest has executed this many
+	// instructions (0: DefaultMaxInsns).
+	MaxInsns uint64
+	// MaxMem makes mappings fail with ENOMEM, and the run stop, once the
+	// guest has this many bytes mapped (0: no limit).
+	MaxMem uint64
+	// MaxThreads makes clone fail, and the run stop, beyond this many live
+	// threads (0: DefaultMaxThreads).
+	MaxThreads int
+	// Observer, if set, is told about syscalls, threads and stops.
+	Observer Observer
+}
+
+// Process is an emulated Linux process running a Go executable. It is not
+// safe for concurrent use; separate Processes are independent.
+type Process struct {
+	img    *loader.Image
+	arch   *arch.Arch
+	cfg    Config
+	eng    *unicorn.Engine
+	mem    *addressSpace
+	kernel *syscalls.Kernel
+	stack  *loader.Stack
+
+	threads []*Thread // live and exited, in creation (tid) order
+	cur     *Thread   // the thread whose state is loaded in the engine
+	nextTID int
+	futexes map[uint64][]*Thread
+
+	clockJump int64 // virtual time skipped while every thread slept
+	stats     Stats
+	exited    *StopReason // set once the process has ended
+	limitHit  *StopReason // a limit stopped a syscall; the run stops after it
+	stops     map[uint64]bool
+	closed    bool
+}
+
+// Stats counts what a run did.
+type Stats struct {
+	Insns         uint64         // instructions executed by all threads
+	Syscalls      uint64         // syscalls dispatched
+	Unimplemented map[string]int // syscalls that returned ENOSYS for lack of a handler
+	Threads       int            // threads created, including the main one
+}
+
+// Open loads the executable at path and prepares it to run.
+func Open(path string, cfg Config) (*Process, error) {
+	img, err := loader.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	return New(img, cfg)
+}
+
+// New maps img into a fresh engine, builds its initial stack and makes its
+// main thread ready to run at the entry point.
+func New(img *loader.Image, cfg Config) (p *Process, err error) {
+	a := img.Arch
+	if cfg.Seed == 0 {
+		cfg.Seed = DefaultSeed
+	}
+	if cfg.NCPU <= 0 {
+		cfg.NCPU = DefaultNCPU
+	}
+	if cfg.Slice == 0 {
+		cfg.Slice = DefaultSlice
+	}
+	if cfg.MaxInsns == 0 {
+		cfg.MaxInsns = DefaultMaxInsns
+	}
+	if cfg.MaxThreads <= 0 {
+		cfg.MaxThreads = DefaultMaxThreads
+	}
+	if len(cfg.Argv) == 0 {
+		cfg.Argv = []string{"./" + path.Base(img.Path)}
+	}
+	eng, err := unicorn.Open(unicorn.Arch(a.UnicornArch), unicorn.Mode(a.UnicornMode), a.CPUModel)
+	if err != nil {
+		return nil, err
+	}
+	p = &Process{
+		img:     img,
+		arch:    a,
+		cfg:     cfg,
+		eng:     eng,
+		mem:     newAddressSpace(eng, a.PageSize, a.StackTop, a.MmapBase, cfg.MaxMem),
+		futexes: map[uint64][]*Thread{},
+		nextTID: pid,
+		stops:   map[uint64]bool{},
+		stats:   Stats{Unimplemented: map[string]int{}},
+	}
+	defer func() {
+		if err != nil {
+			p.Close()
+		}
+	}()
+	if a.CPUID != nil {
+		if err := eng.SetCPUID(a.CPUID); err != nil {
+			return nil, err
+		}
+	}
+	if err := p.fixTSC(); err != nil {
+		return nil, err
+	}
+	if err := p.mapImage(); err != nil {
+		return nil, err
+	}
+	if err := p.mapStack(); err != nil {
+		return nil, err
+	}
+	p.kernel = syscalls.NewKernel(syscalls.Config{
+		PID:          pid,
+		PPID:         pid - 1,
+		NCPU:         cfg.NCPU,
+		ExePath:      guestExePath(img.Path),
+		Auxv:         p.stack.AuxvBytes(),
+		Seed:         cfg.Seed,
+		Stdout:       cfg.Stdout,
+		Stderr:       cfg.Stderr,
+	})
+	main, err := p.newThread(nil)
+	if err != nil {
+		return nil, err
+	}
+	// Linux starts a process with every register zero but SP and PC.
+	regs := []int{int(a.SP), int(a.PC)}
+	if err := main.ctx.RegWriteBatch(regs, []uint64{p.stack.SP, img.Entry}); err != nil {
+		return nil, err
+	}
+	main.pc = img.Entry
+	return p, nil
+}
+
+// pid is the guest's process id, and the main thread's tid.
+const pid = 4242
+
+// guestExePath is the absolute path the guest believes it was run from.
+func guestExePath(host string) string {
+	return "/" + path.Base(host)
+}
+
+// random16 derives the AT_RANDOM bytes from the seed.
+func random16(seed uint64) [16]byte {
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], seed)
+	sum := sha256.Sum256(append([]byte("gorunemu AT_RANDOM "), b[:]...))
+	var r [16]byte
+	copy(r[:], sum[:])
+	return r
+}
+
+// mapImage maps the PT_LOAD segments with their permissions.
+func (p *Process) mapImage() error {
+	as := p.mem
+	for _, s := range p.img.Segments {
+		start, end := as.pageDown(s.Addr), as.pageUp(s.Addr+s.MemSize)
+		prot := syscalls.Prot(s.Prot)
+		// Linux maps a segment over the page it shares with the previous
+		// one; give the shared page the union of both permissions.
+		if prev := as.lookup(start); prev != nil {
+			if err := as.protect(start, as.page, prev.prot|prot); err != nil {
+				return fmt.Errorf("emu: segment %d: %w", s.Index, err)
+			}
+			start += as.page
+		}
+		if start < end {
+			if err := as.mapNew(start, end-start, prot, p.img.Path); err != nil {
+				return fmt.Errorf("emu: segment %d: %w", s.Index, err)
+			}
+		}
+		if err := as.write(s.Addr, s.Data, true); err != nil {
+			return fmt.Errorf("emu: segment %d: filling [%#x, %#x): %w", s.Index, s.Addr, s.Addr+uint64(len(s.Data)), err)
+		}
+	}
+	as.brkStart = as.pageUp(p.img.BrkStart)
+	as.brk = as.brkStart
+	return nil
+}
+
+// mapStack maps the stack and writes argv, envp and auxv into it.
+func (p *Process) mapStack() error {
+	a := p.arch
+	random := random16(p.cfg.Seed)
+	if p.cfg.Random != nil {
+		random = *p.cfg.Random
+	}
+	st, err := loader.NewStack(p.img, loader.StackConfig{
+		Argv:            p.cfg.Argv,
+		Envp:            p.cfg.Env,
+		ExecFn:          p.cfg.Argv[0],
+		Random:          random,
+		Top:             a.StackTop,
+		Platform:        a.Machine,
+		HWCAP:           a.HWCAP,
+		HWCAP2:          a.HWCAP2,
+		PageSize:        a.PageSize,
+		MinSigStackSize: a.MinSigStackSize,
+	})
+	if err != nil {
+		return err
+	}
+	p.stack = st
+	if uint64(len(st.Data)) > a.StackSize {
+		return fmt.Errorf("emu: initial stack of %d bytes exceeds the %d-byte stack", len(st.Data), a.StackSize)
+	}
+	if err := p.mem.mapNew(a.StackTop-a.StackSize, a.StackSize, syscalls.PROT_READ|syscalls.PROT_WRITE, "[stack]"); err != nil {
+		return err
+	}
+	return p.mem.write(st.Low, st.Data, false)
+}
+
+// Close frees the engine and all guest memory. It is safe to call twice.
+func (p *Process) Close() error {
+	if p.closed {
+		return nil
+	}
+	p.closed = true
+	for _, t := range p.threads {
+		t.free()
+	}
+	err := p.eng.Close()
+	if merr := p.mem.close(); merr != nil && err == nil {
+		err = merr
+	}
+	return err
+}
+
+// Arch returns the guest architecture.
+func (p *Process) Arch() *arch.Arch { return p.arch }
+
+// Image returns the loaded executable.
+func (p *Process) Image() *loader.Image { return p.img }
+
+// Stack returns the initial stack as built at load time.
+func (p *Process) Stack() *loader.Stack { return p.stack }
+
+// Stats returns counts of what the process has done so far.
+func (p *Process) Stats() Stats {
+	s := p.stats
+	s.Insns = p.eng.Insns()
+	s.Unimplemented = make(map[string]int, len(p.stats.Unimplemented))
+	for k, v := range p.stats.Unimplemented {
+		s.Unimplemented[k] = v
+	}
+	return s
+}
+
+// Insns is the number of instructions executed so far.
+func (p *Process) Insns() uint64 { return p.eng.Insns() }
+
+// ReadMem reads guest memory regardless of page protections; it fails
+// only if part of the range is unmapped.
+func (p *Process) ReadMem(addr uint64, b []byte) error {
+	if err := p.mem.read(addr, b, true); err != nil {
+		return &MemError{Addr: addr, Size: len(b), Op: "read"}
+	}
+	return nil
+}
+
+// WriteMem writes guest memory regardless of page protections; it fails
+// only if part of the range is unmapped.
+func (p *Process) WriteMem(addr uint64, b []byte) error {
+	if err := p.mem.write(addr, b, true); err != nil {
+		return &MemError{Addr: addr, Size: len(b), Op: "write"}
+	}
+	return nil
+}
+
+// ReadU64 reads a little-endian 64-bit word of guest memory.
+func (p *Process) ReadU64(addr uint64) (uint64, error) {
+	var b [8]byte
+	if err := p.ReadMem(addr, b[:]); err != nil {
+		return 0, err
+	}
+	return binary.LittleEndian.Uint64(b[:]), nil
+}
+
+// MemError is a library access to guest memory that is not mapped.
+type MemError struct {
+	Op   string
+	Addr uint64
+	Size int
+}
+
+func (e *MemError) Error() string {
+	return fmt.Sprintf("emu: %s of %d bytes at %#x: not mapped", e.Op, e.Size, e.Addr)
+}
+
+// Mappings lists the guest address space.
+func (p *Process) Mappings() []syscalls.Mapping { return p.mem.list() }
+
+// ErrClosed is returned when a closed Process is used.
+var ErrClosed = errors.New("emu: process is closed")

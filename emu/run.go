@@ -1,0 +1,222 @@
+package emu
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/gorunemu/gorunemu/emu/unicorn"
+
+	"github.com/gorunemu/gorunemu/syscalls"
+)
+
+// Observer is told what happens during a run, on the goroutine that calls
+// Run. Embed NopObserver to implement only some methods.
+type Observer interface {
+	// Syscall is called after each syscall has been handled; task reads
+	// the guest's memory for formatting arguments.
+	Syscall(t *Thread, c *syscalls.Call, task syscalls.Task)
+	// ThreadStarted is called when parent clones child.
+	ThreadStarted(child, parent *Thread)
+	// ThreadExited is called when a thread exits on its own.
+	ThreadExited(t *Thread, code int)
+}
+
+// NopObserver ignores everything.
+type NopObserver struct{}
+
+// Syscall does nothing.
+func (NopObserver) Syscall(*Thread, *syscalls.Call, syscalls.Task) {}
+
+// ThreadStarted does nothing.
+func (NopObserver) ThreadStarted(child, parent *Thread) {}
+
+// ThreadExited does nothing.
+func (NopObserver) ThreadExited(*Thread, int) {}
+
+// Run executes the guest until a thread reaches one of until's addresses,
+// the process ends, a limit is hit, every thread deadlocks or ctx is done.
+// It can be called again to continue: a thread stopped on an address runs
+// past it. The error is for failures of the emulator itself (a bug or a
+// gap, such as a syscall handler that could not complete); whatever the
+// guest does is a StopReason.
+func (p *Process) Run(ctx context.Context, until Until) (*StopReason, error) {
+	if p.closed {
+		return nil, ErrClosed
+	}
+	if p.exited != nil {
+		return p.exited, nil
+	}
+	addrs, err := p.resolve(until)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.eng.SetStops(addrs); err != nil {
+		return nil, err
+	}
+	p.stops = map[uint64]bool{}
+	for _, a := range addrs {
+		p.stops[a] = true
+	}
+	p.eng.SetTSCOffset(uint64(bootTime + p.clockJump))
+
+	rotate := false
+	sliceLeft := p.cfg.Slice
+	for {
+		if ctx.Err() != nil {
+			return p.stop(&StopReason{Kind: StopCanceled}), nil
+		}
+		t := p.next(rotate)
+		if t == nil {
+			return p.stop(&StopReason{Kind: StopDeadlock}), nil
+		}
+		if t != p.cur || rotate {
+			sliceLeft = p.cfg.Slice
+		}
+		rotate = false
+		if err := p.switchTo(t); err != nil {
+			return nil, err
+		}
+		if t.hasResult {
+			if err := p.eng.RegWrite(int(p.arch.SyscallRet), t.result); err != nil {
+				return nil, err
+			}
+			t.hasResult = false
+		}
+		if t.skipStop {
+			if p.stops[t.pc] {
+				p.eng.SkipStopOnce(t.pc)
+			}
+			t.skipStop = false
+		}
+		done := p.eng.Insns()
+		if done >= p.cfg.MaxInsns {
+			return p.stopAt(t, StopInsnLimit), nil
+		}
+		budget := min(sliceLeft, p.cfg.MaxInsns-done)
+		x, err := p.eng.Start(t.pc, budget)
+		ran := p.eng.Insns() - done
+		t.insns += ran
+		sliceLeft -= min(ran, sliceLeft)
+		if err != nil {
+			return nil, fmt.Errorf("emu: thread %d at %s: %w", t.TID, p.symbolize(t.pc), err)
+		}
+		if t.pc, err = p.pcAfter(x); err != nil {
+			return nil, err
+		}
+		switch {
+		case x.Fault != nil:
+			r := p.stopAt(t, StopFault)
+			r.Fault = newFault(p.arch, x.Fault)
+			return r, nil
+		case x.StopAddr:
+			t.skipStop = true
+			return p.stopAt(t, StopUntil), nil
+		case x.Syscall:
+			rotate, err = p.syscall(t)
+			if err != nil {
+				return nil, err
+			}
+			if p.exited != nil {
+				return p.stop(p.exited), nil
+			}
+			if p.mem.limitHit {
+				p.mem.limitHit = false
+				return p.stopAt(t, StopMemLimit), nil
+			}
+			if p.limitHit != nil {
+				p.limitHit = nil
+				return p.stopAt(t, StopThreadLimit), nil
+			}
+		case x.Budget:
+			rotate = sliceLeft == 0
+		}
+	}
+}
+
+// pcAfter returns where the thread resumes after x.
+func (p *Process) pcAfter(x unicorn.Exit) (uint64, error) {
+	if x.StopPC != 0 {
+		return x.StopPC, nil
+	}
+	return p.eng.RegRead(int(p.arch.PC))
+}
+
+// resolve turns until into addresses.
+func (p *Process) resolve(u Until) ([]uint64, error) {
+	addrs := append([]uint64(nil), u.Addrs...)
+	for _, s := range u.Symbols {
+		a, ok := p.img.Lookup(s)
+		if !ok {
+			return nil, fmt.Errorf("emu: no symbol %q in %s", s, p.img.Path)
+		}
+		addrs = append(addrs, a)
+	}
+	return addrs, nil
+}
+
+// syscall handles the syscall thread t has just made. It reports whether
+// another thread should run next.
+func (p *Process) syscall(t *Thread) (rotate bool, err error) {
+	a := p.arch
+	ids := []int{int(a.SyscallNr)}
+	for _, r := range a.SyscallArgs {
+		ids = append(ids, int(r))
+	}
+	vals := make([]uint64, len(ids))
+	if err := p.eng.RegReadBatch(ids, vals); err != nil {
+		return false, err
+	}
+	var args syscalls.Args
+	copy(args[:], vals[1:])
+	k := &task{p: p, t: t}
+	c, err := p.kernel.Dispatch(k, int(vals[0]), args)
+	p.stats.Syscalls++
+	if err != nil {
+		return false, fmt.Errorf("emu: thread %d at %s: %w", t.TID, p.symbolize(t.pc), err)
+	}
+	if c.Unimplemented {
+		p.stats.Unimplemented[c.Name]++
+	}
+	if p.cfg.Observer != nil {
+		p.cfg.Observer.Syscall(t, &c, k)
+	}
+	if t.state != Runnable || p.exited != nil {
+		return true, nil
+	}
+	if err := p.eng.RegWrite(int(a.SyscallRet), c.Ret); err != nil {
+		return false, err
+	}
+	return k.yield, nil
+}
+
+// exit records that the process has ended; the first reason wins.
+func (p *Process) exit(r *StopReason) {
+	if p.exited == nil {
+		p.exited = r
+	}
+}
+
+// stopAt fills in where thread t is and returns the reason.
+func (p *Process) stopAt(t *Thread, kind StopKind) *StopReason {
+	return p.stop(&StopReason{Kind: kind, TID: t.TID, PC: t.pc})
+}
+
+func (p *Process) stop(r *StopReason) *StopReason {
+	r.Insns = p.eng.Insns()
+	if r.PC != 0 && r.Symbol == "" {
+		r.Symbol = p.symbolize(r.PC)
+	}
+	return r
+}
+
+// symbolize names pc as "function+0xoff", or "" if it is in no function.
+func (p *Process) symbolize(pc uint64) string {
+	s, ok := p.img.Symbolize(pc)
+	if !ok {
+		return ""
+	}
+	if s.Offset == 0 {
+		return s.Name
+	}
+	return fmt.Sprintf("%s+%#x", s.Name, s.Offset)
+}

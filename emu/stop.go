@@ -1,0 +1,177 @@
+package emu
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/gorunemu/gorunemu/emu/arch"
+	"github.com/gorunemu/gorunemu/emu/unicorn"
+)
+
+// StopKind says why a run ended.
+type StopKind int
+
+// Why a run ended.
+const (
+	// StopUntil: a thread reached the address Run was asked to stop at.
+	StopUntil StopKind = iota + 1
+	// StopExited: the process exited (exit_group, or its last thread's exit).
+	StopExited
+	// StopKilled: the process ended by a signal it did not handle.
+	StopKilled
+	// StopFault: the guest made an access or executed an instruction that
+	// Linux would answer with a fatal signal.
+	StopFault
+	// StopInsnLimit: the guest executed Config.MaxInsns instructions.
+	StopInsnLimit
+	// StopMemLimit: the guest tried to map more than Config.MaxMem bytes.
+	StopMemLimit
+	// StopThreadLimit: the guest tried to run more than Config.MaxThreads threads.
+	StopThreadLimit
+	// StopDeadlock: every live thread waits and no timeout will wake one.
+	StopDeadlock
+	// StopCanceled: the context passed to Run was canceled or timed out.
+	StopCanceled
+)
+
+var stopNames = map[StopKind]string{
+	StopUntil:       "reached",
+	StopExited:      "exited",
+	StopKilled:      "killed",
+	StopFault:       "fault",
+	StopInsnLimit:   "instruction limit",
+	StopMemLimit:    "memory limit",
+	StopThreadLimit: "thread limit",
+	StopDeadlock:    "deadlock",
+	StopCanceled:    "canceled",
+}
+
+func (k StopKind) String() string {
+	if s, ok := stopNames[k]; ok {
+		return s
+	}
+	return "StopKind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// StopReason is how and where a run ended.
+type StopReason struct {
+	Kind StopKind
+	// TID is the thread that stopped (for StopUntil, StopFault and the limits).
+	TID int
+	// PC is where that thread was, and Symbol its function and offset
+	// ("runtime.main+0x4c"), or "" when unknown.
+	PC     uint64
+	Symbol string
+	// Code is the exit code (StopExited); Signal the signal (StopKilled).
+	Code   int
+	Signal int
+	// Fault describes a StopFault.
+	Fault *Fault
+	// Insns is the number of instructions executed by all threads.
+	Insns uint64
+}
+
+// Fault is a guest access or instruction Linux would kill the process for.
+type Fault struct {
+	Access   string // "read", "write", "fetch", "invalid instruction", "exception"
+	Addr     uint64 // accessed address (memory faults)
+	Size     int
+	Unmapped bool // nothing mapped there (else: mapped without permission)
+	Intno    uint32
+	// Signal is what Linux would deliver for the fault (SIGSEGV, SIGILL, ...).
+	Signal int
+}
+
+func newFault(a *arch.Arch, f *unicorn.Fault) *Fault {
+	sig := arch.SIGSEGV
+	switch f.Kind {
+	case unicorn.FaultInvalidInsn:
+		sig = arch.SIGILL
+	case unicorn.FaultException:
+		sig = a.ExceptionSignal(f.Intno)
+	}
+	return &Fault{Access: f.Kind.String(), Addr: f.Addr, Size: f.Size, Unmapped: f.Unmapped, Intno: f.Intno, Signal: sig}
+}
+
+func (f *Fault) String() string {
+	switch f.Access {
+	case "read", "write", "fetch":
+		why := "no permission"
+		if f.Unmapped {
+			why = "unmapped"
+		}
+		return fmt.Sprintf("%s of %d bytes at %#x (%s)", f.Access, f.Size, f.Addr, why)
+	case "exception":
+		return fmt.Sprintf("CPU exception %d", f.Intno)
+	}
+	return f.Access
+}
+
+// String is a one-line summary, e.g. "reached main.main on thread 4242 at
+// 0x4923a0" or "fault: read of 8 bytes at 0x0 (unmapped) at main.main+0x12".
+func (r *StopReason) String() string {
+	var b strings.Builder
+	b.WriteString(r.Kind.String())
+	switch r.Kind {
+	case StopExited:
+		fmt.Fprintf(&b, " with code %d", r.Code)
+		return b.String()
+	case StopKilled:
+		fmt.Fprintf(&b, " by signal %d", r.Signal)
+		return b.String()
+	case StopFault:
+		fmt.Fprintf(&b, ": %s", r.Fault)
+	case StopUntil:
+		if r.Symbol != "" {
+			fmt.Fprintf(&b, " %s", r.Symbol)
+		} else {
+			fmt.Fprintf(&b, " %#x", r.PC)
+		}
+		fmt.Fprintf(&b, " on thread %d", r.TID)
+		return b.String()
+	case StopDeadlock, StopCanceled:
+		return b.String()
+	}
+	if r.Symbol != "" {
+		fmt.Fprintf(&b, " at %s (%#x)", r.Symbol, r.PC)
+	} else if r.PC != 0 {
+		fmt.Fprintf(&b, " at %#x", r.PC)
+	}
+	if r.TID != 0 {
+		fmt.Fprintf(&b, " on thread %d", r.TID)
+	}
+	return b.String()
+}
+
+// Until says where Run stops, besides the process ending.
+type Until struct {
+	// Symbols and Addrs stop the run before any thread executes them.
+	Symbols []string
+	Addrs   []uint64
+}
+
+// UntilSymbol stops at a function's entry, such as "main.main".
+func UntilSymbol(name string) Until { return Until{Symbols: []string{name}} }
+
+// UntilAddr stops at an address.
+func UntilAddr(addr uint64) Until { return Until{Addrs: []uint64{addr}} }
+
+// UntilExit runs until the process ends.
+func UntilExit() Until { return Until{} }
+
+// ParseUntil reads the command line's --until: "exit", a symbol, or a hex
+// address "0x...".
+func ParseUntil(s string) (Until, error) {
+	switch {
+	case s == "" || s == "exit":
+		return UntilExit(), nil
+	case strings.HasPrefix(s, "0x") || strings.HasPrefix(s, "0X"):
+		a, err := strconv.ParseUint(s[2:], 16, 64)
+		if err != nil {
+			return Until{}, fmt.Errorf("bad address %q: %w", s, err)
+		}
+		return UntilAddr(a), nil
+	}
+	return UntilSymbol(s), nil
+}

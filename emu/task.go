@@ -1,0 +1,128 @@
+package emu
+
+import (
+	"encoding/binary"
+
+	"github.com/gorunemu/gorunemu/emu/arch"
+	"github.com/gorunemu/gorunemu/syscalls"
+)
+
+// task is the syscalls.Task of the thread making a syscall. The thread is
+// the one loaded in the engine.
+type task struct {
+	p *Process
+	t *Thread
+	// yield asks the scheduler to run another thread after this call.
+	yield bool
+}
+
+var _ syscalls.Task = (*task)(nil)
+
+func (k *task) Arch() *arch.Arch           { return k.p.arch }
+func (k *task) Kernel() *syscalls.Kernel   { return k.p.kernel }
+func (k *task) Thread() *syscalls.Thread   { return k.t.kstate }
+func (k *task) TID() int                   { return k.t.TID }
+func (k *task) Now() int64                 { return k.p.now() }
+func (k *task) Yield()                     { k.yield = true }
+func (k *task) Mappings() []syscalls.Mapping { return k.p.mem.list() }
+
+func (k *task) ReadMem(addr uint64, b []byte) error  { return k.p.mem.read(addr, b, false) }
+func (k *task) WriteMem(addr uint64, b []byte) error { return k.p.mem.write(addr, b, false) }
+func (k *task) FillMem(addr uint64, b []byte) error  { return k.p.mem.write(addr, b, true) }
+
+func (k *task) Mmap(r syscalls.MapRequest) (uint64, error) { return k.p.mem.mmap(r) }
+func (k *task) Munmap(addr, length uint64) error           { return k.p.mem.unmap(addr, length) }
+func (k *task) Mprotect(addr, length uint64, prot syscalls.Prot) error {
+	return k.p.mem.protect(addr, length, prot)
+}
+func (k *task) DiscardMem(addr, length uint64) error { return k.p.mem.discard(addr, length) }
+func (k *task) Brk(addr uint64) uint64               { return k.p.mem.setBrk(addr) }
+
+// TLS returns the calling thread's thread pointer register.
+func (k *task) TLS() (uint64, error) { return k.p.eng.RegRead(int(k.p.arch.TLS)) }
+
+// SetTLS sets the calling thread's thread pointer register.
+func (k *task) SetTLS(v uint64) error { return k.p.eng.RegWrite(int(k.p.arch.TLS), v) }
+
+// Clone starts a thread whose registers are the caller's as they are after
+// the syscall instruction, except for the return value (0), the stack
+// pointer and, with SetTLS, the thread pointer.
+func (k *task) Clone(r syscalls.CloneRequest) (int, error) {
+	p := k.p
+	if p.live() >= p.cfg.MaxThreads {
+		p.limitHit = &StopReason{Kind: StopThreadLimit}
+		return 0, syscalls.EAGAIN
+	}
+	child, err := p.newThread(r.Thread)
+	if err != nil {
+		return 0, err
+	}
+	a := p.arch
+	regs, vals := []int{int(a.SyscallRet)}, []uint64{0}
+	if r.Stack != 0 {
+		regs, vals = append(regs, int(a.SP)), append(vals, r.Stack)
+	}
+	if r.SetTLS {
+		regs, vals = append(regs, int(a.TLS)), append(vals, r.TLS)
+	}
+	if err := child.ctx.RegWriteBatch(regs, vals); err != nil {
+		return 0, err
+	}
+	child.pc = k.t.pc
+	if p.cfg.Observer != nil {
+		p.cfg.Observer.ThreadStarted(child, k.t)
+	}
+	return child.TID, nil
+}
+
+func (k *task) ExitThread(code int) {
+	k.t.state = Exited
+	k.t.exitCode = code
+	if k.p.cfg.Observer != nil {
+		k.p.cfg.Observer.ThreadExited(k.t, code)
+	}
+	if k.p.live() == 0 {
+		k.p.exit(&StopReason{Kind: StopExited, Code: code})
+	}
+}
+
+func (k *task) ExitGroup(code int) { k.p.exit(&StopReason{Kind: StopExited, Code: code}) }
+func (k *task) KillGroup(sig int)  { k.p.exit(&StopReason{Kind: StopKilled, Signal: sig}) }
+
+func (k *task) FutexWait(addr uint64, val, mask uint32, deadline int64) (uint64, error) {
+	var b [4]byte
+	if err := k.ReadMem(addr, b[:]); err != nil {
+		return 0, err
+	}
+	if binary.LittleEndian.Uint32(b[:]) != val {
+		return 0, syscalls.EAGAIN
+	}
+	if deadline != syscalls.NoDeadline && deadline <= k.p.now() {
+		return 0, syscalls.ETIMEDOUT
+	}
+	k.p.block(k.t, addr, mask, deadline)
+	return 0, syscalls.ErrBlocked
+}
+
+func (k *task) FutexWake(addr uint64, mask uint32, n int) int {
+	woken := 0
+	for _, w := range append([]*Thread(nil), k.p.futexes[addr]...) {
+		if woken >= n {
+			break
+		}
+		if w.mask&mask != 0 {
+			k.p.wake(w, 0)
+			woken++
+		}
+	}
+	return woken
+}
+
+func (k *task) Sleep(deadline int64) (uint64, error) {
+	if deadline <= k.p.now() {
+		k.yield = true
+		return 0, nil
+	}
+	k.p.block(k.t, 0, 0, deadline)
+	return 0, syscalls.ErrBlocked
+}

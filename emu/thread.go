@@ -1,0 +1,271 @@
+package emu
+
+import (
+	"fmt"
+
+	"github.com/gorunemu/gorunemu/emu/arch"
+	"github.com/gorunemu/gorunemu/emu/unicorn"
+	"github.com/gorunemu/gorunemu/syscalls"
+)
+
+// ThreadState is where a thread is in its life.
+type ThreadState int
+
+// Thread states.
+const (
+	Runnable ThreadState = iota
+	Blocked              // in a futex wait or a sleep
+	Exited
+)
+
+func (s ThreadState) String() string {
+	switch s {
+	case Runnable:
+		return "runnable"
+	case Blocked:
+		return "blocked"
+	case Exited:
+		return "exited"
+	}
+	return fmt.Sprintf("ThreadState(%d)", int(s))
+}
+
+// Thread is one guest thread: a saved CPU context plus its kernel state.
+type Thread struct {
+	p      *Process
+	TID    int
+	state  ThreadState
+	ctx    *unicorn.Context
+	kstate *syscalls.Thread
+	pc     uint64 // where it resumes
+	insns  uint64 // instructions it has executed
+
+	// While Blocked: the futex word it waits on (0 for a sleep), the wait
+	// mask, and when it times out (syscalls.NoDeadline: never).
+	futex    uint64
+	mask     uint32
+	deadline int64
+	// result is the syscall return value to deliver when it next runs.
+	result    uint64
+	hasResult bool
+	// skipStop: it stopped on a stop address and must execute it when
+	// resumed.
+	skipStop bool
+	exitCode int
+}
+
+// State returns the thread's state.
+func (t *Thread) State() ThreadState { return t.state }
+
+// PC returns the address the thread executes next.
+func (t *Thread) PC() uint64 { return t.pc }
+
+// Insns returns the number of instructions the thread has executed.
+func (t *Thread) Insns() uint64 { return t.insns }
+
+// loaded reports whether the thread's registers are in the engine.
+func (t *Thread) loaded() bool { return t.p.cur == t }
+
+// Reg reads one register (an arch.Reg of the process's arch).
+func (t *Thread) Reg(r arch.Reg) (uint64, error) {
+	v := []uint64{0}
+	err := t.Regs([]arch.Reg{r}, v)
+	return v[0], err
+}
+
+// Regs reads several registers into vals.
+func (t *Thread) Regs(regs []arch.Reg, vals []uint64) error {
+	if t.state == Exited {
+		return fmt.Errorf("emu: thread %d has exited", t.TID)
+	}
+	ids := regIDs(regs)
+	if t.loaded() {
+		return t.p.eng.RegReadBatch(ids, vals)
+	}
+	return t.ctx.RegReadBatch(ids, vals)
+}
+
+// SetReg writes one register. Tests use it to break invariants on purpose.
+func (t *Thread) SetReg(r arch.Reg, v uint64) error {
+	if t.state == Exited {
+		return fmt.Errorf("emu: thread %d has exited", t.TID)
+	}
+	ids, vals := regIDs([]arch.Reg{r}), []uint64{v}
+	if r == t.p.arch.PC {
+		t.pc = v
+	}
+	if t.loaded() {
+		return t.p.eng.RegWriteBatch(ids, vals)
+	}
+	return t.ctx.RegWriteBatch(ids, vals)
+}
+
+func regIDs(regs []arch.Reg) []int {
+	ids := make([]int, len(regs))
+	for i, r := range regs {
+		ids[i] = int(r)
+	}
+	return ids
+}
+
+func (t *Thread) free() {
+	if t.ctx != nil {
+		t.ctx.Free()
+		t.ctx = nil
+	}
+}
+
+// newThread creates a thread whose CPU state is a copy of the engine's
+// current one (for the first thread: the reset state).
+func (p *Process) newThread(ks *syscalls.Thread) (*Thread, error) {
+	ctx, err := p.eng.NewContext()
+	if err != nil {
+		return nil, err
+	}
+	if ks == nil {
+		ks = syscalls.NewThread()
+	}
+	t := &Thread{p: p, TID: p.nextTID, ctx: ctx, kstate: ks, deadline: syscalls.NoDeadline}
+	p.nextTID++
+	p.threads = append(p.threads, t)
+	p.stats.Threads++
+	return t, nil
+}
+
+// Threads returns every thread the process has had, in tid order.
+func (p *Process) Threads() []*Thread { return append([]*Thread(nil), p.threads...) }
+
+// Thread returns the thread with the given tid, or nil.
+func (p *Process) Thread(tid int) *Thread {
+	for _, t := range p.threads {
+		if t.TID == tid {
+			return t
+		}
+	}
+	return nil
+}
+
+// MainThread returns the thread that started at the entry point.
+func (p *Process) MainThread() *Thread { return p.threads[0] }
+
+// live counts threads that have not exited.
+func (p *Process) live() int {
+	n := 0
+	for _, t := range p.threads {
+		if t.state != Exited {
+			n++
+		}
+	}
+	return n
+}
+
+// switchTo loads t's registers into the engine, saving the current ones.
+func (p *Process) switchTo(t *Thread) error {
+	if p.cur == t {
+		return nil
+	}
+	if c := p.cur; c != nil && c.state != Exited {
+		if err := p.eng.Save(c.ctx); err != nil {
+			return err
+		}
+	}
+	if err := p.eng.Restore(t.ctx); err != nil {
+		return err
+	}
+	p.cur = t
+	return nil
+}
+
+// now is the virtual monotonic clock: one nanosecond per instruction,
+// plus the time skipped while all threads slept.
+func (p *Process) now() int64 {
+	return bootTime + int64(p.eng.Insns()) + p.clockJump
+}
+
+// wake makes a blocked thread runnable with result as its syscall's return.
+func (p *Process) wake(t *Thread, result uint64) {
+	if t.futex != 0 {
+		q := p.futexes[t.futex]
+		for i, w := range q {
+			if w == t {
+				q = append(q[:i], q[i+1:]...)
+				break
+			}
+		}
+		if len(q) == 0 {
+			delete(p.futexes, t.futex)
+		} else {
+			p.futexes[t.futex] = q
+		}
+	}
+	t.state = Runnable
+	t.futex, t.mask, t.deadline = 0, 0, syscalls.NoDeadline
+	t.result, t.hasResult = result, true
+}
+
+// block parks the current thread until wake.
+func (p *Process) block(t *Thread, futex uint64, mask uint32, deadline int64) {
+	t.state = Blocked
+	t.futex, t.mask, t.deadline = futex, mask, deadline
+	if futex != 0 {
+		p.futexes[futex] = append(p.futexes[futex], t)
+	}
+}
+
+// expire wakes the blocked threads whose deadline has passed: futex waits
+// fail with ETIMEDOUT, sleeps return 0.
+func (p *Process) expire() {
+	now := p.now()
+	for _, t := range p.threads {
+		if t.state == Blocked && t.deadline != syscalls.NoDeadline && t.deadline <= now {
+			var r uint64
+			if t.futex != 0 {
+				r = errnoResult(syscalls.ETIMEDOUT)
+			}
+			p.wake(t, r)
+		}
+	}
+}
+
+func errnoResult(e syscalls.Errno) uint64 { return uint64(-int64(e)) }
+
+// next picks the thread to run: the current one unless it cannot or must
+// give way, else the next runnable one after it in tid order. When every
+// live thread is blocked, the clock jumps to the earliest deadline; with
+// none, it returns nil (deadlock).
+func (p *Process) next(rotate bool) *Thread {
+	p.expire()
+	for {
+		start := 0
+		for i, t := range p.threads {
+			if t == p.cur {
+				start = i
+			}
+		}
+		if !rotate && p.cur != nil && p.cur.state == Runnable {
+			return p.cur
+		}
+		n := len(p.threads)
+		for k := 1; k <= n; k++ {
+			if t := p.threads[(start+k)%n]; t.state == Runnable {
+				return t
+			}
+		}
+		// Everyone waits: jump to the earliest deadline, if any.
+		earliest := syscalls.NoDeadline
+		for _, t := range p.threads {
+			if t.state == Blocked && t.deadline != syscalls.NoDeadline && (earliest == syscalls.NoDeadline || t.deadline < earliest) {
+				earliest = t.deadline
+			}
+		}
+		if earliest == syscalls.NoDeadline {
+			return nil
+		}
+		if d := earliest - p.now(); d > 0 {
+			p.clockJump += d
+			p.eng.SetTSCOffset(uint64(bootTime + p.clockJump))
+		}
+		p.expire()
+		rotate = false
+	}
+}
