@@ -108,7 +108,7 @@ func TestArgsAndEnv(t *testing.T) {
 func TestRuntimeStateAtMainMain(t *testing.T) {
 	const (
 		gStackLo, gStackHi, gStackguard0, gStackguard1, gM = 0x0, 0x8, 0x10, 0x18, 0x30
-		mG0, mTLS                                         = 0x0, 0x80
+		mG0, mTLS                                          = 0x0, 0x80
 	)
 	for _, a := range arch.All() {
 		t.Run(a.Name, func(t *testing.T) {

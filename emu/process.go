@@ -156,14 +156,14 @@ func New(img *loader.Image, cfg Config) (p *Process, err error) {
 		return nil, err
 	}
 	p.kernel = syscalls.NewKernel(syscalls.Config{
-		PID:          pid,
-		PPID:         pid - 1,
-		NCPU:         cfg.NCPU,
-		ExePath:      guestExePath(img.Path),
-		Auxv:         p.stack.AuxvBytes(),
-		Seed:         cfg.Seed,
-		Stdout:       cfg.Stdout,
-		Stderr:       cfg.Stderr,
+		PID:     pid,
+		PPID:    pid - 1,
+		NCPU:    cfg.NCPU,
+		ExePath: guestExePath(img.Path),
+		Auxv:    p.stack.AuxvBytes(),
+		Seed:    cfg.Seed,
+		Stdout:  cfg.Stdout,
+		Stderr:  cfg.Stderr,
 	})
 	main, err := p.newThread(nil)
 	if err != nil {

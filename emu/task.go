@@ -18,12 +18,12 @@ type task struct {
 
 var _ syscalls.Task = (*task)(nil)
 
-func (k *task) Arch() *arch.Arch           { return k.p.arch }
-func (k *task) Kernel() *syscalls.Kernel   { return k.p.kernel }
-func (k *task) Thread() *syscalls.Thread   { return k.t.kstate }
-func (k *task) TID() int                   { return k.t.TID }
-func (k *task) Now() int64                 { return k.p.now() }
-func (k *task) Yield()                     { k.yield = true }
+func (k *task) Arch() *arch.Arch             { return k.p.arch }
+func (k *task) Kernel() *syscalls.Kernel     { return k.p.kernel }
+func (k *task) Thread() *syscalls.Thread     { return k.t.kstate }
+func (k *task) TID() int                     { return k.t.TID }
+func (k *task) Now() int64                   { return k.p.now() }
+func (k *task) Yield()                       { k.yield = true }
 func (k *task) Mappings() []syscalls.Mapping { return k.p.mem.list() }
 
 func (k *task) ReadMem(addr uint64, b []byte) error  { return k.p.mem.read(addr, b, false) }
