@@ -2,6 +2,7 @@ package emu
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/gorunemu/gorunemu/emu/unicorn"
@@ -133,6 +134,9 @@ func (p *Process) Run(ctx context.Context, until Until) (*StopReason, error) {
 	}
 }
 
+// ErrNoSymbol is returned by Run when a symbol to stop at does not exist.
+var ErrNoSymbol = errors.New("no symbol")
+
 // pcAfter returns where the thread resumes after x.
 func (p *Process) pcAfter(x unicorn.Exit) (uint64, error) {
 	if x.StopPC != 0 {
@@ -147,7 +151,7 @@ func (p *Process) resolve(u Until) ([]uint64, error) {
 	for _, s := range u.Symbols {
 		a, ok := p.img.Lookup(s)
 		if !ok {
-			return nil, fmt.Errorf("emu: no symbol %q in %s", s, p.img.Path)
+			return nil, fmt.Errorf("emu: %w %q in %s", ErrNoSymbol, s, p.img.Path)
 		}
 		addrs = append(addrs, a)
 	}

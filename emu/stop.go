@@ -108,8 +108,9 @@ func (f *Fault) String() string {
 	return f.Access
 }
 
-// String is a one-line summary, e.g. "reached main.main on thread 4242 at
-// 0x4923a0" or "fault: read of 8 bytes at 0x0 (unmapped) at main.main+0x12".
+// String is a one-line summary, e.g. "reached main.main (0x4923a0) on
+// thread 4242" or "fault: read of 8 bytes at 0x0 (unmapped) at
+// main.main+0x12 (0x4923b2) on thread 4242".
 func (r *StopReason) String() string {
 	var b strings.Builder
 	b.WriteString(r.Kind.String())
@@ -124,7 +125,7 @@ func (r *StopReason) String() string {
 		fmt.Fprintf(&b, ": %s", r.Fault)
 	case StopUntil:
 		if r.Symbol != "" {
-			fmt.Fprintf(&b, " %s", r.Symbol)
+			fmt.Fprintf(&b, " %s (%#x)", r.Symbol, r.PC)
 		} else {
 			fmt.Fprintf(&b, " %#x", r.PC)
 		}

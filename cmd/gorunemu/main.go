@@ -1,0 +1,54 @@
+// Command gorunemu runs a Linux Go executable's startup in an emulator and
+// shows how the Go runtime gets from its ELF entry point to main.main.
+//
+// Usage:
+//
+//	gorunemu run [flags] BINARY|PKGDIR [ARGS...]
+//	gorunemu version
+//
+// Run "gorunemu help" or "gorunemu run -h" for flags and exit codes.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+const usage = `gorunemu runs a Linux Go executable's startup in an emulator.
+
+Usage:
+  gorunemu run [flags] BINARY|PKGDIR [ARGS...]   run to main.main (or --until) and summarise
+  gorunemu version                               print versions
+  gorunemu help                                  this text
+
+BINARY is a linux/amd64 or linux/arm64 Go executable. PKGDIR is a directory
+holding a Go main package; gorunemu builds it with the local Go toolchain
+for --arch (CGO_ENABLED=0) into its cache and runs that.
+
+Run "gorunemu run -h" for the flags of run.
+` + exitCodesHelp
+
+// run is the whole program; main only passes it the process's arguments
+// and streams, so tests can call it.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	switch args[0] {
+	case "run":
+		return runCmd(args[1:], stdout, stderr)
+	case "version":
+		return versionCmd(stdout)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "gorunemu: unknown command %q\n\n%s", args[0], usage)
+	return exitUsage
+}

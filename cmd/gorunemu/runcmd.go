@@ -1,0 +1,247 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/gorunemu/gorunemu/emu"
+	"github.com/gorunemu/gorunemu/loader"
+)
+
+// envFlag collects repeated --env K=V flags.
+type envFlag []string
+
+func (e *envFlag) String() string { return strings.Join(*e, " ") }
+
+func (e *envFlag) Set(v string) error {
+	if !strings.Contains(v, "=") {
+		return fmt.Errorf("want KEY=VALUE, got %q", v)
+	}
+	*e = append(*e, v)
+	return nil
+}
+
+// runOptions are the flags shared by the commands that run a guest.
+type runOptions struct {
+	until      string
+	seed       uint64
+	env        envFlag
+	goarch     string
+	maxInsns   uint64
+	maxMem     uint64
+	maxThreads int
+	timeout    time.Duration
+}
+
+func (o *runOptions) register(fs *flag.FlagSet) {
+	fs.StringVar(&o.until, "until", "main.main", "where to stop: main.main, a `SYMBOL`, an address 0xADDR, or exit")
+	fs.Uint64Var(&o.seed, "seed", emu.DefaultSeed, "seed for AT_RANDOM and getrandom: same seed, same run")
+	fs.Var(&o.env, "env", "set an environment variable `KEY=VALUE` for the guest (repeatable; the guest starts with none)")
+	fs.StringVar(&o.goarch, "arch", "amd64", "GOARCH to build a package directory for: amd64 or arm64")
+	fs.Uint64Var(&o.maxInsns, "max-insns", emu.DefaultMaxInsns, "stop after this many guest instructions")
+	fs.Uint64Var(&o.maxMem, "max-mem", 4<<30, "stop when the guest maps more than this many bytes")
+	fs.IntVar(&o.maxThreads, "max-threads", emu.DefaultMaxThreads, "stop when the guest runs more threads than this")
+	fs.DurationVar(&o.timeout, "timeout", time.Minute, "stop after this much wall-clock time (0: none)")
+}
+
+// guest is a binary ready to run, and what it took to get it.
+type guest struct {
+	path   string
+	source string        // the package directory it was built from, if any
+	built  time.Duration // time spent building it
+}
+
+// resolveBinary builds target if it is a package directory.
+func (o *runOptions) resolveBinary(target string) (guest, int, error) {
+	if !isPackageDir(target) {
+		return guest{path: target}, 0, nil
+	}
+	if o.goarch != "amd64" && o.goarch != "arm64" {
+		return guest{}, exitUsage, fmt.Errorf("--arch %q: want amd64 or arm64", o.goarch)
+	}
+	start := time.Now()
+	bin, err := buildPackage(target, o.goarch)
+	if err != nil {
+		return guest{}, exitNoInput, err
+	}
+	return guest{path: bin, source: target, built: time.Since(start)}, 0, nil
+}
+
+// open loads the guest binary with the options.
+func (o *runOptions) open(g guest, args []string, stdout, stderr io.Writer, obs emu.Observer) (*emu.Process, int, error) {
+	img, err := loader.Open(g.path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission) {
+			return nil, exitNoInput, err
+		}
+		return nil, exitBadInput, err
+	}
+	argv := append([]string{"./" + baseName(g.path)}, args...)
+	p, err := emu.New(img, emu.Config{
+		Argv:       argv,
+		Env:        o.env,
+		Seed:       o.seed,
+		Stdout:     stdout,
+		Stderr:     stderr,
+		MaxInsns:   o.maxInsns,
+		MaxMem:     o.maxMem,
+		MaxThreads: o.maxThreads,
+		Observer:   obs,
+	})
+	if err != nil {
+		return nil, exitInternal, err
+	}
+	return p, 0, nil
+}
+
+func baseName(p string) string {
+	if i := strings.LastIndexByte(p, '/'); i >= 0 {
+		return p[i+1:]
+	}
+	return p
+}
+
+// execute runs p to the stop the options ask for, with the timeout.
+func (o *runOptions) execute(p *emu.Process) (*emu.StopReason, error) {
+	until, err := emu.ParseUntil(o.until)
+	if err != nil {
+		return nil, fmt.Errorf("--until: %w: %w", errBadUntil, err)
+	}
+	ctx := context.Background()
+	if o.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.timeout)
+		defer cancel()
+	}
+	return p.Run(ctx, until)
+}
+
+var errBadUntil = errors.New("bad stop")
+
+// exitCode maps how the run ended to gorunemu's exit status.
+func (o *runOptions) exitCode(r *emu.StopReason) int {
+	untilExit := o.until == "exit"
+	switch r.Kind {
+	case emu.StopUntil:
+		return exitOK
+	case emu.StopExited:
+		if untilExit {
+			return r.Code & 0xff
+		}
+		return exitNotReach
+	case emu.StopKilled:
+		return 128 + r.Signal
+	case emu.StopFault:
+		return 128 + r.Fault.Signal
+	case emu.StopDeadlock:
+		return exitDeadlock
+	case emu.StopInsnLimit:
+		return exitInsns
+	case emu.StopMemLimit:
+		return exitMem
+	case emu.StopThreadLimit:
+		return exitThreads
+	case emu.StopCanceled:
+		return exitTimeout
+	}
+	return exitInternal
+}
+
+func runCmd(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o runOptions
+	o.register(fs)
+	quiet := fs.Bool("q", false, "print no summary")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: gorunemu run [flags] BINARY|PKGDIR [ARGS...]\n\n"+
+			"Runs the guest to --until and prints a summary: to stdout, or to stderr\n"+
+			"with --until exit, where the guest's own stdout and stderr pass through.\n"+
+			"Flags must come before BINARY; what follows it is the guest's argv.\n\nFlags:\n")
+		fs.PrintDefaults()
+		fmt.Fprint(stderr, exitCodesHelp)
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() == 0 {
+		fmt.Fprintln(stderr, "gorunemu run: missing BINARY or PKGDIR")
+		fs.Usage()
+		return exitUsage
+	}
+	g, code, err := o.resolveBinary(fs.Arg(0))
+	if err != nil {
+		fmt.Fprintf(stderr, "gorunemu: %v\n", err)
+		return code
+	}
+	// The guest's output passes through only when it runs to the end.
+	guestOut, guestErr, summary := io.Discard, io.Discard, stdout
+	if o.until == "exit" {
+		guestOut, guestErr, summary = stdout, stderr, stderr
+	}
+	p, code, err := o.open(g, fs.Args()[1:], guestOut, guestErr, nil)
+	if err != nil {
+		fmt.Fprintf(stderr, "gorunemu: %v\n", err)
+		return code
+	}
+	defer p.Close()
+	start := time.Now()
+	r, err := o.execute(p)
+	elapsed := time.Since(start)
+	if err != nil {
+		fmt.Fprintf(stderr, "gorunemu: %v\n", err)
+		if errors.Is(err, emu.ErrNoSymbol) || errors.Is(err, errBadUntil) {
+			return exitUsage
+		}
+		return exitInternal
+	}
+	if !*quiet {
+		printSummary(summary, p, r, g, elapsed)
+	}
+	return o.exitCode(r)
+}
+
+// printSummary writes the run's outcome as aligned "key: value" lines.
+func printSummary(w io.Writer, p *emu.Process, r *emu.StopReason, g guest, elapsed time.Duration) {
+	img := p.Image()
+	st := p.Stats()
+	live := 0
+	for _, t := range p.Threads() {
+		if t.State() != emu.Exited {
+			live++
+		}
+	}
+	version := img.GoVersion
+	if version == "" {
+		version = "not a Go binary"
+	}
+	if g.source != "" {
+		fmt.Fprintf(w, "binary:    %s (%s, %s; built in %v to %s)\n", g.source, p.Arch().Name, version, g.built.Round(time.Millisecond), g.path)
+	} else {
+		fmt.Fprintf(w, "binary:    %s (%s, %s)\n", g.path, p.Arch().Name, version)
+	}
+	fmt.Fprintf(w, "stop:      %s\n", r)
+	fmt.Fprintf(w, "insns:     %d\n", st.Insns)
+	unimpl := "none unimplemented"
+	if len(st.Unimplemented) > 0 {
+		var names []string
+		for n, c := range st.Unimplemented {
+			names = append(names, fmt.Sprintf("%s×%d", n, c))
+		}
+		sort.Strings(names)
+		unimpl = "unimplemented: " + strings.Join(names, " ")
+	}
+	fmt.Fprintf(w, "syscalls:  %d (%s)\n", st.Syscalls, unimpl)
+	fmt.Fprintf(w, "threads:   %d created, %d live\n", st.Threads, live)
+	fmt.Fprintf(w, "time:      %v\n", elapsed.Round(time.Millisecond))
+}
