@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -15,12 +14,6 @@ import (
 	"github.com/gorunemu/gorunemu/loader/loadertest"
 	"github.com/gorunemu/gorunemu/syscalls"
 )
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	loadertest.Cleanup()
-	os.Exit(code)
-}
 
 // start loads a fixture and returns the process, closed at the end.
 func start(t testing.TB, bin string, cfg emu.Config) *emu.Process {
