@@ -72,7 +72,8 @@ type Process struct {
 	threads []*Thread // live and exited, in creation (tid) order
 	cur     *Thread   // the thread whose state is loaded in the engine
 	nextTID int
-	futexes map[uint64][]*Thread
+	futexes map[uint64][]*Thread // waiters by futex word
+	objects map[uint64][]*Thread // waiters by kernel object (Task.Block)
 
 	clockJump int64 // virtual time skipped while every thread slept
 	stats     Stats
@@ -132,6 +133,7 @@ func New(img *loader.Image, cfg Config) (p *Process, err error) {
 		eng:     eng,
 		mem:     newAddressSpace(eng, a.PageSize, a.StackTop, a.MmapBase, cfg.MaxMem),
 		futexes: map[uint64][]*Thread{},
+		objects: map[uint64][]*Thread{},
 		nextTID: pid,
 		stops:   map[uint64]bool{},
 		stats:   Stats{Unimplemented: map[string]int{}},

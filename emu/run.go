@@ -83,6 +83,17 @@ func (p *Process) Run(ctx context.Context, until Until) (*StopReason, error) {
 			}
 			t.hasResult = false
 		}
+		if t.restart {
+			// Redo the syscall that blocked on a kernel object: its number
+			// and arguments are still in the registers.
+			if rotate, err = p.syscall(t); err != nil {
+				return nil, err
+			}
+			if r := p.afterSyscall(t); r != nil {
+				return r, nil
+			}
+			continue
+		}
 		if t.skipStop {
 			if p.stops[t.pc] {
 				p.eng.SkipStopOnce(t.pc)
@@ -113,25 +124,32 @@ func (p *Process) Run(ctx context.Context, until Until) (*StopReason, error) {
 			t.skipStop = true
 			return p.stopAt(t, StopUntil), nil
 		case x.Syscall:
-			rotate, err = p.syscall(t)
-			if err != nil {
+			if rotate, err = p.syscall(t); err != nil {
 				return nil, err
 			}
-			if p.exited != nil {
-				return p.stop(p.exited), nil
-			}
-			if p.mem.limitHit {
-				p.mem.limitHit = false
-				return p.stopAt(t, StopMemLimit), nil
-			}
-			if p.limitHit != nil {
-				p.limitHit = nil
-				return p.stopAt(t, StopThreadLimit), nil
+			if r := p.afterSyscall(t); r != nil {
+				return r, nil
 			}
 		case x.Budget:
 			rotate = sliceLeft == 0
 		}
 	}
+}
+
+// afterSyscall returns why the run must stop after thread t's syscall, if
+// it must: the process ended or the call hit a limit.
+func (p *Process) afterSyscall(t *Thread) *StopReason {
+	switch {
+	case p.exited != nil:
+		return p.stop(p.exited)
+	case p.mem.limitHit:
+		p.mem.limitHit = false
+		return p.stopAt(t, StopMemLimit)
+	case p.limitHit != nil:
+		p.limitHit = nil
+		return p.stopAt(t, StopThreadLimit)
+	}
+	return nil
 }
 
 // ErrNoSymbol is returned by Run when a symbol to stop at does not exist.
@@ -172,7 +190,8 @@ func (p *Process) syscall(t *Thread) (rotate bool, err error) {
 	}
 	var args syscalls.Args
 	copy(args[:], vals[1:])
-	k := &task{p: p, t: t}
+	k := &task{p: p, t: t, restarted: t.restart, timedOut: t.timedOut}
+	t.restart, t.timedOut = false, false
 	c, err := p.kernel.Dispatch(k, int(vals[0]), args)
 	p.stats.Syscalls++
 	if err != nil {

@@ -2,6 +2,7 @@ package emu
 
 import (
 	"encoding/binary"
+	"fmt"
 
 	"github.com/gorunemu/gorunemu/emu/arch"
 	"github.com/gorunemu/gorunemu/syscalls"
@@ -14,6 +15,8 @@ type task struct {
 	t *Thread
 	// yield asks the scheduler to run another thread after this call.
 	yield bool
+	// restarted: this dispatch redoes a call that blocked on an object.
+	restarted, timedOut bool
 }
 
 var _ syscalls.Task = (*task)(nil)
@@ -100,7 +103,7 @@ func (k *task) FutexWait(addr uint64, val, mask uint32, deadline int64) (uint64,
 	if deadline != syscalls.NoDeadline && deadline <= k.p.now() {
 		return 0, syscalls.ETIMEDOUT
 	}
-	k.p.block(k.t, addr, mask, deadline)
+	k.p.block(k.t, addr, mask, 0, deadline)
 	return 0, syscalls.ErrBlocked
 }
 
@@ -111,7 +114,7 @@ func (k *task) FutexWake(addr uint64, mask uint32, n int) int {
 			break
 		}
 		if w.mask&mask != 0 {
-			k.p.wake(w, 0)
+			k.p.wake(w, 0, false)
 			woken++
 		}
 	}
@@ -123,6 +126,27 @@ func (k *task) Sleep(deadline int64) (uint64, error) {
 		k.yield = true
 		return 0, nil
 	}
-	k.p.block(k.t, 0, 0, deadline)
+	k.p.block(k.t, 0, 0, 0, deadline)
 	return 0, syscalls.ErrBlocked
 }
+
+func (k *task) Block(key uint64, deadline int64) (uint64, error) {
+	if key == 0 {
+		return 0, fmt.Errorf("emu: block on kernel object 0")
+	}
+	if deadline != syscalls.NoDeadline && deadline <= k.p.now() {
+		return 0, syscalls.ETIMEDOUT
+	}
+	k.p.block(k.t, 0, 0, key, deadline)
+	return 0, syscalls.ErrBlocked
+}
+
+func (k *task) Notify(key uint64) int {
+	q := append([]*Thread(nil), k.p.objects[key]...)
+	for _, w := range q {
+		k.p.wake(w, 0, false)
+	}
+	return len(q)
+}
+
+func (k *task) Restarted() (restarted, timedOut bool) { return k.restarted, k.timedOut }

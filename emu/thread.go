@@ -48,6 +48,11 @@ type Thread struct {
 	// result is the syscall return value to deliver when it next runs.
 	result    uint64
 	hasResult bool
+	// While blocked on a kernel object (Task.Block): its key. Woken, the
+	// thread redoes its syscall (restart), knowing whether it timed out.
+	object   uint64
+	restart  bool
+	timedOut bool
 	// skipStop: it stopped on a stop address and must execute it when
 	// resumed.
 	skipStop bool
@@ -182,38 +187,54 @@ func (p *Process) now() int64 {
 	return bootTime + int64(p.eng.Insns()) + p.clockJump
 }
 
-// wake makes a blocked thread runnable with result as its syscall's return.
-func (p *Process) wake(t *Thread, result uint64) {
-	if t.futex != 0 {
-		q := p.futexes[t.futex]
-		for i, w := range q {
-			if w == t {
-				q = append(q[:i], q[i+1:]...)
-				break
-			}
-		}
-		if len(q) == 0 {
+// wake makes a blocked thread runnable. A futex wait or sleep completes
+// with result; a thread blocked on a kernel object restarts its syscall.
+func (p *Process) wake(t *Thread, result uint64, timedOut bool) {
+	switch {
+	case t.futex != 0:
+		p.futexes[t.futex] = remove(p.futexes[t.futex], t)
+		if len(p.futexes[t.futex]) == 0 {
 			delete(p.futexes, t.futex)
-		} else {
-			p.futexes[t.futex] = q
 		}
+	case t.object != 0:
+		p.objects[t.object] = remove(p.objects[t.object], t)
+		if len(p.objects[t.object]) == 0 {
+			delete(p.objects, t.object)
+		}
+		t.restart, t.timedOut = true, timedOut
+	default:
+	}
+	if !t.restart {
+		t.result, t.hasResult = result, true
 	}
 	t.state = Runnable
-	t.futex, t.mask, t.deadline = 0, 0, syscalls.NoDeadline
-	t.result, t.hasResult = result, true
+	t.futex, t.object, t.mask, t.deadline = 0, 0, 0, syscalls.NoDeadline
 }
 
-// block parks the current thread until wake.
-func (p *Process) block(t *Thread, futex uint64, mask uint32, deadline int64) {
+func remove(q []*Thread, t *Thread) []*Thread {
+	for i, w := range q {
+		if w == t {
+			return append(q[:i], q[i+1:]...)
+		}
+	}
+	return q
+}
+
+// block parks thread t until wake: on the futex word futex (with mask),
+// on the kernel object object, or (both 0) in a sleep.
+func (p *Process) block(t *Thread, futex uint64, mask uint32, object uint64, deadline int64) {
 	t.state = Blocked
-	t.futex, t.mask, t.deadline = futex, mask, deadline
-	if futex != 0 {
+	t.futex, t.mask, t.object, t.deadline = futex, mask, object, deadline
+	switch {
+	case futex != 0:
 		p.futexes[futex] = append(p.futexes[futex], t)
+	case object != 0:
+		p.objects[object] = append(p.objects[object], t)
 	}
 }
 
 // expire wakes the blocked threads whose deadline has passed: futex waits
-// fail with ETIMEDOUT, sleeps return 0.
+// fail with ETIMEDOUT, sleeps return 0, object waits restart.
 func (p *Process) expire() {
 	now := p.now()
 	for _, t := range p.threads {
@@ -222,7 +243,7 @@ func (p *Process) expire() {
 			if t.futex != 0 {
 				r = errnoResult(syscalls.ETIMEDOUT)
 			}
-			p.wake(t, r)
+			p.wake(t, r, true)
 		}
 	}
 }

@@ -176,3 +176,30 @@ func TestExits(t *testing.T) {
 	assert.Equal(t, StopExited, w.p.exited.Kind)
 	assert.Equal(t, 6, w.p.exited.Code, "the last thread's code")
 }
+
+func TestBlockOnObjectRestarts(t *testing.T) {
+	w := newWorld(t, arch.AMD64, Config{})
+	ts := w.spawn(t, 2)
+	now := w.p.now()
+	_, err := ts[0].Block(0, syscalls.NoDeadline)
+	assert.Error(t, err, "key 0 is not an object")
+	_, err = ts[0].Block(42, syscalls.NoDeadline)
+	require.ErrorIs(t, err, syscalls.ErrBlocked)
+	_, err = ts[1].Block(43, now+100)
+	require.ErrorIs(t, err, syscalls.ErrBlocked)
+
+	assert.Equal(t, 0, w.main.Notify(44))
+	assert.Equal(t, 1, w.main.Notify(42))
+	assert.Equal(t, Runnable, ts[0].t.State())
+	assert.True(t, ts[0].t.restart, "woken: redo the syscall")
+	assert.False(t, ts[0].t.timedOut)
+	assert.False(t, ts[0].t.hasResult, "no result: the restarted call makes it")
+
+	_, err = w.main.FutexWait(w.word, 0, ^uint32(0), syscalls.NoDeadline)
+	require.ErrorIs(t, err, syscalls.ErrBlocked)
+	ts[0].t.state = Exited
+	assert.Same(t, ts[1].t, w.p.next(false))
+	assert.True(t, ts[1].t.restart)
+	assert.True(t, ts[1].t.timedOut, "the deadline passed")
+	assert.Empty(t, w.p.objects)
+}

@@ -21,6 +21,7 @@ type fakeProc struct {
 
 	waiters  []fakeWaiter
 	wakes    []fakeWake
+	notified []uint64 // keys passed to Notify
 	clones   []CloneRequest
 	nextTID  int
 	exitCode *int
@@ -59,6 +60,14 @@ type fakeTask struct {
 	sleeps   []int64
 	exited   *int
 	scratchP uint64
+	// Block and restart state.
+	blocks              []fakeBlock
+	restarted, timedOut bool
+}
+
+type fakeBlock struct {
+	key      uint64
+	deadline int64
 }
 
 const (
@@ -282,6 +291,20 @@ func (f *fakeTask) Sleep(deadline int64) (uint64, error) {
 	f.sleeps = append(f.sleeps, deadline)
 	return 0, ErrBlocked
 }
+
+// Block records the wait; tests drive restarts by setting restarted and
+// timedOut and dispatching again.
+func (f *fakeTask) Block(key uint64, deadline int64) (uint64, error) {
+	f.blocks = append(f.blocks, fakeBlock{key, deadline})
+	return 0, ErrBlocked
+}
+
+func (f *fakeTask) Notify(key uint64) int {
+	f.p.notified = append(f.p.notified, key)
+	return 0
+}
+
+func (f *fakeTask) Restarted() (restarted, timedOut bool) { return f.restarted, f.timedOut }
 
 func (f *fakeTask) Yield()     { f.yields++ }
 func (f *fakeTask) Now() int64 { return f.p.now }

@@ -69,6 +69,20 @@ type Task interface {
 	// Sleep blocks the thread until deadline (virtual monotonic ns): it
 	// returns ErrBlocked and the call completes with 0.
 	Sleep(deadline int64) (uint64, error)
+	// Block parks the calling thread on a kernel object (an epoll
+	// instance, a pipe, an eventfd) until Notify(key) or deadline (virtual
+	// monotonic ns, or NoDeadline), and returns ErrBlocked. When the thread
+	// runs again the emulator dispatches the same syscall with the same
+	// arguments again, and Restarted tells the handler why, so it can
+	// collect what is ready or report the timeout. Keys are chosen by the
+	// kernel (see Kernel.objectKey) and never collide with futex words.
+	Block(key uint64, deadline int64) (uint64, error)
+	// Notify makes every thread blocked on key runnable and returns how
+	// many there were.
+	Notify(key uint64) int
+	// Restarted reports whether this call is a restart after Block, and
+	// whether the deadline passed (rather than a Notify).
+	Restarted() (restarted, timedOut bool)
 	// Yield lets the next runnable thread run after this call returns.
 	Yield()
 	// Now is the virtual monotonic clock in ns since boot.
