@@ -561,3 +561,52 @@ func TestStaticPIE(t *testing.T) {
 	assert.True(t, ok)
 	assert.Equal(t, loader.Symbol{Name: "_start", Addr: arch.AMD64.PIEBase + ref.entry}, s)
 }
+
+func TestDataSymbolsAndSPDelta(t *testing.T) {
+	for _, a := range []string{"amd64", "arm64"} {
+		t.Run(a, func(t *testing.T) {
+			img, err := loader.Open(loadertest.Build(t, "hello", a))
+			require.NoError(t, err)
+			g0, ok := img.Data("runtime.g0")
+			require.True(t, ok)
+			assert.Greater(t, g0.Size, uint64(0x100), "a g is a few hundred bytes")
+			addr, ok := img.Lookup("runtime.g0")
+			require.True(t, ok)
+			assert.Equal(t, addr, g0.Addr)
+			d, off, ok := img.DataAt(g0.Addr + 0x10)
+			require.True(t, ok)
+			assert.Equal(t, "runtime.g0", d.Name)
+			assert.Equal(t, uint64(0x10), off)
+			_, _, ok = img.DataAt(img.Entry)
+			assert.False(t, ok, "code is not data")
+
+			// A Go function has no frame at its entry and one after its
+			// prologue; pcsp says how big.
+			mainMain, ok := img.Lookup("main.main")
+			require.True(t, ok)
+			d0, ok := img.SPDelta(mainMain)
+			require.True(t, ok)
+			assert.Zero(t, d0)
+			f, ok := img.FuncAt(mainMain)
+			require.True(t, ok)
+			var most int64
+			for pc := f.Entry; pc < f.End; pc++ {
+				if v, ok := img.SPDelta(pc); ok {
+					most = max(most, v)
+				}
+			}
+			assert.Greater(t, most, int64(0), "main.main sets up a frame")
+			assert.Zero(t, most%8)
+
+			stripped, err := loader.Open(loadertest.Build(t, "hello", a, loadertest.Stripped()))
+			require.NoError(t, err)
+			_, ok = stripped.Data("runtime.g0")
+			assert.False(t, ok, "stripped binaries have no data symbols")
+			sm, ok := stripped.Lookup("main.main")
+			require.True(t, ok)
+			v, ok := stripped.SPDelta(sm + (mainMain - f.Entry))
+			require.True(t, ok, "pcsp survives stripping")
+			assert.Zero(t, v)
+		})
+	}
+}
