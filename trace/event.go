@@ -1,0 +1,191 @@
+package trace
+
+import "fmt"
+
+// Kind says what an Event is.
+type Kind uint8
+
+// Event kinds. Their text names are the third field of a text line.
+const (
+	// Milestone: the first entry into a function of the startup path.
+	Milestone Kind = iota + 1
+	// Call: a function entry; Return: control came back to a caller.
+	Call
+	Return
+	// Syscall: a system call and its result.
+	Syscall
+	// Insn: one executed instruction.
+	Insn
+	// Write: a store into a watched range.
+	Write
+	// ThreadStart and ThreadExit: a thread's life.
+	ThreadStart
+	ThreadExit
+	// Stop: how the run ended (always the last event).
+	Stop
+)
+
+var kindNames = [...]string{
+	Milestone:   "milestone",
+	Call:        "call",
+	Return:      "return",
+	Syscall:     "syscall",
+	Insn:        "insn",
+	Write:       "write",
+	ThreadStart: "thread",
+	ThreadExit:  "exit",
+	Stop:        "stop",
+}
+
+func (k Kind) String() string {
+	if int(k) < len(kindNames) && kindNames[k] != "" {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("Kind(%d)", int(k))
+}
+
+// Loc is a symbolized code address.
+type Loc struct {
+	PC     uint64
+	Func   string // "" when the address is in no known function
+	Offset uint64 // from the function's entry
+	File   string // source file from .gopclntab, "" if unknown
+	Line   int
+	// Inlined lists the functions inlined at PC, innermost first, when the
+	// binary records them; Func is then the outermost (physical) function.
+	Inlined []Frame
+}
+
+// Frame is one inlined call.
+type Frame struct {
+	Func string
+	File string
+	Line int
+}
+
+// Sym formats l as "func+0xoff", "func" at offset 0, or the bare address.
+func (l Loc) Sym() string {
+	switch {
+	case l.Func == "":
+		return fmt.Sprintf("%#x", l.PC)
+	case l.Offset == 0:
+		return l.Func
+	}
+	return fmt.Sprintf("%s+%#x", l.Func, l.Offset)
+}
+
+// Pos formats l's source position as "file:line", or "".
+func (l Loc) Pos() string {
+	if l.File == "" {
+		return ""
+	}
+	return fmt.Sprintf("%s:%d", l.File, l.Line)
+}
+
+// Reg is a register and the value an instruction left in it.
+type Reg struct {
+	Name  string
+	Value uint64
+}
+
+// Event is one thing that happened in a run. Which fields are set depends
+// on Kind; the package documentation lists them. Sinks must not keep an
+// Event or its slices after Emit returns: the producer reuses them.
+type Event struct {
+	Kind Kind
+	// Insns is the number of instructions the process had executed when
+	// the event happened: the trace's clock.
+	Insns uint64
+	// ThreadInsns is the same count for the event's thread alone.
+	ThreadInsns uint64
+	TID         int
+	// At is where the thread was: the function entered (Milestone, Call),
+	// returned to (Return), the syscall instruction (Syscall), the
+	// instruction (Insn) or the storing instruction (Write).
+	At Loc
+	// Depth is the call depth of Call and Return events (0 outermost).
+	Depth int
+
+	// Name is the syscall's name (Syscall) or the function returned from
+	// (Return).
+	Name string
+	// Args are the syscall's arguments and Result its outcome, formatted
+	// strace-style ("= 3", "= -1 ENOENT (no such file or directory)").
+	Args   []string
+	Result string
+	// Caller is the function that called the syscall's wrapper.
+	Caller Loc
+	// Detail is free text: what a milestone found, a syscall's note, a
+	// thread's start routine, the stop reason.
+	Detail string
+
+	// Bytes and Asm are an instruction's encoding and disassembly; Regs the
+	// registers it changed (with --regs).
+	Bytes []byte
+	Asm   string
+	Regs  []Reg
+
+	// Addr, Size, Old and New describe a watched store; Target names the
+	// stored-to location ("runtime.g0+0x8").
+	Addr   uint64
+	Size   int
+	Old    uint64
+	New    uint64
+	Target string
+
+	// Parent is the thread that created a ThreadStart's thread.
+	Parent int
+	// Code is a ThreadExit's or a Stop's exit code.
+	Code int
+}
+
+// Header describes the traced program; sinks write it first.
+type Header struct {
+	Binary    string // path as given
+	Arch      string // GOARCH spelling
+	GoVersion string // "go1.26.8", or "" for a non-Go binary
+	Args      []string
+}
+
+// Sink receives a run's events in order.
+type Sink interface {
+	// Begin is called once, before any event.
+	Begin(h Header) error
+	// Emit writes one event.
+	Emit(e *Event) error
+	// Close finishes the output (it does not close the underlying writer).
+	Close() error
+}
+
+// Multi sends every event to each sink in turn.
+func Multi(sinks ...Sink) Sink { return multi(sinks) }
+
+type multi []Sink
+
+func (m multi) Begin(h Header) error {
+	for _, s := range m {
+		if err := s.Begin(h); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m multi) Emit(e *Event) error {
+	for _, s := range m {
+		if err := s.Emit(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m multi) Close() error {
+	var first error
+	for _, s := range m {
+		if err := s.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
