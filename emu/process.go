@@ -12,6 +12,7 @@ import (
 	"github.com/gorunemu/gorunemu/emu/unicorn"
 	"github.com/gorunemu/gorunemu/loader"
 	"github.com/gorunemu/gorunemu/syscalls"
+	"github.com/gorunemu/gorunemu/trace"
 )
 
 // Defaults that make runs reproducible. They are what the guest sees
@@ -56,6 +57,8 @@ type Config struct {
 	MaxThreads int
 	// Observer, if set, is told about syscalls, threads and stops.
 	Observer Observer
+	// Trace, if set with a Sink, reports what the run does as trace events.
+	Trace *TraceOptions
 }
 
 // Process is an emulated Linux process running a Go executable. It is not
@@ -79,7 +82,8 @@ type Process struct {
 	stats     Stats
 	exited    *StopReason // set once the process has ended
 	limitHit  *StopReason // a limit stopped a syscall; the run stops after it
-	stops     map[uint64]bool
+	until     map[uint64]bool // addresses the current Run stops at
+	tracer    *tracer
 	closed    bool
 }
 
@@ -135,7 +139,7 @@ func New(img *loader.Image, cfg Config) (p *Process, err error) {
 		futexes: map[uint64][]*Thread{},
 		objects: map[uint64][]*Thread{},
 		nextTID: pid,
-		stops:   map[uint64]bool{},
+		until:   map[uint64]bool{},
 		stats:   Stats{Unimplemented: map[string]int{}},
 	}
 	defer func() {
@@ -177,6 +181,20 @@ func New(img *loader.Image, cfg Config) (p *Process, err error) {
 		return nil, err
 	}
 	main.pc = img.Entry
+	if t := cfg.Trace; t != nil && t.Sink != nil {
+		// Hooks go in before the first run: Unicorn would have to drop all
+		// translated code to add them later.
+		if p.tracer, err = newTracer(p, *t); err != nil {
+			return nil, err
+		}
+		name := t.Binary
+		if name == "" {
+			name = img.Path
+		}
+		if err := t.Sink.Begin(trace.Header{Binary: name, Arch: a.Name, GoVersion: img.GoVersion, Args: cfg.Argv}); err != nil {
+			return nil, err
+		}
+	}
 	return p, nil
 }
 

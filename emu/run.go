@@ -51,15 +51,37 @@ func (p *Process) Run(ctx context.Context, until Until) (*StopReason, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := p.eng.SetStops(addrs); err != nil {
+	p.until = map[uint64]bool{}
+	for _, a := range addrs {
+		p.until[a] = true
+	}
+	if err := p.setStops(); err != nil {
 		return nil, err
 	}
-	p.stops = map[uint64]bool{}
-	for _, a := range addrs {
-		p.stops[a] = true
-	}
 	p.eng.SetTSCOffset(uint64(bootTime + p.clockJump))
+	r, err := p.run(ctx)
+	if err == nil && p.tracer != nil {
+		p.tracer.stopped(r)
+		err = p.tracer.err
+	}
+	return r, err
+}
 
+// setStops gives the engine the addresses to stop at: Run's and the
+// tracer's probes.
+func (p *Process) setStops() error {
+	var addrs []uint64
+	for a := range p.until {
+		addrs = append(addrs, a)
+	}
+	if p.tracer != nil {
+		addrs = append(addrs, p.tracer.probes()...)
+	}
+	return p.eng.SetStops(addrs)
+}
+
+func (p *Process) run(ctx context.Context) (*StopReason, error) {
+	var err error
 	rotate := false
 	sliceLeft := p.cfg.Slice
 	for {
@@ -95,9 +117,7 @@ func (p *Process) Run(ctx context.Context, until Until) (*StopReason, error) {
 			continue
 		}
 		if t.skipStop {
-			if p.stops[t.pc] {
-				p.eng.SkipStopOnce(t.pc)
-			}
+			p.eng.SkipStopOnce(t.pc)
 			t.skipStop = false
 		}
 		done := p.eng.Insns()
@@ -115,6 +135,12 @@ func (p *Process) Run(ctx context.Context, until Until) (*StopReason, error) {
 		if t.pc, err = p.pcAfter(x); err != nil {
 			return nil, err
 		}
+		if p.tracer != nil {
+			p.tracer.drain(t, done)
+			if p.tracer.err != nil {
+				return nil, p.tracer.err
+			}
+		}
 		switch {
 		case x.Fault != nil:
 			r := p.stopAt(t, StopFault)
@@ -122,7 +148,15 @@ func (p *Process) Run(ctx context.Context, until Until) (*StopReason, error) {
 			return r, nil
 		case x.StopAddr:
 			t.skipStop = true
-			return p.stopAt(t, StopUntil), nil
+			if p.tracer != nil && p.tracer.milestones[t.pc] != nil {
+				p.tracer.probe(t, t.pc)
+				if err := p.setStops(); err != nil {
+					return nil, err
+				}
+			}
+			if p.until[t.pc] {
+				return p.stopAt(t, StopUntil), nil
+			}
 		case x.Syscall:
 			if rotate, err = p.syscall(t); err != nil {
 				return nil, err
@@ -202,6 +236,10 @@ func (p *Process) syscall(t *Thread) (rotate bool, err error) {
 	}
 	if p.cfg.Observer != nil {
 		p.cfg.Observer.Syscall(t, &c, k)
+	}
+	if p.tracer != nil {
+		p.tracer.syscall(t, &c, k)
+		p.tracer.flush()
 	}
 	if t.state != Runnable || p.exited != nil {
 		return true, nil

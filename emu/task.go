@@ -75,6 +75,9 @@ func (k *task) Clone(r syscalls.CloneRequest) (int, error) {
 	if p.cfg.Observer != nil {
 		p.cfg.Observer.ThreadStarted(child, k.t)
 	}
+	if p.tracer != nil {
+		p.tracer.threadStarted(child, k.t)
+	}
 	return child.TID, nil
 }
 
@@ -83,6 +86,9 @@ func (k *task) ExitThread(code int) {
 	k.t.exitCode = code
 	if k.p.cfg.Observer != nil {
 		k.p.cfg.Observer.ThreadExited(k.t, code)
+	}
+	if k.p.tracer != nil {
+		k.p.tracer.threadExited(k.t, code)
 	}
 	if k.p.live() == 0 {
 		k.p.exit(&StopReason{Kind: StopExited, Code: code})

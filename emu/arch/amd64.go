@@ -64,14 +64,15 @@ var AMD64 = &Arch{
 	// (arch/x86/include/asm/elf.h).
 	PIEBase: 0x555555554000,
 
-	PC:          AMD64_RIP,
-	SP:          AMD64_RSP,
-	TLS:         AMD64_FS_BASE,
-	G:           AMD64_R14,
-	SyscallNr:   AMD64_RAX,
-	SyscallArgs: [6]Reg{AMD64_RDI, AMD64_RSI, AMD64_RDX, AMD64_R10, AMD64_R8, AMD64_R9},
-	SyscallRet:  AMD64_RAX,
-	LinkReg:     -1,
+	PC:             AMD64_RIP,
+	SP:             AMD64_RSP,
+	TLS:            AMD64_FS_BASE,
+	G:              AMD64_R14,
+	SyscallNr:      AMD64_RAX,
+	SyscallArgs:    [6]Reg{AMD64_RDI, AMD64_RSI, AMD64_RDX, AMD64_R10, AMD64_R8, AMD64_R9},
+	SyscallRet:     AMD64_RAX,
+	LinkReg:        -1,
+	SyscallInsnLen: 2,
 
 	// AT_HWCAP on x86 is CPUID.1:EDX (arch/x86/include/asm/elf.h
 	// ELF_HWCAP). AT_HWCAP2 would carry FSGSBASE, which is not offered.

@@ -65,6 +65,9 @@ type Arch struct {
 	SyscallRet  Reg
 	// LinkReg is the return-address register (arm64), or -1.
 	LinkReg Reg
+	// SyscallInsnLen is the length of the syscall instruction (SYSCALL,
+	// SVC #0): the PC after a syscall less this is the instruction.
+	SyscallInsnLen uint64
 
 	// HWCAP and HWCAP2 go in the auxiliary vector; they advertise only
 	// what the emulated CPU executes.

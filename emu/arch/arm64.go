@@ -74,14 +74,15 @@ var ARM64 = &Arch{
 	// (arch/arm64/include/asm/elf.h).
 	PIEBase: 0xaaaaaaaaa000,
 
-	PC:          ARM64_PC,
-	SP:          ARM64_SP,
-	TLS:         ARM64_TPIDR_EL0,
-	G:           ARM64X(28),
-	SyscallNr:   ARM64X(8),
-	SyscallArgs: [6]Reg{ARM64X(0), ARM64X(1), ARM64X(2), ARM64X(3), ARM64X(4), ARM64X(5)},
-	SyscallRet:  ARM64X(0),
-	LinkReg:     ARM64_X30,
+	PC:             ARM64_PC,
+	SP:             ARM64_SP,
+	TLS:            ARM64_TPIDR_EL0,
+	G:              ARM64X(28),
+	SyscallNr:      ARM64X(8),
+	SyscallArgs:    [6]Reg{ARM64X(0), ARM64X(1), ARM64X(2), ARM64X(3), ARM64X(4), ARM64X(5)},
+	SyscallRet:     ARM64X(0),
+	LinkReg:        ARM64_X30,
+	SyscallInsnLen: 4,
 
 	// What the "max" CPU executes of the features Go's internal/cpu reads.
 	HWCAP:  HWCAP_FP | HWCAP_ASIMD | HWCAP_AES | HWCAP_PMULL | HWCAP_SHA1 | HWCAP_SHA2 | HWCAP_CRC32 | HWCAP_ATOMICS,
