@@ -23,6 +23,7 @@ const usage = `gorunemu runs a Linux Go executable's startup in an emulator.
 
 Usage:
   gorunemu run [flags] BINARY|PKGDIR [ARGS...]   run to main.main (or --until) and summarise
+  gorunemu trace [flags] BINARY|PKGDIR [ARGS...] trace the startup: milestones, calls, syscalls, instructions
   gorunemu version                               print versions
   gorunemu help                                  this text
 
@@ -43,6 +44,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "run":
 		return runCmd(args[1:], stdout, stderr)
+	case "trace":
+		return traceCmd(args[1:], stdout, stderr)
 	case "version":
 		return versionCmd(stdout)
 	case "help", "-h", "-help", "--help":

@@ -58,6 +58,15 @@ type guest struct {
 	built  time.Duration // time spent building it
 }
 
+// display is how the guest is named in output: the package directory it
+// was built from, or its path.
+func (g guest) display() string {
+	if g.source != "" {
+		return g.source
+	}
+	return g.path
+}
+
 // resolveBinary builds target if it is a package directory.
 func (o *runOptions) resolveBinary(target string) (guest, int, error) {
 	if !isPackageDir(target) {
@@ -74,16 +83,21 @@ func (o *runOptions) resolveBinary(target string) (guest, int, error) {
 	return guest{path: bin, source: target, built: time.Since(start)}, 0, nil
 }
 
-// open loads the guest binary with the options.
-func (o *runOptions) open(g guest, args []string, stdout, stderr io.Writer, obs emu.Observer) (*emu.Process, int, error) {
-	img, err := loader.Open(g.path)
+// openImage loads the guest binary, with the exit code for failures.
+func openImage(path string) (*loader.Image, int, error) {
+	img, err := loader.Open(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission) {
 			return nil, exitNoInput, err
 		}
 		return nil, exitBadInput, err
 	}
-	argv := append([]string{"./" + baseName(g.path)}, args...)
+	return img, 0, nil
+}
+
+// newProcess prepares img to run with the options; args follow argv[0].
+func (o *runOptions) newProcess(img *loader.Image, args []string, stdout, stderr io.Writer, obs emu.Observer, tr *emu.TraceOptions) (*emu.Process, int, error) {
+	argv := append([]string{"./" + baseName(img.Path)}, args...)
 	p, err := emu.New(img, emu.Config{
 		Argv:       argv,
 		Env:        o.env,
@@ -94,11 +108,21 @@ func (o *runOptions) open(g guest, args []string, stdout, stderr io.Writer, obs 
 		MaxMem:     o.maxMem,
 		MaxThreads: o.maxThreads,
 		Observer:   obs,
+		Trace:      tr,
 	})
 	if err != nil {
 		return nil, exitInternal, err
 	}
 	return p, 0, nil
+}
+
+// open loads the guest binary and prepares it to run.
+func (o *runOptions) open(g guest, args []string, stdout, stderr io.Writer, obs emu.Observer) (*emu.Process, int, error) {
+	img, code, err := openImage(g.path)
+	if err != nil {
+		return nil, code, err
+	}
+	return o.newProcess(img, args, stdout, stderr, obs, nil)
 }
 
 func baseName(p string) string {
