@@ -80,8 +80,8 @@ type Process struct {
 
 	clockJump int64 // virtual time skipped while every thread slept
 	stats     Stats
-	exited    *StopReason // set once the process has ended
-	limitHit  *StopReason // a limit stopped a syscall; the run stops after it
+	exited    *StopReason     // set once the process has ended
+	limitHit  *StopReason     // a limit stopped a syscall; the run stops after it
 	until     map[uint64]bool // addresses the current Run stops at
 	tracer    *tracer
 	closed    bool
