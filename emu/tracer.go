@@ -74,6 +74,20 @@ type tracer struct {
 
 	lastProgress time.Time
 	pending      [][2]*Thread // started threads waiting for their clone's event
+
+	// With --regs: the registers traced, and the last instruction, whose
+	// changes are known once the next one's record (or the run's end)
+	// shows the registers after it.
+	regs    []arch.RegInfo
+	last    lastInsn
+	hasLast bool
+}
+
+type lastInsn struct {
+	t      *Thread
+	in     unicorn.Insn
+	n, tn  uint64
+	before []uint64
 }
 
 type insnInfo struct {
@@ -99,7 +113,16 @@ func newTracer(p *Process, o TraceOptions) (*tracer, error) {
 		}
 	}
 	if o.Insns {
-		if err := eng.TraceInsns(insnRing); err != nil {
+		var ids []int
+		if o.Regs {
+			for _, r := range p.arch.GPRs {
+				if r.Reg != p.arch.PC {
+					tr.regs = append(tr.regs, r)
+					ids = append(ids, int(r.Reg))
+				}
+			}
+		}
+		if err := eng.TraceInsns(insnRing, ids); err != nil {
 			return nil, err
 		}
 	}
@@ -190,12 +213,35 @@ func (tr *tracer) drain(t *Thread, startInsns uint64) {
 	}
 	if tr.opts.Insns {
 		n := startInsns
-		eng.DrainInsns(func(is []unicorn.Insn) {
-			for _, in := range is {
-				tr.insn(t, in, n, threadBase+n-startInsns)
+		nr := len(tr.regs)
+		eng.DrainInsns(func(is []unicorn.Insn, regs []uint64) {
+			for k, in := range is {
+				tn := threadBase + n - startInsns
+				if nr == 0 {
+					tr.insn(t, in, n, tn, nil)
+				} else {
+					vals := regs[k*nr : (k+1)*nr]
+					if tr.hasLast {
+						tr.finishInsn(vals)
+					}
+					tr.last = lastInsn{t: t, in: in, n: n, tn: tn, before: append(tr.last.before[:0], vals...)}
+					tr.hasLast = true
+				}
 				n++
 			}
 		})
+		if tr.hasLast {
+			// The registers now are those after the last instruction.
+			ids := make([]arch.Reg, nr)
+			for i, r := range tr.regs {
+				ids[i] = r.Reg
+			}
+			after := make([]uint64, nr)
+			if err := t.Regs(ids, after); err != nil && tr.err == nil {
+				tr.err = err
+			}
+			tr.finishInsn(after)
+		}
 	}
 	if len(tr.opts.Watches) > 0 {
 		lost := eng.DrainWrites(func(ws []unicorn.Write) {
@@ -269,8 +315,22 @@ func (tr *tracer) callEvent(t *Thread, kind trace.Kind, depth int, f loader.Func
 	tr.send()
 }
 
+// finishInsn reports the last instruction with the registers it changed,
+// given their values after it.
+func (tr *tracer) finishInsn(after []uint64) {
+	l := &tr.last
+	var changed []trace.Reg
+	for i, r := range tr.regs {
+		if after[i] != l.before[i] {
+			changed = append(changed, trace.Reg{Name: r.Name, Value: after[i]})
+		}
+	}
+	tr.insn(l.t, l.in, l.n, l.tn, changed)
+	tr.hasLast = false
+}
+
 // insn reports one executed instruction.
-func (tr *tracer) insn(t *Thread, in unicorn.Insn, n, tn uint64) {
+func (tr *tracer) insn(t *Thread, in unicorn.Insn, n, tn uint64, regs []trace.Reg) {
 	info := tr.insnInfo[in.Addr]
 	if info == nil {
 		info = &insnInfo{loc: tr.loc(in.Addr), bytes: make([]byte, in.Size)}
@@ -284,6 +344,7 @@ func (tr *tracer) insn(t *Thread, in unicorn.Insn, n, tn uint64) {
 	e := tr.emit(t, trace.Insn)
 	e.Insns, e.ThreadInsns = n, tn
 	e.At, e.Bytes, e.Asm = info.loc, info.bytes, info.asm
+	e.Regs = regs
 	tr.send()
 }
 

@@ -31,6 +31,7 @@ void gre_free(gre_state *st) {
 	free(st->cpuid);
 	gre_ring_free(&st->blocks);
 	gre_ring_free(&st->insns_ring);
+	gre_ring_free(&st->regs_ring);
 	gre_ring_free(&st->writes);
 	free(st);
 }
@@ -124,17 +125,11 @@ uc_err gre_hook_block(gre_state *st, uc_hook *h) {
 	return uc_hook_add(st->uc, h, UC_HOOK_BLOCK, hook_block, st, 1, 0);
 }
 
-// hook_stop runs before the instruction at a stop address executes.
-static void hook_stop(uc_engine *uc, uint64_t addr, uint32_t size, void *user) {
-	gre_state *st = user;
-	if (st->skip_armed && addr == st->skip_pc) {
-		st->skip_armed = 0;
-		return;
-	}
-	st->skip_armed = 0;
-	st->stop_pc = addr;
-	// The block was counted whole when it started; take back what will not
-	// run now and is counted again when execution resumes at addr.
+// stop_before stops the CPU before the instruction at addr, inside the
+// block that started last. That block was counted whole when it started,
+// so take back what will not run now: it is counted again when execution
+// resumes at addr.
+static void stop_before(gre_state *st, uint64_t addr, uint32_t why) {
 	if (addr == st->cur_block) {
 		st->insns -= st->cur_icount;
 	} else if (addr > st->cur_block && addr < st->cur_block + st->cur_size) {
@@ -151,21 +146,50 @@ static void hook_stop(uc_engine *uc, uint64_t addr, uint32_t size, void *user) {
 	st->cur_block = 0;
 	st->cur_size = 0;
 	st->cur_icount = 0;
-	stop(st, GRE_EXIT_STOPADDR);
+	// The instruction hook may already have recorded this instruction (code
+	// hooks run in the order they were added): it has not run.
+	gre_ring *r = &st->insns_ring;
+	if (st->trace_insns && r->len > 0 && ((gre_insn *)r->buf)[r->len - 1].addr == addr) {
+		r->len--;
+	}
+	st->stop_pc = addr;
+	stop(st, why);
+}
+
+// hook_stop runs before the instruction at a stop address executes.
+static void hook_stop(uc_engine *uc, uint64_t addr, uint32_t size, void *user) {
+	gre_state *st = user;
+	if (st->skip_armed && addr == st->skip_pc) {
+		st->skip_armed = 0;
+		return;
+	}
+	st->skip_armed = 0;
+	stop_before(st, addr, GRE_EXIT_STOPADDR);
 }
 
 uc_err gre_hook_stop(gre_state *st, uc_hook *h, uint64_t addr) {
 	return uc_hook_add(st->uc, h, UC_HOOK_CODE, hook_stop, st, addr, addr);
 }
 
+// hook_insn records each instruction before it runs and, with register
+// tracing on, the values of the traced registers at that moment (so one
+// record's values are the previous instruction's results).
 static void hook_insn(uc_engine *uc, uint64_t addr, uint32_t size, void *user) {
 	gre_state *st = user;
 	if (!st->trace_insns) {
 		return;
 	}
 	if (st->insns_ring.len == st->insns_ring.cap) {
-		stop(st, GRE_EXIT_RINGFULL);
+		stop_before(st, addr, GRE_EXIT_RINGFULL);
 		return;
+	}
+	if (st->nregs > 0) {
+		void *ptrs[GRE_MAX_TRACE_REGS];
+		uint64_t *vals = (uint64_t *)st->regs_ring.buf + st->insns_ring.len * st->nregs;
+		for (int i = 0; i < st->nregs; i++) {
+			ptrs[i] = &vals[i];
+		}
+		uc_reg_read_batch(uc, st->regids, ptrs, st->nregs);
 	}
 	gre_insn *in = (gre_insn *)st->insns_ring.buf + st->insns_ring.len++;
 	in->addr = addr;

@@ -26,6 +26,9 @@ typedef struct {
 	uint32_t icount; // instructions
 } gre_block;
 
+// Most registers an instruction trace can record.
+#define GRE_MAX_TRACE_REGS 48
+
 // One executed instruction.
 typedef struct {
 	uint64_t addr;
@@ -95,6 +98,11 @@ typedef struct gre_state {
 	gre_ring blocks;
 	int trace_insns;
 	gre_ring insns_ring;
+	// Registers read before each traced instruction: nregs values per
+	// instruction record, in regs_ring (same capacity as insns_ring).
+	int nregs;
+	int regids[GRE_MAX_TRACE_REGS];
+	gre_ring regs_ring;
 	gre_ring writes;
 } gre_state;
 

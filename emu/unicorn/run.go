@@ -318,10 +318,15 @@ func (e *Engine) TraceBlocks(capacity int) error {
 	return nil
 }
 
+// MaxTraceRegs is the most registers TraceInsns records per instruction.
+const MaxTraceRegs = C.GRE_MAX_TRACE_REGS
+
 // TraceInsns turns recording of every executed instruction on (capacity >
-// 0) or off. Turning it on adds a per-instruction C hook, which slows
-// execution; the translation cache is flushed so it applies everywhere.
-func (e *Engine) TraceInsns(capacity int) error {
+// 0) or off. With regs, each record also holds those 64-bit registers'
+// values before the instruction ran. Turning it on adds a per-instruction
+// C hook, which slows execution; add it before the first Start (later,
+// the whole translation cache must be flushed).
+func (e *Engine) TraceInsns(capacity int, regs []int) error {
 	if err := e.check(); err != nil {
 		return err
 	}
@@ -329,8 +334,21 @@ func (e *Engine) TraceInsns(capacity int) error {
 		e.st.trace_insns = 0
 		return nil
 	}
+	if len(regs) > MaxTraceRegs {
+		return fmt.Errorf("unicorn: %d registers to trace (max %d)", len(regs), MaxTraceRegs)
+	}
 	if C.gre_ring_alloc(&e.st.insns_ring, C.size_t(capacity), C.size_t(unsafe.Sizeof(Insn{}))) != 0 {
 		return fmt.Errorf("unicorn: out of memory for an instruction ring of %d", capacity)
+	}
+	e.st.nregs = 0
+	if len(regs) > 0 {
+		if C.gre_ring_alloc(&e.st.regs_ring, C.size_t(capacity*len(regs)), 8) != 0 {
+			return fmt.Errorf("unicorn: out of memory for a register ring of %d", capacity*len(regs))
+		}
+		for i, r := range regs {
+			e.st.regids[i] = C.int(r)
+		}
+		e.st.nregs = C.int(len(regs))
 	}
 	e.st.trace_insns = 1
 	if e.insn == 0 {
@@ -377,9 +395,20 @@ func (e *Engine) DrainBlocks(fn func([]Block)) {
 	drain[Block](e, &e.st.blocks, fn)
 }
 
-// DrainInsns passes the recorded instructions to fn and empties the ring.
-func (e *Engine) DrainInsns(fn func([]Insn)) {
-	drain[Insn](e, &e.st.insns_ring, fn)
+// DrainInsns passes the recorded instructions to fn and empties the ring;
+// with register tracing, regs holds len(regs)/len(insns) values per
+// instruction. The slices are only valid during fn.
+func (e *Engine) DrainInsns(fn func(insns []Insn, regs []uint64)) {
+	if e.st == nil || e.st.insns_ring.len == 0 {
+		return
+	}
+	n := int(e.st.insns_ring.len)
+	var regs []uint64
+	if e.st.nregs > 0 {
+		regs = unsafe.Slice((*uint64)(e.st.regs_ring.buf), n*int(e.st.nregs))
+	}
+	fn(unsafe.Slice((*Insn)(e.st.insns_ring.buf), n), regs)
+	e.st.insns_ring.len = 0
 }
 
 // DrainWrites passes the recorded writes to fn and empties the ring. It

@@ -1,0 +1,265 @@
+package emu_test
+
+import (
+	"bytes"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gorunemu/gorunemu/emu"
+	"github.com/gorunemu/gorunemu/emu/arch"
+	"github.com/gorunemu/gorunemu/loader"
+	"github.com/gorunemu/gorunemu/loader/loadertest"
+	"github.com/gorunemu/gorunemu/trace"
+)
+
+// recorder is a sink that keeps copies of every event.
+type recorder struct {
+	h      trace.Header
+	events []trace.Event
+}
+
+func (r *recorder) Begin(h trace.Header) error { r.h = h; return nil }
+func (r *recorder) Close() error               { return nil }
+func (r *recorder) Emit(e *trace.Event) error {
+	c := *e
+	c.Args = append([]string(nil), e.Args...)
+	c.Bytes = append([]byte(nil), e.Bytes...)
+	c.Regs = append([]trace.Reg(nil), e.Regs...)
+	r.events = append(r.events, c)
+	return nil
+}
+
+func (r *recorder) of(k trace.Kind) []trace.Event {
+	var out []trace.Event
+	for _, e := range r.events {
+		if e.Kind == k {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// traced runs bin to until with tracing and returns what was recorded.
+func traced(t *testing.T, bin string, u emu.Until, opts emu.TraceOptions) (*recorder, *emu.Process, *emu.StopReason) {
+	t.Helper()
+	rec := &recorder{}
+	opts.Sink = rec
+	p := start(t, bin, emu.Config{Trace: &opts})
+	r := runTo(t, p, u)
+	return rec, p, r
+}
+
+func milestoneNames(r *recorder) []string {
+	var names []string
+	for _, e := range r.of(trace.Milestone) {
+		names = append(names, e.At.Func)
+	}
+	return names
+}
+
+func TestTraceMilestones(t *testing.T) {
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			t.Parallel()
+			bin := loadertest.Build(t, "hello", a.Name)
+			rec, p, r := traced(t, bin, emu.UntilSymbol("main.main"), emu.TraceOptions{Milestones: true})
+			require.Equal(t, emu.StopUntil, r.Kind)
+			names := milestoneNames(rec)
+			want := []string{"_rt0_" + a.Name + "_linux", "_rt0_" + a.Name, "runtime.rt0_go", "runtime.check", "runtime.args",
+				"runtime.sysargs", "runtime.osinit", "runtime.schedinit", "runtime.mallocinit", "runtime.mcommoninit",
+				"runtime.gcinit", "runtime.procresize", "runtime.newproc", "runtime.mstart", "runtime.schedule",
+				"runtime.main", "runtime.newm", "runtime.doInit1", "runtime.gcenable", "main.main"}
+			assert.Subset(t, names, want)
+			// In order of first entry.
+			last := -1
+			for _, w := range want {
+				i := indexOf(names, w)
+				assert.Greater(t, i, last, "%s comes after the milestones before it in %v", w, names)
+				last = i
+			}
+			assert.Equal(t, trace.Stop, rec.events[len(rec.events)-1].Kind)
+			assert.Equal(t, p.Image().GoVersion, rec.h.GoVersion)
+
+			// The details a reader needs.
+			detail := map[string]string{}
+			for _, e := range rec.of(trace.Milestone) {
+				detail[e.At.Func] = e.Detail
+			}
+			assert.Contains(t, detail["runtime.check"], "size=0x10000")
+			assert.Contains(t, detail["runtime.check"], "hi = entry SP - 0x30")
+			assert.Contains(t, detail["runtime.sysargs"], "page size 4096 (AT_PAGESZ)")
+			assert.Contains(t, detail["runtime.schedinit"], "ncpu=2 physPageSize=4096")
+			assert.Contains(t, detail["runtime.newproc"], "GOMAXPROCS=2")
+			assert.Contains(t, detail["runtime.args"], `argc=1`)
+
+			threads := rec.of(trace.ThreadStart)
+			assert.Len(t, threads, p.Stats().Threads-1)
+			for _, th := range threads {
+				assert.Equal(t, p.MainThread().TID, th.Parent)
+				assert.Contains(t, th.Detail, "created by runtime.newosproc")
+			}
+		})
+	}
+}
+
+func indexOf(ss []string, s string) int {
+	for i, x := range ss {
+		if x == s {
+			return i
+		}
+	}
+	return -1
+}
+
+// TestTraceArchPrctl checks that the milestone trace shows the TLS setup
+// with its argument &m0.tls+8 (m.tls is at 0x80 in Go 1.25+).
+func TestTraceArchPrctl(t *testing.T) {
+	bin := loadertest.Build(t, "hello", "amd64")
+	rec, p, _ := traced(t, bin, emu.UntilSymbol("runtime.check"), emu.TraceOptions{Milestones: true})
+	var prctl []trace.Event
+	for _, e := range rec.of(trace.Syscall) {
+		if e.Name == "arch_prctl" {
+			prctl = append(prctl, e)
+		}
+	}
+	require.Len(t, prctl, 1)
+	e := prctl[0]
+	m0, ok := p.Image().Lookup("runtime.m0")
+	require.True(t, ok)
+	require.Len(t, e.Args, 2)
+	assert.Equal(t, "ARCH_SET_FS", e.Args[0])
+	assert.Equal(t, fmtHex(m0+0x80+8), e.Args[1], "the argument is &m0.tls+8")
+	assert.Equal(t, "= 0", e.Result)
+	assert.Equal(t, "FS base = runtime.m0+0x88", e.Detail)
+	assert.Equal(t, "runtime.settls", e.At.Func)
+	assert.Equal(t, "runtime.rt0_go", e.Caller.Func)
+}
+
+// TestTraceStripped checks that a stripped binary's milestone trace names
+// the same functions, from .gopclntab alone.
+func TestTraceStripped(t *testing.T) {
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			t.Parallel()
+			full, _, _ := traced(t, loadertest.Build(t, "hello", a.Name), emu.UntilSymbol("main.main"), emu.TraceOptions{Milestones: true})
+			stripped, p, r := traced(t, loadertest.Build(t, "hello", a.Name, loadertest.Stripped()), emu.UntilSymbol("main.main"), emu.TraceOptions{Milestones: true})
+			require.True(t, p.Image().Stripped)
+			require.Equal(t, emu.StopUntil, r.Kind)
+			assert.Equal(t, milestoneNames(full), milestoneNames(stripped))
+		})
+	}
+}
+
+// TestTraceWatchG0 asks who sets runtime.g0.stack.lo: rt0_go, in assembly.
+func TestTraceWatchG0(t *testing.T) {
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			t.Parallel()
+			bin := loadertest.Build(t, "hello", a.Name)
+			img, err := loader.Open(bin)
+			require.NoError(t, err)
+			g0, ok := img.Data("runtime.g0")
+			require.True(t, ok)
+			rec, _, _ := traced(t, bin, emu.UntilSymbol("main.main"), emu.TraceOptions{
+				Watches: []emu.Watch{{Addr: g0.Addr, Size: g0.Size, Label: "runtime.g0"}},
+			})
+			var lo []trace.Event
+			for _, e := range rec.of(trace.Write) {
+				if e.Addr == g0.Addr { // g.stack.lo is the first field
+					lo = append(lo, e)
+				}
+			}
+			require.NotEmpty(t, lo)
+			first := lo[0]
+			assert.Equal(t, "runtime.rt0_go", first.At.Func)
+			assert.Equal(t, "runtime/asm_"+a.Name+".s", first.At.File)
+			assert.Equal(t, "runtime.g0", first.Target)
+			assert.Equal(t, 8, first.Size)
+			assert.Zero(t, first.Old)
+			assert.NotZero(t, first.New)
+		})
+	}
+}
+
+// TestTraceInsnsMatchesCount checks that the instruction stream and the
+// block counter agree exactly.
+func TestTraceInsnsMatchesCount(t *testing.T) {
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			t.Parallel()
+			rec, _, r := traced(t, loadertest.Build(t, "hello", a.Name), emu.UntilSymbol("runtime.schedinit"), emu.TraceOptions{Insns: true, Regs: true})
+			insns := rec.of(trace.Insn)
+			require.Equal(t, r.Insns, uint64(len(insns)))
+			for i, e := range insns {
+				if e.Insns != uint64(i) {
+					t.Fatalf("instruction %d stamped %d", i, e.Insns)
+				}
+			}
+			// The entry's second instruction loads argc (1) into a register.
+			second := insns[1]
+			require.Len(t, second.Regs, 1)
+			assert.Equal(t, map[string]string{"amd64": "rdi", "arm64": "x0"}[a.Name], second.Regs[0].Name)
+			assert.Equal(t, uint64(1), second.Regs[0].Value)
+			assert.NotEmpty(t, second.Asm)
+			assert.NotEmpty(t, second.Bytes)
+		})
+	}
+}
+
+func TestTraceCalls(t *testing.T) {
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			t.Parallel()
+			rec, _, _ := traced(t, loadertest.Build(t, "hello", a.Name), emu.UntilSymbol("main.main"), emu.TraceOptions{Calls: true})
+			calls := rec.of(trace.Call)
+			require.NotEmpty(t, calls)
+			assert.Equal(t, "_rt0_"+a.Name+"_linux", calls[0].At.Func)
+			assert.Zero(t, calls[0].Depth)
+			seen := map[string]bool{}
+			for _, c := range calls {
+				seen[c.At.Func] = true
+				assert.GreaterOrEqual(t, c.Depth, 0)
+			}
+			for _, f := range []string{"runtime.rt0_go", "runtime.schedinit", "runtime.mallocinit", "runtime.main", "runtime.mstart"} {
+				assert.True(t, seen[f], "%s is called", f)
+			}
+			var rets int
+			for _, e := range rec.of(trace.Return) {
+				rets++
+				assert.NotEmpty(t, e.Name)
+			}
+			assert.Greater(t, rets, len(calls)/2, "most calls return")
+
+			// A filter keeps only its package.
+			only, _, _ := traced(t, loadertest.Build(t, "hello", a.Name), emu.UntilSymbol("main.main"), emu.TraceOptions{
+				Calls: true, CallFilter: func(fn string) bool { return strings.HasPrefix(fn, "internal/") },
+			})
+			for _, c := range only.of(trace.Call) {
+				assert.True(t, strings.HasPrefix(c.At.Func, "internal/"), c.At.Func)
+			}
+			assert.NotEmpty(t, only.of(trace.Call))
+		})
+	}
+}
+
+// TestTraceDeterministic writes the same text trace twice.
+func TestTraceDeterministic(t *testing.T) {
+	bin := loadertest.Build(t, "hello", "arm64")
+	run := func() string {
+		var b bytes.Buffer
+		sink := trace.NewText(&b)
+		p := start(t, bin, emu.Config{Trace: &emu.TraceOptions{Sink: sink, Milestones: true, Syscalls: true, Calls: true}})
+		runTo(t, p, emu.UntilExit())
+		require.NoError(t, sink.Close())
+		return b.String()
+	}
+	a, b := run(), run()
+	assert.Greater(t, len(a), 100000)
+	assert.True(t, a == b, "two runs give byte-identical traces")
+}
+
+func fmtHex(v uint64) string { return "0x" + strconv.FormatUint(v, 16) }
