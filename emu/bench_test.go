@@ -2,12 +2,17 @@ package emu_test
 
 import (
 	"context"
+	"io"
+	"os"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/gorunemu/gorunemu/emu"
 	"github.com/gorunemu/gorunemu/emu/arch"
 	"github.com/gorunemu/gorunemu/loader"
 	"github.com/gorunemu/gorunemu/loader/loadertest"
+	"github.com/gorunemu/gorunemu/trace"
 )
 
 // BenchmarkRunToMain measures a whole emulation of the hello fixture from
@@ -37,6 +42,74 @@ func BenchmarkRunToMain(b *testing.B) {
 			}
 			b.ReportMetric(float64(insns), "insns/op")
 			b.ReportMetric(float64(insns)*float64(b.N)/b.Elapsed().Seconds()/1e6, "Minsns/s")
+		})
+	}
+}
+
+// BenchmarkTrace measures tracing levels against the untraced run of the
+// hello fixture to main.main, in one benchmark, and reports each level's
+// time as a ratio ("x-untraced"). Instruction traces go to a file.
+func BenchmarkTrace(b *testing.B) {
+	levels := []struct {
+		name string
+		opts func(w io.Writer) *emu.TraceOptions
+	}{
+		{"untraced", func(io.Writer) *emu.TraceOptions { return nil }},
+		{"milestones", func(w io.Writer) *emu.TraceOptions {
+			return &emu.TraceOptions{Sink: trace.NewText(w), Milestones: true}
+		}},
+		{"calls", func(w io.Writer) *emu.TraceOptions {
+			return &emu.TraceOptions{Sink: trace.NewText(w), Milestones: true, Calls: true}
+		}},
+		{"syscalls", func(w io.Writer) *emu.TraceOptions {
+			return &emu.TraceOptions{Sink: trace.NewText(w), Milestones: true, Syscalls: true}
+		}},
+		{"insns", func(w io.Writer) *emu.TraceOptions {
+			return &emu.TraceOptions{Sink: trace.NewText(w), Insns: true}
+		}},
+	}
+	for _, a := range arch.All() {
+		b.Run(a.Name, func(b *testing.B) {
+			img, err := loader.Open(loadertest.Build(b, "hello", a.Name))
+			if err != nil {
+				b.Fatal(err)
+			}
+			out, err := os.Create(filepath.Join(b.TempDir(), "trace"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer out.Close()
+			elapsed := make([]time.Duration, len(levels))
+			for i := 0; i < b.N; i++ {
+				for j, l := range levels {
+					if _, err := out.Seek(0, io.SeekStart); err != nil {
+						b.Fatal(err)
+					}
+					opts := l.opts(out)
+					start := time.Now()
+					p, err := emu.New(img, emu.Config{Trace: opts})
+					if err != nil {
+						b.Fatal(err)
+					}
+					r, err := p.Run(context.Background(), emu.UntilSymbol("main.main"))
+					if err != nil || r.Kind != emu.StopUntil {
+						b.Fatalf("%s: %v %v", l.name, r, err)
+					}
+					if opts != nil {
+						if err := opts.Sink.Close(); err != nil {
+							b.Fatal(err)
+						}
+					}
+					elapsed[j] += time.Since(start)
+					if err := p.Close(); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			for j, l := range levels[1:] {
+				b.ReportMetric(float64(elapsed[j+1])/float64(elapsed[0]), l.name+"-x-untraced")
+			}
+			b.ReportMetric(float64(elapsed[0].Microseconds())/float64(b.N)/1000, "untraced-ms")
 		})
 	}
 }
