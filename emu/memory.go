@@ -44,8 +44,11 @@ type addressSpace struct {
 	top      uint64 // first address past user space (TASK_SIZE)
 	mmapBase uint64 // top-down search starts below this
 	maps     []*mapping
-	mapped   uint64 // bytes mapped, for the memory limit
-	limit    uint64 // 0: none
+	// committed counts the bytes of accessible mappings: what the guest
+	// can touch, so what the memory limit bounds. PROT_NONE reservations
+	// (Go reserves over a GiB of address space at startup) are free.
+	committed uint64
+	limit     uint64 // 0: none
 	// limitHit is set when a mapping failed because of limit, so the run
 	// can stop with its own reason instead of the guest seeing ENOMEM only.
 	limitHit bool
@@ -118,7 +121,7 @@ func (as *addressSpace) mmap(r syscalls.MapRequest) (uint64, error) {
 		if r.Mode == syscalls.MapNoReplace && !as.free(addr, addr+length) {
 			return 0, syscalls.EEXIST
 		}
-		if err := as.checkLimit(length, addr); err != nil {
+		if err := as.checkLimit(addr, length, r.Prot); err != nil {
 			return 0, err
 		}
 		if err := as.unmap(addr, length); err != nil {
@@ -130,7 +133,7 @@ func (as *addressSpace) mmap(r syscalls.MapRequest) (uint64, error) {
 		if !ok {
 			return 0, syscalls.ENOMEM
 		}
-		if err := as.checkLimit(length, addr); err != nil {
+		if err := as.checkLimit(addr, length, r.Prot); err != nil {
 			return 0, err
 		}
 	}
@@ -140,20 +143,20 @@ func (as *addressSpace) mmap(r syscalls.MapRequest) (uint64, error) {
 	return addr, nil
 }
 
-// checkLimit fails with ENOMEM if mapping length more bytes (replacing
-// what is at addr) would pass the memory limit.
-func (as *addressSpace) checkLimit(length, addr uint64) error {
-	if as.limit == 0 {
+// checkLimit fails with ENOMEM if making [addr, addr+length) accessible
+// with prot (replacing what is there) would pass the memory limit.
+func (as *addressSpace) checkLimit(addr, length uint64, prot syscalls.Prot) error {
+	if as.limit == 0 || prot == syscalls.PROT_NONE {
 		return nil
 	}
 	replaced := uint64(0)
-	for _, m := range as.maps {
-		lo, hi := max(m.start, addr), min(m.end, addr+length)
-		if lo < hi {
+	for i := as.find(addr); i < len(as.maps) && as.maps[i].start < addr+length; i++ {
+		m := as.maps[i]
+		if lo, hi := max(m.start, addr), min(m.end, addr+length); lo < hi && m.prot != syscalls.PROT_NONE {
 			replaced += hi - lo
 		}
 	}
-	if as.mapped-replaced+length > as.limit {
+	if as.committed-replaced+length > as.limit {
 		as.limitHit = true
 		return syscalls.ENOMEM
 	}
@@ -222,7 +225,9 @@ func (as *addressSpace) mapNew(addr, length uint64, prot syscalls.Prot, name str
 	as.maps = append(as.maps, nil)
 	copy(as.maps[i+1:], as.maps[i:])
 	as.maps[i] = m
-	as.mapped += length
+	if prot != syscalls.PROT_NONE {
+		as.committed += length
+	}
 	return nil
 }
 
@@ -277,7 +282,9 @@ func (as *addressSpace) unmap(addr, length uint64) error {
 // release gives a removed mapping's host memory back to the OS.
 func (as *addressSpace) release(m *mapping) error {
 	size := m.end - m.start
-	as.mapped -= size
+	if m.prot != syscalls.PROT_NONE {
+		as.committed -= size
+	}
 	m.chunk.live -= size
 	if m.chunk.live == 0 {
 		return unix.Munmap(m.chunk.mem)
@@ -303,6 +310,9 @@ func (as *addressSpace) protect(addr, length uint64, prot syscalls.Prot) error {
 	if !as.covered(addr, end) {
 		return syscalls.ENOMEM
 	}
+	if err := as.checkLimit(addr, end-addr, prot); err != nil {
+		return err
+	}
 	i, j := as.span(addr, end)
 	for _, m := range as.maps[i:j] {
 		var err error
@@ -317,6 +327,12 @@ func (as *addressSpace) protect(addr, length uint64, prot syscalls.Prot) error {
 		}
 		if err != nil {
 			return err
+		}
+		switch {
+		case m.prot == syscalls.PROT_NONE && prot != syscalls.PROT_NONE:
+			as.committed += m.end - m.start
+		case m.prot != syscalls.PROT_NONE && prot == syscalls.PROT_NONE:
+			as.committed -= m.end - m.start
 		}
 		m.prot = prot
 	}
@@ -348,7 +364,7 @@ func (as *addressSpace) setBrk(addr uint64) uint64 {
 	oldTop, newTop := as.pageUp(as.brk), as.pageUp(addr)
 	switch {
 	case newTop > oldTop:
-		if !as.free(oldTop, newTop) || as.checkLimit(newTop-oldTop, oldTop) != nil {
+		if !as.free(oldTop, newTop) || as.checkLimit(oldTop, newTop-oldTop, syscalls.PROT_READ|syscalls.PROT_WRITE) != nil {
 			return as.brk
 		}
 		if err := as.mapNew(oldTop, newTop-oldTop, syscalls.PROT_READ|syscalls.PROT_WRITE, "[heap]"); err != nil {

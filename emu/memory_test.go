@@ -115,7 +115,7 @@ func TestMmapFixedReplaces(t *testing.T) {
 	// Committing the reservation read-write gives zeroed pages.
 	mmap(t, as, a+page, 2*page, rw, syscalls.MapFixed)
 	assertBytes(t, as, a+page, 2*page, 0)
-	assert.Equal(t, 4*uint64(page), as.mapped)
+	assert.Equal(t, 4*uint64(page), as.committed)
 }
 
 func TestMmapFixedNoReplace(t *testing.T) {
@@ -151,14 +151,26 @@ func TestMmapErrors(t *testing.T) {
 
 func TestMemoryLimit(t *testing.T) {
 	as := newSpace(t, 4*page)
+	// Reservations are free: they cannot be touched.
+	r := mmap(t, as, 0, 100*page, none, syscalls.MapHint)
 	a := mmap(t, as, 0, 3*page, rw, syscalls.MapHint)
 	_, err := as.mmap(syscalls.MapRequest{Length: 2 * page, Prot: rw})
 	assert.ErrorIs(t, err, syscalls.ENOMEM)
 	assert.True(t, as.limitHit)
-	// Replacing mapped pages does not count twice.
+	as.limitHit = false
+	// Committing reserved pages counts.
+	assert.ErrorIs(t, as.protect(r, 2*page, rw), syscalls.ENOMEM)
+	assert.True(t, as.limitHit)
+	_, err = as.mmap(syscalls.MapRequest{Addr: r, Length: 2 * page, Prot: rw, Mode: syscalls.MapFixed})
+	assert.ErrorIs(t, err, syscalls.ENOMEM)
+	// Replacing accessible pages does not count twice.
+	mmap(t, as, a, 3*page, rw, syscalls.MapFixed)
 	mmap(t, as, a, 3*page, none, syscalls.MapFixed)
-	mmap(t, as, 0, page, rw, syscalls.MapHint)
-	assert.Equal(t, uint64(4*page), as.mapped)
+	assert.Equal(t, uint64(0), as.committed)
+	require.NoError(t, as.protect(r, 4*page, rw))
+	assert.Equal(t, uint64(4*page), as.committed)
+	require.NoError(t, as.unmap(r, 100*page))
+	assert.Equal(t, uint64(0), as.committed)
 }
 
 func TestMunmap(t *testing.T) {
@@ -175,7 +187,7 @@ func TestMunmap(t *testing.T) {
 	require.NoError(t, as.unmap(a, 3*page+1))
 	checkMirror(t, as)
 	assert.Equal(t, []span{{a + 4*page, a + 5*page, rw}}, spans(as))
-	assert.Equal(t, uint64(page), as.mapped)
+	assert.Equal(t, uint64(page), as.committed)
 }
 
 func TestMprotect(t *testing.T) {

@@ -50,11 +50,15 @@ type Config struct {
 	// instructions (0: DefaultMaxInsns).
 	MaxInsns uint64
 	// MaxMem makes mappings fail with ENOMEM, and the run stop, once the
-	// guest has this many bytes mapped (0: no limit).
+	// guest would have more than this many bytes of accessible memory
+	// mapped (0: no limit). PROT_NONE reservations do not count.
 	MaxMem uint64
 	// MaxThreads makes clone fail, and the run stop, beyond this many live
 	// threads (0: DefaultMaxThreads).
 	MaxThreads int
+	// Strict stops the run at the first syscall gorunemu does not
+	// implement, instead of returning ENOSYS to the guest.
+	Strict bool
 	// Observer, if set, is told about syscalls, threads and stops.
 	Observer Observer
 	// Trace, if set with a Sink, reports what the run does as trace events.
@@ -84,6 +88,7 @@ type Process struct {
 	limitHit  *StopReason     // a limit stopped a syscall; the run stops after it
 	until     map[uint64]bool // addresses the current Run stops at
 	tracer    *tracer
+	broken    error // an internal error stopped a run; no more runs
 	closed    bool
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 
 	"github.com/gorunemu/gorunemu/emu/unicorn"
 
@@ -59,12 +60,49 @@ func (p *Process) Run(ctx context.Context, until Until) (*StopReason, error) {
 		return nil, err
 	}
 	p.eng.SetTSCOffset(uint64(bootTime + p.clockJump))
-	r, err := p.run(ctx)
+	r, err := p.runSafely(ctx)
 	if err == nil && p.tracer != nil {
 		p.tracer.stopped(r)
 		err = p.tracer.err
 	}
 	return r, err
+}
+
+// InternalError is a Go panic inside gorunemu while it ran the guest: a
+// bug. It carries where the guest was; the Process cannot run further.
+type InternalError struct {
+	Value  any    // what panicked
+	Stack  string // the Go stack of the panic
+	TID    int    // the guest thread that was running
+	PC     uint64
+	Symbol string
+	Insns  uint64
+}
+
+func (e *InternalError) Error() string {
+	return fmt.Sprintf("emu: internal error: %v (guest thread %d at %s (%#x), after %d instructions)", e.Value, e.TID, e.Symbol, e.PC, e.Insns)
+}
+
+// runSafely runs the loop, turning a panic in gorunemu's own code (a
+// syscall handler, the tracer, a sink) into an *InternalError: the guest
+// stops, the host program goes on.
+func (p *Process) runSafely(ctx context.Context) (r *StopReason, err error) {
+	if p.broken != nil {
+		return nil, p.broken
+	}
+	defer func() {
+		v := recover()
+		if v == nil {
+			return
+		}
+		ie := &InternalError{Value: v, Stack: string(debug.Stack()), Insns: p.eng.Insns()}
+		if t := p.cur; t != nil {
+			ie.TID, ie.PC, ie.Symbol = t.TID, t.pc, p.symbolize(t.pc)
+		}
+		p.broken = ie
+		r, err = nil, ie
+	}()
+	return p.run(ctx)
 }
 
 // setStops gives the engine the addresses to stop at: Run's and the
@@ -85,8 +123,15 @@ func (p *Process) run(ctx context.Context) (*StopReason, error) {
 	rotate := false
 	sliceLeft := p.cfg.Slice
 	for {
-		if ctx.Err() != nil {
-			return p.stop(&StopReason{Kind: StopCanceled}), nil
+		if err := ctx.Err(); err != nil {
+			kind := StopCanceled
+			if errors.Is(err, context.DeadlineExceeded) {
+				kind = StopTimeout
+			}
+			if p.cur != nil && p.cur.state != Exited {
+				return p.stopAt(p.cur, kind), nil
+			}
+			return p.stop(&StopReason{Kind: kind}), nil
 		}
 		t := p.next(rotate)
 		if t == nil {
@@ -122,7 +167,9 @@ func (p *Process) run(ctx context.Context) (*StopReason, error) {
 		}
 		done := p.eng.Insns()
 		if done >= p.cfg.MaxInsns {
-			return p.stopAt(t, StopInsnLimit), nil
+			s := p.stopAt(t, StopInsnLimit)
+			s.Limit = p.cfg.MaxInsns
+			return s, nil
 		}
 		budget := min(sliceLeft, p.cfg.MaxInsns-done)
 		x, err := p.eng.Start(t.pc, budget)
@@ -178,10 +225,14 @@ func (p *Process) afterSyscall(t *Thread) *StopReason {
 		return p.stop(p.exited)
 	case p.mem.limitHit:
 		p.mem.limitHit = false
-		return p.stopAt(t, StopMemLimit)
+		s := p.stopAt(t, StopMemLimit)
+		s.Limit = p.cfg.MaxMem
+		return s
 	case p.limitHit != nil:
+		s := p.stopAt(t, p.limitHit.Kind)
+		s.Limit, s.Syscall = p.limitHit.Limit, p.limitHit.Syscall
 		p.limitHit = nil
-		return p.stopAt(t, StopThreadLimit)
+		return s
 	}
 	return nil
 }
@@ -233,6 +284,9 @@ func (p *Process) syscall(t *Thread) (rotate bool, err error) {
 	}
 	if c.Unimplemented {
 		p.stats.Unimplemented[c.Name]++
+		if p.cfg.Strict {
+			p.limitHit = &StopReason{Kind: StopUnimplemented, Syscall: c.Name}
+		}
 	}
 	if p.cfg.Observer != nil {
 		p.cfg.Observer.Syscall(t, &c, k)
@@ -257,9 +311,17 @@ func (p *Process) exit(r *StopReason) {
 	}
 }
 
-// stopAt fills in where thread t is and returns the reason.
+// stopAt fills in where thread t is, and its callers, and returns the
+// reason.
 func (p *Process) stopAt(t *Thread, kind StopKind) *StopReason {
-	return p.stop(&StopReason{Kind: kind, TID: t.TID, PC: t.pc})
+	r := &StopReason{Kind: kind, TID: t.TID, PC: t.pc}
+	if s, ok := p.img.Symbolize(t.pc); ok {
+		r.File, r.Line = s.File, s.Line
+	}
+	for _, ret := range p.backtrace(t, 8) {
+		r.Backtrace = append(r.Backtrace, p.symbolize(ret))
+	}
+	return p.stop(r)
 }
 
 func (p *Process) stop(r *StopReason) *StopReason {

@@ -31,20 +31,27 @@ const (
 	StopThreadLimit
 	// StopDeadlock: every live thread waits and no timeout will wake one.
 	StopDeadlock
-	// StopCanceled: the context passed to Run was canceled or timed out.
+	// StopCanceled: the context passed to Run was canceled.
 	StopCanceled
+	// StopTimeout: the context passed to Run reached its deadline.
+	StopTimeout
+	// StopUnimplemented: with Config.Strict, the guest made a syscall
+	// gorunemu does not implement.
+	StopUnimplemented
 )
 
 var stopNames = map[StopKind]string{
-	StopUntil:       "reached",
-	StopExited:      "exited",
-	StopKilled:      "killed",
-	StopFault:       "fault",
-	StopInsnLimit:   "instruction limit",
-	StopMemLimit:    "memory limit",
-	StopThreadLimit: "thread limit",
-	StopDeadlock:    "deadlock",
-	StopCanceled:    "canceled",
+	StopUntil:         "reached",
+	StopExited:        "exited",
+	StopKilled:        "killed",
+	StopFault:         "fault",
+	StopInsnLimit:     "instruction limit",
+	StopMemLimit:      "memory limit",
+	StopThreadLimit:   "thread limit",
+	StopDeadlock:      "deadlock",
+	StopCanceled:      "canceled",
+	StopTimeout:       "timeout",
+	StopUnimplemented: "unimplemented syscall",
 }
 
 func (k StopKind) String() string {
@@ -66,8 +73,18 @@ type StopReason struct {
 	// Code is the exit code (StopExited); Signal the signal (StopKilled).
 	Code   int
 	Signal int
+	// File and Line are PC's source position, when known.
+	File string
+	Line int
+	// Backtrace lists the callers of PC's function, innermost first
+	// ("runtime.main+0x2a"), unwound with the binary's pcsp tables.
+	Backtrace []string
 	// Fault describes a StopFault.
 	Fault *Fault
+	// Limit is the limit a StopInsnLimit, StopMemLimit or StopThreadLimit
+	// reached, and Syscall the syscall a StopUnimplemented made.
+	Limit   uint64
+	Syscall string
 	// Insns is the number of instructions executed by all threads.
 	Insns uint64
 }
@@ -103,14 +120,19 @@ func (f *Fault) String() string {
 		}
 		return fmt.Sprintf("%s of %d bytes at %#x (%s)", f.Access, f.Size, f.Addr, why)
 	case "exception":
-		return fmt.Sprintf("CPU exception %d", f.Intno)
+		what := map[int]string{arch.SIGILL: "undefined instruction", arch.SIGTRAP: "breakpoint trap",
+			arch.SIGFPE: "arithmetic exception", arch.SIGBUS: "bus error"}[f.Signal]
+		if what == "" {
+			what = "CPU exception"
+		}
+		return fmt.Sprintf("%s (CPU exception %d)", what, f.Intno)
 	}
 	return f.Access
 }
 
 // String is a one-line summary, e.g. "reached main.main (0x4923a0) on
 // thread 4242" or "fault: read of 8 bytes at 0x0 (unmapped) at
-// main.main+0x12 (0x4923b2) on thread 4242".
+// main.main+0x12 (0x4923b2) main.go:9 on thread 4242".
 func (r *StopReason) String() string {
 	var b strings.Builder
 	b.WriteString(r.Kind.String())
@@ -121,8 +143,18 @@ func (r *StopReason) String() string {
 	case StopKilled:
 		fmt.Fprintf(&b, " by signal %d", r.Signal)
 		return b.String()
+	case StopDeadlock, StopCanceled:
+		return b.String()
 	case StopFault:
 		fmt.Fprintf(&b, ": %s", r.Fault)
+	case StopInsnLimit:
+		fmt.Fprintf(&b, " of %d instructions reached", r.Limit)
+	case StopMemLimit:
+		fmt.Fprintf(&b, " of %d bytes reached", r.Limit)
+	case StopThreadLimit:
+		fmt.Fprintf(&b, " of %d threads reached", r.Limit)
+	case StopUnimplemented:
+		fmt.Fprintf(&b, " %s", r.Syscall)
 	case StopUntil:
 		if r.Symbol != "" {
 			fmt.Fprintf(&b, " %s (%#x)", r.Symbol, r.PC)
@@ -131,13 +163,15 @@ func (r *StopReason) String() string {
 		}
 		fmt.Fprintf(&b, " on thread %d", r.TID)
 		return b.String()
-	case StopDeadlock, StopCanceled:
-		return b.String()
 	}
-	if r.Symbol != "" {
+	switch {
+	case r.Symbol != "":
 		fmt.Fprintf(&b, " at %s (%#x)", r.Symbol, r.PC)
-	} else if r.PC != 0 {
+	case r.PC != 0:
 		fmt.Fprintf(&b, " at %#x", r.PC)
+	}
+	if r.File != "" {
+		fmt.Fprintf(&b, " %s:%d", r.File, r.Line)
 	}
 	if r.TID != 0 {
 		fmt.Fprintf(&b, " on thread %d", r.TID)

@@ -53,7 +53,7 @@ func (k *task) SetTLS(v uint64) error { return k.p.eng.RegWrite(int(k.p.arch.TLS
 func (k *task) Clone(r syscalls.CloneRequest) (int, error) {
 	p := k.p
 	if p.live() >= p.cfg.MaxThreads {
-		p.limitHit = &StopReason{Kind: StopThreadLimit}
+		p.limitHit = &StopReason{Kind: StopThreadLimit, Limit: uint64(p.cfg.MaxThreads)}
 		return 0, syscalls.EAGAIN
 	}
 	child, err := p.newThread(r.Thread)

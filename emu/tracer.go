@@ -488,8 +488,13 @@ func (p *Process) backtrace(t *Thread, n int) []uint64 {
 	var word [8]byte
 	for len(out) < n {
 		delta, ok := p.img.SPDelta(pc)
-		if !ok || delta < 0 {
-			break
+		switch {
+		case !ok && len(out) == 0:
+			// Not in a known function (a jump to a bad address): assume
+			// the call just happened, with no frame set up.
+			delta = 0
+		case !ok || delta < 0:
+			return out
 		}
 		var ret uint64
 		switch {

@@ -28,7 +28,8 @@ Exit codes:
   64      bad command line
   65      the file cannot be emulated (not ELF, not amd64/arm64, dynamic, ...)
   66      the file cannot be read, or the package does not build
-  70      internal error in gorunemu (a bug or an unemulated behaviour)
+  70      internal error in gorunemu (a bug or an unemulated behaviour; with
+          --strict, a syscall gorunemu does not implement)
   71      deadlock: every guest thread waits forever
   72      instruction limit (--max-insns) reached
   73      memory limit (--max-mem) reached

@@ -38,6 +38,7 @@ type runOptions struct {
 	maxMem     uint64
 	maxThreads int
 	timeout    time.Duration
+	strict     bool
 }
 
 func (o *runOptions) register(fs *flag.FlagSet) {
@@ -46,9 +47,10 @@ func (o *runOptions) register(fs *flag.FlagSet) {
 	fs.Var(&o.env, "env", "set an environment variable `KEY=VALUE` for the guest (repeatable; the guest starts with none)")
 	fs.StringVar(&o.goarch, "arch", "amd64", "GOARCH to build a package directory for: amd64 or arm64")
 	fs.Uint64Var(&o.maxInsns, "max-insns", emu.DefaultMaxInsns, "stop after this many guest instructions")
-	fs.Uint64Var(&o.maxMem, "max-mem", 4<<30, "stop when the guest maps more than this many bytes")
+	fs.Uint64Var(&o.maxMem, "max-mem", 1<<30, "stop when the guest maps more than this many bytes of accessible memory")
 	fs.IntVar(&o.maxThreads, "max-threads", emu.DefaultMaxThreads, "stop when the guest runs more threads than this")
 	fs.DurationVar(&o.timeout, "timeout", time.Minute, "stop after this much wall-clock time (0: none)")
+	fs.BoolVar(&o.strict, "strict", false, "stop at the first syscall gorunemu does not implement, instead of returning ENOSYS")
 }
 
 // guest is a binary ready to run, and what it took to get it.
@@ -107,6 +109,7 @@ func (o *runOptions) newProcess(img *loader.Image, args []string, stdout, stderr
 		MaxInsns:   o.maxInsns,
 		MaxMem:     o.maxMem,
 		MaxThreads: o.maxThreads,
+		Strict:     o.strict,
 		Observer:   obs,
 		Trace:      tr,
 	})
@@ -149,6 +152,29 @@ func (o *runOptions) execute(p *emu.Process) (*emu.StopReason, error) {
 
 var errBadUntil = errors.New("bad stop")
 
+// abnormal reports whether r is not what the run asked for: neither the
+// --until stop nor, with --until exit, the guest exiting.
+func (o *runOptions) abnormal(r *emu.StopReason) bool {
+	return r.Kind != emu.StopUntil && !(r.Kind == emu.StopExited && o.until == "exit")
+}
+
+// limitFlag names the flag whose limit r reached, as "--timeout=1s: ".
+func (o *runOptions) limitFlag(r *emu.StopReason) string {
+	switch r.Kind {
+	case emu.StopInsnLimit:
+		return fmt.Sprintf("--max-insns=%d: ", o.maxInsns)
+	case emu.StopMemLimit:
+		return fmt.Sprintf("--max-mem=%d: ", o.maxMem)
+	case emu.StopThreadLimit:
+		return fmt.Sprintf("--max-threads=%d: ", o.maxThreads)
+	case emu.StopTimeout:
+		return fmt.Sprintf("--timeout=%v: ", o.timeout)
+	case emu.StopUnimplemented:
+		return "--strict: "
+	}
+	return ""
+}
+
 // exitCode maps how the run ended to gorunemu's exit status.
 func (o *runOptions) exitCode(r *emu.StopReason) int {
 	untilExit := o.until == "exit"
@@ -172,8 +198,10 @@ func (o *runOptions) exitCode(r *emu.StopReason) int {
 		return exitMem
 	case emu.StopThreadLimit:
 		return exitThreads
-	case emu.StopCanceled:
+	case emu.StopCanceled, emu.StopTimeout:
 		return exitTimeout
+	case emu.StopUnimplemented:
+		return exitInternal
 	}
 	return exitInternal
 }
@@ -232,6 +260,9 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	if !*quiet {
 		printSummary(summary, p, r, g, elapsed)
 	}
+	if o.abnormal(r) {
+		fmt.Fprintf(stderr, "gorunemu: %s%s\n", o.limitFlag(r), r)
+	}
 	return o.exitCode(r)
 }
 
@@ -255,6 +286,9 @@ func printSummary(w io.Writer, p *emu.Process, r *emu.StopReason, g guest, elaps
 		fmt.Fprintf(w, "binary:    %s (%s, %s)\n", g.path, p.Arch().Name, version)
 	}
 	fmt.Fprintf(w, "stop:      %s\n", r)
+	if len(r.Backtrace) > 0 && r.Kind != emu.StopUntil {
+		fmt.Fprintf(w, "called by: %s\n", strings.Join(r.Backtrace, " <- "))
+	}
 	fmt.Fprintf(w, "insns:     %d\n", st.Insns)
 	unimpl := "none unimplemented"
 	if len(st.Unimplemented) > 0 {

@@ -49,7 +49,7 @@ func (k FaultKind) String() string {
 	case FaultFetch:
 		return "fetch"
 	case FaultInvalidInsn:
-		return "invalid instruction"
+		return "undefined instruction"
 	case FaultException:
 		return "exception"
 	}

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/gorunemu/gorunemu/emu/arch"
+	"github.com/gorunemu/gorunemu/loader/loadertest"
+)
+
+// The fixtures that misbehave on purpose each get their documented
+// outcome: a stop reason, a one-line message naming the limit or fault
+// and the guest's position, and an exit code.
+func TestHostileFixtures(t *testing.T) {
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			t.Parallel()
+			for _, c := range []struct {
+				name    string
+				fixture string
+				flags   []string
+				args    []string
+				code    int
+				message string // regexp for the "gorunemu:" line on stderr
+			}{
+				{"loop/insns", "loop", []string{"--max-insns", "20000000"}, nil, exitInsns,
+					`^gorunemu: --max-insns=20000000: instruction limit of 20000000 instructions reached at main\.main\+0x[0-9a-f]+ \(0x[0-9a-f]+\) \S+/testdata/loop/main\.go:\d+ on thread 4242$`},
+				{"loop/timeout", "loop", []string{"--timeout", "300ms"}, nil, exitTimeout,
+					`^gorunemu: --timeout=300ms: timeout at main\.main\+0x[0-9a-f]+ \(0x[0-9a-f]+\) \S+/testdata/loop/main\.go:\d+ on thread 4242$`},
+				{"alloc", "alloc", []string{"--max-mem", "64000000"}, nil, exitMem,
+					`^gorunemu: --max-mem=64000000: memory limit of 64000000 bytes reached at runtime\.\S+ \(0x[0-9a-f]+\) \S+ on thread 4242$`},
+				{"spawn", "spawn", []string{"--max-threads", "16"}, nil, exitThreads,
+					`^gorunemu: --max-threads=16: thread limit of 16 threads reached at runtime\.clone\+0x[0-9a-f]+ \(0x[0-9a-f]+\) \S+ on thread \d+$`},
+				{"fault/nil", "fault", nil, []string{"nil"}, 128 + 11,
+					`^gorunemu: fault: read of 8 bytes at 0x8 \(unmapped\) at main\.deref \(0x[0-9a-f]+\) \S+/testdata/fault/main\.go:19 on thread 4242$`},
+				{"fault/ud", "fault", nil, []string{"ud"}, 128 + 4,
+					`^gorunemu: fault: undefined instruction.* at main\.ud \(0x[0-9a-f]+\) \S+/testdata/fault/ud_` + a.Name + `\.s:5 on thread 4242$`},
+				{"fault/jump", "fault", nil, []string{"jump"}, 128 + 11,
+					`^gorunemu: fault: fetch of \d bytes at 0xdead0000 \(unmapped\) at 0xdead0000 on thread 4242$`},
+				{"fault/text", "fault", nil, []string{"text"}, 128 + 11,
+					`^gorunemu: fault: write of 1 bytes at 0x[0-9a-f]+ \(no permission\) at main\.main\+0x[0-9a-f]+ \(0x[0-9a-f]+\) \S+/testdata/fault/main\.go:\d+ on thread 4242$`},
+				{"nosys/strict", "nosys", []string{"--strict"}, nil, exitInternal,
+					`^gorunemu: --strict: unimplemented syscall syscall_1000 at \S+ \(0x[0-9a-f]+\) .* on thread 4242$`},
+			} {
+				t.Run(c.name, func(t *testing.T) {
+					bin := loadertest.Build(t, c.fixture, a.Name)
+					args := append(append(append([]string{"run", "-q", "--until", "exit"}, c.flags...), bin), c.args...)
+					code, _, errOut := gorunemu(args...)
+					assert.Equal(t, c.code, code, "stderr: %s", errOut)
+					var line string
+					for _, l := range strings.Split(errOut, "\n") {
+						if strings.HasPrefix(l, "gorunemu: ") {
+							line = l
+						}
+					}
+					assert.Regexp(t, regexp.MustCompile(c.message), line)
+				})
+			}
+		})
+	}
+}
+
+// TestUnknownSyscall: without --strict the guest gets ENOSYS, the run goes
+// on, and the summary counts the call.
+func TestUnknownSyscall(t *testing.T) {
+	for _, a := range arch.All() {
+		code, out, errOut := gorunemu("run", "--until", "exit", loadertest.Build(t, "nosys", a.Name))
+		assert.Equal(t, 0, code)
+		assert.Equal(t, "syscall 1000: function not implemented\n", out)
+		assert.Contains(t, errOut, "(unimplemented: syscall_1000×1)")
+	}
+}

@@ -1,0 +1,214 @@
+package emu_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gorunemu/gorunemu/emu"
+	"github.com/gorunemu/gorunemu/emu/arch"
+	"github.com/gorunemu/gorunemu/loader"
+	"github.com/gorunemu/gorunemu/loader/loadertest"
+	"github.com/gorunemu/gorunemu/syscalls"
+	"github.com/gorunemu/gorunemu/trace"
+)
+
+// TestManyAtOnce runs 32 emulations concurrently, both arches mixed, each
+// with its own output, and checks that none sees another's.
+func TestManyAtOnce(t *testing.T) {
+	const n = 32
+	imgs := map[string]*loader.Image{}
+	for _, a := range arch.All() {
+		img, err := loader.Open(loadertest.Build(t, "args", a.Name))
+		require.NoError(t, err)
+		imgs[a.Name] = img
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			a := arch.All()[i%2]
+			var out bytes.Buffer
+			p, err := emu.New(imgs[a.Name], emu.Config{
+				Argv:   []string{"./args", strconv.Itoa(i)},
+				Env:    []string{fmt.Sprintf("GORUNEMU_TEST=%d", i)},
+				Seed:   uint64(i + 1),
+				Stdout: &out,
+			})
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			defer p.Close()
+			r, err := p.Run(context.Background(), emu.UntilExit())
+			switch {
+			case err != nil:
+				errs[i] = err
+			case r.Kind != emu.StopExited || r.Code != 0:
+				errs[i] = fmt.Errorf("run %d (%s): %s", i, a.Name, r)
+			case out.String() != fmt.Sprintf("arg[0]=./args\narg[1]=%d\nGORUNEMU_TEST=%d\n", i, i):
+				errs[i] = fmt.Errorf("run %d (%s) printed %q", i, a.Name, out.String())
+			}
+		}(i)
+	}
+	wg.Wait()
+	for _, err := range errs {
+		assert.NoError(t, err)
+	}
+}
+
+// TestMemoryReturnsAfterClose runs the hello fixture to main.main many
+// times in a row and checks that the process's resident memory stops
+// growing: Close gives back the engine and the guest's memory. Set
+// GORUNEMU_LONG=1 for the full 1000 runs.
+func TestMemoryReturnsAfterClose(t *testing.T) {
+	runs := 100
+	if os.Getenv("GORUNEMU_LONG") != "" {
+		runs = 1000
+	}
+	img, err := loader.Open(loadertest.Build(t, "hello", "amd64"))
+	require.NoError(t, err)
+	once := func() {
+		p, err := emu.New(img, emu.Config{})
+		require.NoError(t, err)
+		r, err := p.Run(context.Background(), emu.UntilSymbol("main.main"))
+		require.NoError(t, err)
+		require.Equal(t, emu.StopUntil, r.Kind)
+		require.NoError(t, p.Close())
+	}
+	warm := runs / 10
+	for i := 0; i < warm; i++ {
+		once()
+	}
+	runtime.GC()
+	debug.FreeOSMemory()
+	before := rssKiB(t)
+	for i := warm; i < runs; i++ {
+		once()
+	}
+	runtime.GC()
+	debug.FreeOSMemory()
+	after := rssKiB(t)
+	growth := after - before
+	t.Logf("RSS after %d runs: %d KiB, after %d: %d KiB (%+d KiB, %.1f KiB per run)",
+		warm, before, runs, after, growth, float64(growth)/float64(runs-warm))
+	// A leaked guest address space or engine would be megabytes per run.
+	assert.Less(t, float64(growth)/float64(runs-warm), 64.0, "KiB per run")
+}
+
+func rssKiB(t *testing.T) int64 {
+	f, err := os.Open("/proc/self/status")
+	require.NoError(t, err)
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			v, err := strconv.ParseInt(strings.Fields(rest)[0], 10, 64)
+			require.NoError(t, err)
+			return v
+		}
+	}
+	t.Fatal("no VmRSS in /proc/self/status")
+	return 0
+}
+
+// panicky fails inside gorunemu's own code on purpose.
+type panicky struct {
+	emu.NopObserver
+	after string
+}
+
+func (o panicky) Syscall(_ *emu.Thread, c *syscalls.Call, _ syscalls.Task) {
+	if c.Name == o.after {
+		panic("observer bug on " + c.Name)
+	}
+}
+
+// TestInternalErrorIsCaught: a panic in gorunemu's code stops the run
+// with an *emu.InternalError naming the guest's position; the host goes
+// on, and the process refuses to run further.
+func TestInternalErrorIsCaught(t *testing.T) {
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			p := start(t, loadertest.Build(t, "hello", a.Name), emu.Config{Observer: panicky{after: "sched_getaffinity"}})
+			r, err := p.Run(context.Background(), emu.UntilExit())
+			assert.Nil(t, r)
+			var ie *emu.InternalError
+			require.ErrorAs(t, err, &ie)
+			assert.Equal(t, "observer bug on sched_getaffinity", ie.Value)
+			assert.Equal(t, p.MainThread().TID, ie.TID)
+			assert.Contains(t, ie.Symbol, "sched_getaffinity")
+			assert.Contains(t, ie.Stack, "panicky")
+			_, err = p.Run(context.Background(), emu.UntilExit())
+			assert.ErrorAs(t, err, &ie, "the process stays stopped")
+
+			// A sink that panics is caught the same way.
+			q := start(t, loadertest.Build(t, "hello", a.Name), emu.Config{Trace: &emu.TraceOptions{Sink: panicSink{}, Milestones: true}})
+			_, err = q.Run(context.Background(), emu.UntilSymbol("main.main"))
+			require.ErrorAs(t, err, &ie)
+			assert.Equal(t, "sink bug", ie.Value)
+		})
+	}
+}
+
+type panicSink struct{}
+
+func (panicSink) Begin(trace.Header) error { return nil }
+func (panicSink) Emit(*trace.Event) error  { panic("sink bug") }
+func (panicSink) Close() error             { return nil }
+
+// TestLimitStops checks the stop reasons the library reports for limits.
+func TestLimitStops(t *testing.T) {
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			t.Parallel()
+			p := start(t, loadertest.Build(t, "loop", a.Name), emu.Config{MaxInsns: 5_000_000})
+			r := runTo(t, p, emu.UntilExit())
+			assert.Equal(t, emu.StopInsnLimit, r.Kind)
+			assert.Equal(t, uint64(5_000_000), r.Limit)
+			assert.GreaterOrEqual(t, r.Insns, uint64(5_000_000))
+			assert.Less(t, r.Insns, uint64(5_000_000+1000), "the limit stops at the next block")
+			assert.Equal(t, "main.main", strings.SplitN(r.Symbol, "+", 2)[0])
+			assert.True(t, strings.HasSuffix(r.File, "testdata/loop/main.go"), r.File)
+			assert.Equal(t, []string{"runtime.main"}, firstFuncs(r.Backtrace, 1))
+
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			p = start(t, loadertest.Build(t, "loop", a.Name), emu.Config{})
+			r, err := p.Run(ctx, emu.UntilExit())
+			require.NoError(t, err)
+			assert.Equal(t, emu.StopCanceled, r.Kind)
+
+			p = start(t, loadertest.Build(t, "alloc", a.Name), emu.Config{MaxMem: 64 << 20})
+			r = runTo(t, p, emu.UntilExit())
+			assert.Equal(t, emu.StopMemLimit, r.Kind)
+			assert.Equal(t, uint64(64<<20), r.Limit)
+
+			p = start(t, loadertest.Build(t, "spawn", a.Name), emu.Config{MaxThreads: 10})
+			r = runTo(t, p, emu.UntilExit())
+			assert.Equal(t, emu.StopThreadLimit, r.Kind)
+			assert.Equal(t, uint64(10), r.Limit)
+		})
+	}
+}
+
+func firstFuncs(bt []string, n int) []string {
+	var out []string
+	for _, f := range bt[:min(n, len(bt))] {
+		out = append(out, strings.SplitN(f, "+", 2)[0])
+	}
+	return out
+}

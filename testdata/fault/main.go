@@ -1,0 +1,40 @@
+// Command fault makes the fault its first argument names: nil (a nil
+// pointer dereference), ud (an undefined instruction), jump (a call to an
+// unmapped address) or text (a store into its own code).
+package main
+
+import (
+	"fmt"
+	"os"
+	"reflect"
+	"unsafe"
+)
+
+// ud executes an undefined instruction (ud_*.s).
+func ud()
+
+type point struct{ x, y int }
+
+//go:noinline
+func deref(p *point) int { return p.y }
+
+func main() {
+	what := "nil"
+	if len(os.Args) > 1 {
+		what = os.Args[1]
+	}
+	fmt.Println("fault:", what)
+	switch what {
+	case "nil":
+		fmt.Println(deref(nil))
+	case "ud":
+		ud()
+	case "jump":
+		fv := &struct{ pc uintptr }{0xdead0000}
+		f := *(*func())(unsafe.Pointer(&fv))
+		f()
+	case "text":
+		code := (*byte)(unsafe.Pointer(reflect.ValueOf(main).Pointer()))
+		*code = 0xcc
+	}
+}
