@@ -15,7 +15,7 @@
 package unicorn
 
 /*
-#cgo LDFLAGS: -lunicorn
+#cgo LDFLAGS: -l:libunicorn.a -lpthread -lm
 #include <stdlib.h>
 #include <unicorn/unicorn.h>
 #include "hooks.h"
