@@ -4,12 +4,13 @@
 #   make demo   build gorunemu and run the bundled hello to main.main on
 #               amd64 and arm64
 #   make test   run every test (vet, race detector, the pure-Go packages
-#               without cgo)
+#               without cgo); with GORUNEMU_MATRIX=1 (as .ci/run sets it)
+#               also the Go version matrix, go1.17 to the installed Go
 
 GO ?= go
 TEST_DEBS = gdb gdb-multiarch qemu-user
 
-.PHONY: demo test deps test-deps build bench
+.PHONY: demo test deps test-deps build bench matrix
 
 deps:
 	./scripts/install-deps.sh
@@ -31,6 +32,9 @@ test: test-deps
 	$(GO) vet ./...
 	$(GO) test -race ./...
 	CGO_ENABLED=0 $(GO) test ./loader/... ./syscalls/... ./trace/...
+
+matrix: test-deps
+	GORUNEMU_MATRIX=1 $(GO) test -race -count=1 -v -run 'TestVersionMatrix|TestAgainst' ./emu/goruntime/
 
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 5x ./emu/

@@ -24,6 +24,7 @@ const usage = `gorunemu runs a Linux Go executable's startup in an emulator.
 Usage:
   gorunemu run [flags] BINARY|PKGDIR [ARGS...]   run to main.main (or --until) and summarise
   gorunemu trace [flags] BINARY|PKGDIR [ARGS...] trace the startup: milestones, calls, syscalls, instructions
+  gorunemu inspect [flags] BINARY|PKGDIR [ARGS...] read g0, m0 and each thread's g, m and TLS there; check them
   gorunemu version                               print versions
   gorunemu help                                  this text
 
@@ -44,6 +45,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "run":
 		return runCmd(args[1:], stdout, stderr)
+	case "inspect":
+		return inspectCmd(args[1:], stdout, stderr)
 	case "trace":
 		return traceCmd(args[1:], stdout, stderr)
 	case "version":

@@ -89,7 +89,7 @@ func TestRunStops(t *testing.T) {
 	assert.Contains(t, out, "exited with code 0")
 	code, out, _ = gorunemu("run", "--max-insns", "1000", hello)
 	assert.Equal(t, exitInsns, code)
-	assert.Regexp(t, regexp.MustCompile(`stop: +instruction limit at \S+`), out)
+	assert.Regexp(t, regexp.MustCompile(`stop: +instruction limit of 1000 instructions reached at \S+`), out)
 }
 
 func TestRunBadInput(t *testing.T) {

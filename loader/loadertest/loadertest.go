@@ -49,6 +49,7 @@ type Option func(*config)
 type config struct {
 	stripped  bool
 	toolchain string
+	module    string
 	flags     []string
 	env       []string
 }
@@ -63,6 +64,12 @@ func Stripped() Option { return func(c *config) { c.stripped = true } }
 // go.mod, and the build runs with GOENV=off and an empty GOFLAGS, since
 // they reject settings a newer go env file may hold.
 func Toolchain(version string) Option { return func(c *config) { c.toolchain = version } }
+
+// ModulePath names the module of the go.mod a Toolchain build writes
+// (default "fixture"). Some releases fetched as toolchains, go1.19.13 for
+// one, fail with "import of unknown directory" on a module path without
+// a dot (golang/go#61873): give them one, such as "gorunemu.test/fixture".
+func ModulePath(path string) Option { return func(c *config) { c.module = path } }
 
 // BuildFlags adds flags to the go build command line, such as
 // "-gcflags=all=-N -l". They come after the -ldflags Stripped adds, so an
@@ -127,7 +134,7 @@ func Build(t testing.TB, name, goarch string, opts ...Option) string {
 	}
 
 	key := strings.Join([]string{
-		name, goarch, c.toolchain, fmt.Sprint(c.stripped),
+		name, goarch, c.toolchain, c.module, fmt.Sprint(c.stripped),
 		strings.Join(c.flags, "\x00"), strings.Join(c.env, "\x00"),
 	}, "\x01")
 
@@ -280,7 +287,7 @@ func run(goCmd, key, name, goarch string, c *config) (string, error) {
 		cmd.Dir = root
 	} else {
 		work := filepath.Join(out, "src")
-		if err := copyFixture(src, work); err != nil {
+		if err := copyFixture(src, work, c.module); err != nil {
 			return "", err
 		}
 		args = append(args, ".")
@@ -314,7 +321,7 @@ func chosenEnv(c *config, goarch string) []string {
 
 // copyFixture copies the .go files of a fixture (not its tests) into work
 // and writes a go.mod an old toolchain can read.
-func copyFixture(src, work string) error {
+func copyFixture(src, work, module string) error {
 	if err := os.MkdirAll(work, 0o755); err != nil {
 		return err
 	}
@@ -340,5 +347,8 @@ func copyFixture(src, work string) error {
 	if n == 0 {
 		return errors.New("fixture " + src + " has no .go files")
 	}
-	return os.WriteFile(filepath.Join(work, "go.mod"), []byte("module fixture\n\ngo 1.17\n"), 0o644)
+	if module == "" {
+		module = "fixture"
+	}
+	return os.WriteFile(filepath.Join(work, "go.mod"), []byte("module "+module+"\n\ngo 1.17\n"), 0o644)
 }

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gorunemu/gorunemu/emu/arch"
+	"github.com/gorunemu/gorunemu/emu/goruntime"
+	"github.com/gorunemu/gorunemu/loader"
+	"github.com/gorunemu/gorunemu/loader/loadertest"
+)
+
+func TestInspectHello(t *testing.T) {
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			bin := loadertest.Build(t, "hello", a.Name)
+			img, err := loader.Open(bin)
+			require.NoError(t, err)
+			sym := func(name string) string {
+				addr, ok := img.Lookup(name)
+				require.True(t, ok, name)
+				return fmt.Sprintf("%#x", addr)
+			}
+			code, out, errOut := gorunemu("inspect", bin)
+			require.Equal(t, exitOK, code, "stderr: %s\n%s", errOut, out)
+			assert.Regexp(t, `(?m)^binary: +\S+/hello \(`+a.Name+`, go1\.\d+`, out)
+			assert.Regexp(t, `(?m)^stop: +reached main\.main \(`+sym("main.main")+`\) on thread 4242 after \d+ instructions`, out)
+			assert.Regexp(t, `(?m)^layout: +symbols; g/m offsets from DWARF$`, out)
+			assert.Regexp(t, `(?m)^g0 +`+sym("runtime.g0")+` +runtime\.g0$`, out)
+			assert.Regexp(t, `(?m)^m0 +`+sym("runtime.m0")+` +runtime\.m0$`, out)
+			assert.Regexp(t, `(?m)^  stack\.hi +0x[0-9a-f]+ +\[stack\] +entry SP − 0x30; hi − lo = 0x10000$`, out)
+			assert.Regexp(t, `(?m)^  stackguard0 +0x[0-9a-f]+ +\[stack\] +lo \+ 0x3a0$`, out)
+			assert.Regexp(t, `(?m)^  argv +\["\./hello"\] +runtime\.argv = 0x[0-9a-f]+ \(entry SP \+ 0x8\)$`, out)
+			assert.Regexp(t, `(?m)^  physPageSize +4096 +runtime\.physPageSize$`, out)
+			assert.Regexp(t, `(?m)^  ncpu +2 +runtime\.(ncpu|numCPUStartup)$`, out)
+			assert.Regexp(t, `(?m)^thread 4242 +main, runnable$`, out)
+			assert.Regexp(t, `(?m)^  pc +`+sym("main.main")+` +main\.main$`, out)
+			if a == arch.AMD64 {
+				assert.Regexp(t, `(?m)^  fs_base +0x[0-9a-f]+ +runtime\.m0\+0x88$`, out, "FS base = &m0.tls+8 (m.tls at 0x80)")
+				assert.Regexp(t, `(?m)^  pass +tls +4242 +FS base 0x[0-9a-f]+ == &m0\.tls\+8; \*\(FS base − 8\) == R14 == 0x[0-9a-f]+$`, out)
+			} else {
+				assert.Regexp(t, `(?m)^  tpidr_el0 +0x0$`, out)
+				assert.Regexp(t, `(?m)^  pass +tpidr +4242 +TPIDR_EL0 is 0`, out)
+			}
+			assert.Regexp(t, `(?m)^  pass +g0-stack +g0\.stack \[0x[0-9a-f]+, 0x[0-9a-f]+\): hi == entry SP − 48, hi − lo == 0x10000, stackguard0 == stackguard1 == lo \+ 928$`, out)
+			assert.Regexp(t, `(?m)^  pass +m0-g0 +m0\.g0 `+sym("runtime.g0")+` == &g0$`, out)
+			assert.Regexp(t, `(?m)^  pass +g-in-m +4242 +g 0x[0-9a-f]+ is curg of m0 `+sym("runtime.m0")+`$`, out)
+			assert.Regexp(t, `(?m)^\d{2} passed, 0 failed, \d+ skipped$`, out)
+			assert.NotContains(t, out, "FAIL")
+		})
+	}
+}
+
+func TestInspectStripped(t *testing.T) {
+	full := loadertest.Build(t, "hello", "arm64")
+	img, err := loader.Open(full)
+	require.NoError(t, err)
+	g0, ok := img.Lookup("runtime.g0")
+	require.True(t, ok)
+	code, out, errOut := gorunemu("inspect", loadertest.Build(t, "hello", "arm64", loadertest.Stripped()))
+	require.Equal(t, exitOK, code, "stderr: %s\n%s", errOut, out)
+	assert.Regexp(t, `(?m)^layout: +stripped; g/m offsets from table \(go1\.25–go1\.26, no DWARF\)$`, out)
+	assert.Regexp(t, fmt.Sprintf(`(?m)^g0 +%#x +g0 +from runtime\.rt0_go code$`, g0), out)
+	assert.Regexp(t, `(?m)^  physPageSize +unavailable +stripped: no symbol table to find runtime\.physPageSize$`, out)
+	assert.Regexp(t, `(?m)^  iscgo +false +no runtime/cgo functions linked$`, out)
+	assert.Regexp(t, `(?m)^  skip +page-size +runtime\.physPageSize unavailable`, out)
+	assert.Regexp(t, `(?m)^  pass +m0-g0 +m0\.g0 `+fmt.Sprintf("%#x", g0)+` == &g0$`, out)
+}
+
+func TestInspectJSON(t *testing.T) {
+	code, out, errOut := gorunemu("inspect", "--json", loadertest.Build(t, "hello", "amd64"))
+	require.Equal(t, exitOK, code, "stderr: %s", errOut)
+	var got struct {
+		Binary   string
+		Stop     string
+		Snapshot goruntime.Snapshot
+		Checks   []goruntime.Result
+		Failed   int
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &got))
+	assert.Zero(t, got.Failed)
+	assert.Regexp(t, `^reached main\.main \(0x[0-9a-f]+\) on thread 4242$`, got.Stop)
+	s := got.Snapshot
+	assert.Equal(t, "amd64", s.Arch)
+	assert.Equal(t, s.EntrySP-48, s.G0.StackHi.Value)
+	assert.Equal(t, "runtime.g0", s.G0.Addr.Sym)
+	assert.Equal(t, []string{"./hello"}, s.Argv.Value)
+	assert.Empty(t, goruntime.Check(&s), "the decoded snapshot checks the same")
+	assert.Greater(t, len(got.Checks), 10)
+	for _, c := range got.Checks {
+		assert.NotEqual(t, goruntime.Fail, c.Status, "%s", c)
+	}
+}
+
+// TestInspectFailingCheck inspects a program whose init breaks an
+// invariant: the check fails and inspect exits 1.
+func TestInspectFailingCheck(t *testing.T) {
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			bin := loadertest.Build(t, "badpagesize", a.Name, loadertest.BuildFlags("-ldflags=-checklinkname=0"))
+			code, out, errOut := gorunemu("inspect", bin)
+			require.Equal(t, exitCheckFailed, code, "stderr: %s\n%s", errOut, out)
+			assert.Regexp(t, `(?m)^  FAIL +page-size +runtime\.physPageSize 8192 ≠ AT_PAGESZ 4096$`, out)
+			assert.Regexp(t, `(?m)^\d+ passed, 1 failed, \d+ skipped$`, out)
+
+			code, out, _ = gorunemu("inspect", "--json", bin)
+			require.Equal(t, exitCheckFailed, code)
+			var got struct{ Failed int }
+			require.NoError(t, json.Unmarshal([]byte(out), &got))
+			assert.Equal(t, 1, got.Failed)
+		})
+	}
+}
+
+func TestInspectStops(t *testing.T) {
+	hello := loadertest.Build(t, "hello", "amd64")
+	code, _, errOut := gorunemu("inspect", "--until", "exit", hello)
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, errOut, "--until must name a symbol or an address")
+
+	code, _, _ = gorunemu("inspect")
+	assert.Equal(t, exitUsage, code)
+
+	code, _, errOut = gorunemu("inspect", "--until", "main.nosuchfunction", hello)
+	assert.Equal(t, exitUsage, code, errOut)
+
+	code, out, errOut := gorunemu("inspect", "--until", "runtime.throw", loadertest.Build(t, "exit", "amd64"))
+	assert.Equal(t, exitNotReach, code, "stdout: %s", out)
+	assert.Contains(t, errOut, "did not reach --until runtime.throw: exited with code 3")
+
+	// Early in startup there is nothing to check yet, which is no failure.
+	code, out, errOut = gorunemu("inspect", "--until", "runtime.rt0_go", hello)
+	require.Equal(t, exitOK, code, errOut)
+	assert.Regexp(t, `(?m)^  skip +startup +rt0_go has not linked g0 and m0 yet`, out)
+	assert.Regexp(t, `(?m)^0 passed, 0 failed, 1 skipped$`, out)
+}

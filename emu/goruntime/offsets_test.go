@@ -1,0 +1,54 @@
+package goruntime_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gorunemu/gorunemu/emu/arch"
+	"github.com/gorunemu/gorunemu/emu/goruntime"
+	"github.com/gorunemu/gorunemu/loader"
+	"github.com/gorunemu/gorunemu/loader/loadertest"
+)
+
+// TestTableOffsets pins the two layouts of the reference table and
+// refuses versions outside it.
+func TestTableOffsets(t *testing.T) {
+	old := goruntime.Offsets{GStackLo: 0, GStackHi: 8, GStackguard0: 0x10, GStackguard1: 0x18, GM: 0x30,
+		MG0: 0, MProcID: 0x48, MGSignal: 0x50, MTLS: 0x88, MCurG: 0xc0}
+	now := goruntime.Offsets{GStackLo: 0, GStackHi: 8, GStackguard0: 0x10, GStackguard1: 0x18, GM: 0x30,
+		MG0: 0, MProcID: 0x40, MGSignal: 0x48, MTLS: 0x80, MCurG: 0xb8}
+	for v, want := range map[string]goruntime.Offsets{
+		"go1.17": old, "go1.17.13": old, "go1.21.0": old, "go1.24.13": old,
+		"go1.25.0": now, "go1.25rc1": now, "go1.26.8": now,
+	} {
+		got, err := goruntime.TableOffsets(v)
+		require.NoError(t, err, v)
+		assert.Equal(t, want, got, v)
+	}
+	for _, v := range []string{"go1.16.15", "go1.27.0", "devel go1.27-abcdef", ""} {
+		_, err := goruntime.TableOffsets(v)
+		assert.True(t, errors.Is(err, goruntime.ErrUnknownVersion), "%q: %v", v, err)
+	}
+}
+
+// TestDWARFOffsets reads the offsets from the local toolchain's DWARF
+// for both arches and compares them with the table.
+func TestDWARFOffsets(t *testing.T) {
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			t.Parallel()
+			img, err := loader.Open(loadertest.Build(t, "hello", a.Name))
+			require.NoError(t, err)
+			d, err := img.DWARF()
+			require.NoError(t, err)
+			got, err := goruntime.DWARFOffsets(d)
+			require.NoError(t, err)
+			want, err := goruntime.TableOffsets(img.GoVersion)
+			require.NoError(t, err)
+			assert.Equal(t, want, got)
+		})
+	}
+}
