@@ -62,6 +62,9 @@ type pclntab struct {
 	// textStart is runtime.text: functab entries are relative to it from
 	// Go 1.18 (see findText).
 	textStart uint64
+	// gofunc is go:func.* (moduledata.gofunc), 0 if unknown: Go 1.18+
+	// funcdata are offsets from it (see findGofunc).
+	gofunc uint64
 
 	data        []byte
 	funcnametab string // the name table as one string: names are substrings

@@ -33,7 +33,8 @@ type Symbol struct {
 	Offset uint64
 	// File and Line are the source position from .gopclntab: for code
 	// inlined into the function, the position in the inlined callee, as
-	// the Go runtime reports it. "" and 0 when unknown (non-Go code).
+	// the Go runtime reports it (Image.Inlined gives the calls around
+	// it). "" and 0 when unknown (non-Go code).
 	File string
 	Line int
 }
@@ -69,7 +70,8 @@ type symbols struct {
 	// on first use under mu and read without locking afterwards.
 	mu    sync.Mutex
 	lines []atomic.Pointer[[]lineRange]
-	sps   spTables // pcsp tables, like lines
+	sps   spTables    // pcsp tables, like lines
+	inl   inlineState // inline tables, like lines (inline.go)
 	// objects are the ELF data symbols with a size, sorted by address.
 	objects []DataSymbol
 }
@@ -108,6 +110,7 @@ func (img *Image) loadSymbols() {
 			s.tab = tab
 			s.lines = make([]atomic.Pointer[[]lineRange], tab.nfunc)
 			s.sps = make(spTables, tab.nfunc)
+			s.inl.tables = make(inlTables, tab.nfunc)
 		}
 	}
 	s.build(goFuncs, elfSyms, img.Bias)
@@ -149,7 +152,7 @@ func (img *Image) findPclntab(f *elf.File, elfSyms []elf.Symbol) (*pclntab, erro
 			if err != nil {
 				return nil, fmt.Errorf(".gopclntab: %w", err)
 			}
-			img.findText(tab, addr, f, elfSyms)
+			img.findBases(tab, addr, f, elfSyms)
 			return tab, nil
 		case !errors.Is(err, errNoSection):
 			return nil, err
@@ -163,7 +166,7 @@ func (img *Image) findPclntab(f *elf.File, elfSyms []elf.Symbol) (*pclntab, erro
 			if err != nil {
 				return nil, fmt.Errorf("runtime.pclntab: %w", err)
 			}
-			img.findText(tab, start, f, elfSyms)
+			img.findBases(tab, start, f, elfSyms)
 			return tab, nil
 		}
 	}
@@ -176,7 +179,7 @@ func (img *Image) findPclntab(f *elf.File, elfSyms []elf.Symbol) (*pclntab, erro
 			if err != nil {
 				continue
 			}
-			img.findText(tab, seg.Addr-img.Bias+uint64(off), f, elfSyms)
+			img.findBases(tab, seg.Addr-img.Bias+uint64(off), f, elfSyms)
 			if _, err := pclnFuncs(tab, img); err == nil {
 				return tab, nil
 			}
@@ -204,13 +207,22 @@ const (
 	mdEText = mdText + 8
 )
 
+// findBases sets the link-time addresses that a table's offsets are
+// relative to but that it may not record: runtime.text (findText) and
+// go:func.* (findGofunc, in inline.go). addr is the table's link-time
+// address. Both may need runtime.firstmoduledata, which is searched for
+// at most once.
+func (img *Image) findBases(tab *pclntab, addr uint64, f *elf.File, elfSyms []elf.Symbol) {
+	md := sync.OnceValue(func() []byte { return img.findModuledata(tab, addr) })
+	img.findText(tab, md, f, elfSyms)
+	img.findGofunc(tab, md, elfSyms)
+}
+
 // findText sets tab.textStart (link-time) for a Go 1.18+ table whose
-// header does not record it. addr is the table's link-time address. In
-// order: the runtime.text symbol; runtime.firstmoduledata, found as the
-// word in the data that points at the table, whose minpc must equal its
-// text plus the first function's offset; the .text section; the first
-// executable segment.
-func (img *Image) findText(tab *pclntab, addr uint64, f *elf.File, elfSyms []elf.Symbol) {
+// header does not record it. In order: the runtime.text symbol;
+// runtime.firstmoduledata.text (md returns the moduledata, see
+// findModuledata); the .text section; the first executable segment.
+func (img *Image) findText(tab *pclntab, md func() []byte, f *elf.File, elfSyms []elf.Symbol) {
 	if tab.ver < ver118 || tab.textStart != 0 {
 		return
 	}
@@ -218,8 +230,8 @@ func (img *Image) findText(tab *pclntab, addr uint64, f *elf.File, elfSyms []elf
 		tab.textStart = v
 		return
 	}
-	if v, ok := img.moduledataText(tab, addr); ok {
-		tab.textStart = v
+	if b := md(); b != nil {
+		tab.textStart = binary.LittleEndian.Uint64(b[mdText:])
 		return
 	}
 	if f != nil {
@@ -236,9 +248,16 @@ func (img *Image) findText(tab *pclntab, addr uint64, f *elf.File, elfSyms []elf
 	}
 }
 
-// moduledataText finds runtime.firstmoduledata.text by looking for
-// moduledata.pcHeader == addr in the file bytes of the writable segments.
-func (img *Image) moduledataText(tab *pclntab, addr uint64) (uint64, bool) {
+// findModuledata returns the file bytes of runtime.firstmoduledata (at
+// least up to etext) of a Go 1.18+ executable, or nil: it looks in the
+// writable segments for a word equal to addr, the table's link-time
+// address (moduledata.pcHeader), followed by a minpc equal to its text
+// plus the first function's offset, an etext above text, and a text in
+// executable memory.
+func (img *Image) findModuledata(tab *pclntab, addr uint64) []byte {
+	if tab.ver < ver118 {
+		return nil
+	}
 	var pat [8]byte
 	binary.LittleEndian.PutUint64(pat[:], addr)
 	first := tab.field(0) // function 0's offset from text
@@ -260,11 +279,11 @@ func (img *Image) moduledataText(tab *pclntab, addr uint64) (uint64, bool) {
 			}
 			text := le.Uint64(b[off+mdText:])
 			if le.Uint64(b[off+mdMinPC:]) == text+first && le.Uint64(b[off+mdEText:]) > text && img.executable(text+img.Bias) {
-				return text, true
+				return b[off:]
 			}
 		}
 	}
-	return 0, false
+	return nil
 }
 
 // fileBytes returns the file bytes backing [addr, addr+n) if they lie in
