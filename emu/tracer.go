@@ -172,6 +172,12 @@ func (tr *tracer) loc(pc uint64) trace.Loc {
 	if s, ok := tr.p.img.Symbolize(pc); ok {
 		l.Func, l.Offset, l.File, l.Line = s.Name, s.Offset, s.File, s.Line
 	}
+	// The physical function closes loader's list; Loc keeps it apart.
+	if fr := tr.p.img.Inlined(pc); len(fr) > 1 {
+		for _, f := range fr[:len(fr)-1] {
+			l.Inlined = append(l.Inlined, trace.Frame{Func: f.Func, File: f.File, Line: f.Line})
+		}
+	}
 	tr.locs[pc] = l
 	return l
 }

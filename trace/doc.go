@@ -45,6 +45,10 @@
 //	exit      CODE
 //	stop      REASON
 //
+// POS may end with " [inlined F1 <- F2 ...]" when the address is in code
+// inlined into FUNC: F1 is the innermost inlined function (whose source
+// POS is), each next one the function it was inlined into, up to FUNC.
+//
 // DEPTH is right-aligned in 3 columns and INDENT is two spaces per level
 // (at most 40 levels). RESULT is strace's: a number, "0x..." for
 // addresses, or "-1 ENAME (message)". BYTES are hex pairs separated by

@@ -181,6 +181,8 @@ func appendPadded(b []byte, v uint64, width int) []byte {
 	return append(b, d...)
 }
 
+// appendPos appends " file:line", and for code inlined at l, the
+// inlined functions: " [inlined strings.Index <- fmt.Fprintln]".
 func appendPos(b []byte, l Loc) []byte {
 	if l.File == "" {
 		return b
@@ -188,5 +190,16 @@ func appendPos(b []byte, l Loc) []byte {
 	b = append(b, ' ')
 	b = append(b, l.File...)
 	b = append(b, ':')
-	return strconv.AppendInt(b, int64(l.Line), 10)
+	b = strconv.AppendInt(b, int64(l.Line), 10)
+	if len(l.Inlined) > 0 {
+		b = append(b, " [inlined "...)
+		for i, f := range l.Inlined {
+			if i > 0 {
+				b = append(b, " <- "...)
+			}
+			b = append(b, f.Func...)
+		}
+		b = append(b, ']')
+	}
+	return b
 }
