@@ -85,7 +85,7 @@ func traceCmd(args []string, stdout, stderr io.Writer) int {
 	insns := fs.Bool("insns", false, "report every instruction with its disassembly")
 	regs := fs.Bool("regs", false, "with --insns, add the registers each instruction changed")
 	syntax := fs.String("syntax", "go", "disassembly syntax: go, gnu or intel")
-	fs.Var(&watches, "watch", "report stores into `SYMBOL[:SIZE]` or 0xADDR:SIZE (repeatable)")
+	fs.Var(&watches, "watch", "report stores into `SYMBOL[.FIELD][:SIZE]` or 0xADDR:SIZE (repeatable)")
 	format := fs.String("format", "text", "output format: text, jsonl, perfetto or pprof")
 	out := fs.String("o", "", "write the trace to `FILE` instead of stdout")
 	fs.Usage = func() {
@@ -195,8 +195,9 @@ func traceCmd(args []string, stdout, stderr io.Writer) int {
 	return o.exitCode(r)
 }
 
-// parseWatches resolves --watch specs: SYMBOL[:SIZE] (a variable from the
-// symbol table, its whole size by default) or 0xADDR:SIZE.
+// parseWatches resolves --watch specs: SYMBOL[.FIELD...][:SIZE] (a
+// variable from the symbol table, or a field of it through DWARF, its whole
+// size by default) or 0xADDR:SIZE.
 func parseWatches(img *loader.Image, specs []string) ([]emu.Watch, error) {
 	var out []emu.Watch
 	for _, s := range specs {
@@ -220,17 +221,17 @@ func parseWatches(img *loader.Image, specs []string) ([]emu.Watch, error) {
 			out = append(out, emu.Watch{Addr: addr, Size: size})
 			continue
 		}
-		d, ok := img.Data(name)
-		if !ok {
+		f, err := img.LookupField(name)
+		if err != nil {
 			if img.Stripped {
 				return nil, fmt.Errorf("--watch %s: the binary is stripped: watch an address instead", s)
 			}
-			return nil, fmt.Errorf("--watch %s: no variable %q in the symbol table", s, name)
+			return nil, fmt.Errorf("--watch %s: %w", s, err)
 		}
 		if !hasSize {
-			size = d.Size
+			size = f.Size
 		}
-		out = append(out, emu.Watch{Addr: d.Addr, Size: size, Label: name})
+		out = append(out, emu.Watch{Addr: f.Addr, Size: size, Label: name})
 	}
 	return out, nil
 }

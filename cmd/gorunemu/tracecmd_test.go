@@ -1,0 +1,105 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/pprof/profile"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gorunemu/gorunemu/loader/loadertest"
+)
+
+// TestTraceWatchField asks who sets runtime.g0.stack.lo, by field name.
+func TestTraceWatchField(t *testing.T) {
+	bin := loadertest.Build(t, "hello", "amd64")
+	code, out, errOut := gorunemu("trace", "--milestones=false", "--watch", "runtime.g0.stack.lo", bin)
+	require.Equal(t, exitOK, code, errOut)
+	var writes []string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, " write ") {
+			writes = append(writes, l)
+		}
+	}
+	require.NotEmpty(t, writes)
+	assert.Regexp(t, `^ +\d+  4242 write runtime\.g0\.stack\.lo 8 0x0 -> 0x[0-9a-f]+ by runtime\.rt0_go\+0x[0-9a-f]+ runtime/asm_amd64\.s:\d+$`, writes[0])
+	for _, w := range writes {
+		assert.Contains(t, w, "write runtime.g0.stack.lo 8 ", "only the watched field")
+	}
+
+	code, _, errOut = gorunemu("trace", "--watch", "runtime.g0.nosuch", bin)
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, errOut, `has no field "nosuch"`)
+	code, _, errOut = gorunemu("trace", "--watch", "0x1000", bin)
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, errOut, "an address needs a size")
+}
+
+// TestTraceFormats writes each format to a file and reads it back.
+func TestTraceFormats(t *testing.T) {
+	bin := loadertest.Build(t, "hello", "arm64")
+	dir := t.TempDir()
+
+	jsonl := filepath.Join(dir, "t.jsonl")
+	code, _, errOut := gorunemu("trace", "--syscalls", "--format", "jsonl", "-o", jsonl, bin)
+	require.Equal(t, exitOK, code, errOut)
+	b, err := os.ReadFile(jsonl)
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	kinds := map[string]int{}
+	for _, l := range lines {
+		var m map[string]any
+		require.NoError(t, json.Unmarshal([]byte(l), &m), l)
+		kinds[m["event"].(string)]++
+	}
+	assert.Equal(t, 1, kinds["header"])
+	assert.Greater(t, kinds["syscall"], 100)
+	assert.Greater(t, kinds["milestone"], 15)
+	assert.Equal(t, 1, kinds["stop"])
+
+	perfetto := filepath.Join(dir, "t.json")
+	code, _, errOut = gorunemu("trace", "--calls", "--format", "perfetto", "-o", perfetto, bin)
+	require.Equal(t, exitOK, code, errOut)
+	b, err = os.ReadFile(perfetto)
+	require.NoError(t, err)
+	var evs []map[string]any
+	require.NoError(t, json.Unmarshal(b, &evs), "Trace Event JSON")
+	begins, ends := 0, 0
+	for _, e := range evs {
+		switch e["ph"] {
+		case "B":
+			begins++
+		case "E":
+			ends++
+		}
+	}
+	assert.Greater(t, begins, 1000)
+	assert.Equal(t, begins, ends, "every slice ends")
+
+	prof := filepath.Join(dir, "t.pprof")
+	code, _, errOut = gorunemu("trace", "--format", "pprof", "-o", prof, bin)
+	require.Equal(t, exitOK, code, errOut)
+	f, err := os.Open(prof)
+	require.NoError(t, err)
+	defer f.Close()
+	p, err := profile.Parse(f)
+	require.NoError(t, err)
+	var total int64
+	for _, s := range p.Sample {
+		total += s.Value[0]
+	}
+	assert.Greater(t, total, int64(200000), "every instruction to main.main is charged somewhere")
+
+	// go tool pprof reads it and names runtime functions.
+	if _, err := exec.LookPath("go"); err == nil {
+		top, err := exec.Command("go", "tool", "pprof", "-top", prof).CombinedOutput()
+		require.NoError(t, err, "%s", top)
+		assert.Contains(t, string(top), "Type: instructions")
+		assert.Contains(t, string(top), "runtime.mallocinit")
+	}
+}
