@@ -259,13 +259,14 @@ const (
 	S_IFCHR  = 0o020000
 	S_IFIFO  = 0o010000
 
-	DT_FIFO = 1
-	DT_CHR  = 2
-	DT_DIR  = 4
-	DT_BLK  = 6
-	DT_REG  = 8
-	DT_LNK  = 10
-	DT_SOCK = 12
+	DT_UNKNOWN = 0
+	DT_FIFO    = 1
+	DT_CHR     = 2
+	DT_DIR     = 4
+	DT_BLK     = 6
+	DT_REG     = 8
+	DT_LNK     = 10
+	DT_SOCK    = 12
 )
 
 // statx mask bits (include/uapi/linux/stat.h).
@@ -423,5 +424,106 @@ const (
 	maxRWCount  = 0x7ffff000 // MAX_RW_COUNT = INT_MAX & PAGE_MASK, include/linux/fs.h
 	nrOpen      = 1 << 20    // sysctl_nr_open default (fs/file.c)
 	utsFieldLen = 65         // __NEW_UTS_LEN + 1, include/uapi/linux/utsname.h
-	pipeBufSize = 65536      // PIPE_DEF_BUFFERS * PAGE_SIZE, include/linux/pipe_fs_i.h
+)
+
+// epoll (include/uapi/linux/eventpoll.h).
+const (
+	EPOLL_CLOEXEC = O_CLOEXEC
+
+	EPOLL_CTL_ADD = 1
+	EPOLL_CTL_DEL = 2
+	EPOLL_CTL_MOD = 3
+
+	EPOLLIN        = 0x00000001
+	EPOLLPRI       = 0x00000002
+	EPOLLOUT       = 0x00000004
+	EPOLLERR       = 0x00000008
+	EPOLLHUP       = 0x00000010
+	EPOLLNVAL      = 0x00000020
+	EPOLLRDNORM    = 0x00000040
+	EPOLLRDBAND    = 0x00000080
+	EPOLLWRNORM    = 0x00000100
+	EPOLLWRBAND    = 0x00000200
+	EPOLLMSG       = 0x00000400
+	EPOLLRDHUP     = 0x00002000
+	EPOLLEXCLUSIVE = 1 << 28
+	EPOLLWAKEUP    = 1 << 29
+	EPOLLONESHOT   = 1 << 30
+	EPOLLET        = 1 << 31
+)
+
+// epoll limits and masks (fs/eventpoll.c).
+const (
+	// epPrivateBits are the flags that are not events: what is left of an
+	// EPOLLONESHOT item's events once it has fired (EP_PRIVATE_BITS).
+	epPrivateBits = EPOLLWAKEUP | EPOLLONESHOT | EPOLLET | EPOLLEXCLUSIVE
+	// epExclusiveOKBits may accompany EPOLLEXCLUSIVE (EPOLLEXCLUSIVE_OK_BITS).
+	epExclusiveOKBits = EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLWAKEUP | EPOLLET | EPOLLEXCLUSIVE
+	// epMaxNests is how deep epoll instances may watch each other
+	// (EP_MAX_NESTS).
+	epMaxNests = 4
+	// defaultPollMask is what a file without a poll method of its own
+	// reports (DEFAULT_POLLMASK, include/linux/poll.h).
+	defaultPollMask = EPOLLIN | EPOLLOUT | EPOLLRDNORM | EPOLLWRNORM
+	// maxUserWatches bounds the items of all epoll instances of a process
+	// (fs.epoll.max_user_watches is about 4% of low memory divided by 90
+	// bytes per item: some 1.8 million on a 4 GiB machine; this is lower,
+	// to bound the emulator's memory).
+	maxUserWatches = 1 << 20
+)
+
+// eventfd flags (include/linux/eventfd.h).
+const (
+	EFD_SEMAPHORE = 1
+	EFD_CLOEXEC   = O_CLOEXEC
+	EFD_NONBLOCK  = O_NONBLOCK
+)
+
+// Pipes (include/uapi/linux/limits.h, include/linux/pipe_fs_i.h,
+// fs/pipe.c).
+const (
+	// pipePage is the size of one pipe buffer (PAGE_SIZE of both
+	// guests), which is also PIPE_BUF: writes of at most this many bytes
+	// are atomic.
+	pipePage = 4096
+	// pipeDefBuffers and pipeMinDefBuffers are PIPE_DEF_BUFFERS and
+	// PIPE_MIN_DEF_BUFFERS: the buffers of a new pipe, and of one created
+	// past pipe-user-pages-soft.
+	pipeDefBuffers    = 16
+	pipeMinDefBuffers = 2
+	// pipeMaxSize is fs.pipe-max-size, the largest F_SETPIPE_SZ an
+	// unprivileged process may ask for.
+	pipeMaxSize = 1 << 20
+	// pipeUserPagesSoft is fs.pipe-user-pages-soft; pipeUserPagesHard
+	// stands for fs.pipe-user-pages-hard, which Linux leaves unlimited and
+	// gorunemu sets so that pipe buffers stay bounded (see pipe.go).
+	pipeUserPagesSoft = 16384
+	pipeUserPagesHard = 2 * pipeUserPagesSoft
+	// O_NOTIFICATION_PIPE is O_EXCL given to pipe2
+	// (include/uapi/linux/watch_queue.h).
+	O_NOTIFICATION_PIPE = O_EXCL
+)
+
+// Socket type flags (include/linux/net.h) and the number of address
+// families (include/linux/socket.h AF_MAX).
+const (
+	SOCK_TYPE_MASK = 0xf
+	SOCK_NONBLOCK  = O_NONBLOCK
+	SOCK_CLOEXEC   = O_CLOEXEC
+	afMax          = 46
+)
+
+// utimensat's special nanoseconds (include/uapi/linux/stat.h).
+const (
+	UTIME_NOW  = 1<<30 - 1
+	UTIME_OMIT = 1<<30 - 2
+)
+
+// unlinkat and renameat2 flags (include/uapi/linux/fcntl.h,
+// include/uapi/linux/fs.h).
+const (
+	AT_REMOVEDIR     = 0x200
+	RENAME_NOREPLACE = 1 << 0
+	RENAME_EXCHANGE  = 1 << 1
+	RENAME_WHITEOUT  = 1 << 2
 )

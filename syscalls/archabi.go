@@ -27,31 +27,38 @@ type archABI struct {
 	// (arch/x86/include/uapi/asm/stat.h, include/uapi/asm-generic/stat.h).
 	statSize int
 	putStat  func(b []byte, st *statInfo)
+	// epollEventSize is sizeof(struct epoll_event): u32 events and u64
+	// data, packed on x86-64 (EPOLL_PACKED in
+	// include/uapi/linux/eventpoll.h), naturally aligned on arm64. data
+	// is its last 8 bytes.
+	epollEventSize int
 }
 
 var amd64ABI = archABI{
-	oDirect:       0o40000,
-	oLargefile:    0o100000,
-	oDirectory:    0o200000,
-	oNofollow:     0o400000,
-	map32bit:      MAP_32BIT,
-	minSigStkSz:   2048,
-	cloneTLS:      4,
-	cloneChildTID: 3,
-	statSize:      144,
-	putStat:       putStatAMD64,
+	oDirect:        0o40000,
+	oLargefile:     0o100000,
+	oDirectory:     0o200000,
+	oNofollow:      0o400000,
+	map32bit:       MAP_32BIT,
+	minSigStkSz:    2048,
+	cloneTLS:       4,
+	cloneChildTID:  3,
+	statSize:       144,
+	putStat:        putStatAMD64,
+	epollEventSize: 12,
 }
 
 var arm64ABI = archABI{
-	oDirectory:    0o40000,
-	oNofollow:     0o100000,
-	oDirect:       0o200000,
-	oLargefile:    0o400000,
-	minSigStkSz:   5120,
-	cloneTLS:      3,
-	cloneChildTID: 4,
-	statSize:      128,
-	putStat:       putStatARM64,
+	oDirectory:     0o40000,
+	oNofollow:      0o100000,
+	oDirect:        0o200000,
+	oLargefile:     0o400000,
+	minSigStkSz:    5120,
+	cloneTLS:       3,
+	cloneChildTID:  4,
+	statSize:       128,
+	putStat:        putStatARM64,
+	epollEventSize: 16,
 }
 
 // abiOf returns the ABI differences of a guest arch, or nil for an arch

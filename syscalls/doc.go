@@ -1,10 +1,44 @@
 // Package syscalls is gorunemu's Linux syscall layer: for each guest arch a
 // table from syscall number to handler, the handlers themselves, and the
 // kernel state they work on (a Kernel per process, a Thread per thread):
-// signal dispositions and masks, descriptors, resource limits, and a small
-// read-only virtual filesystem with the procfs, sysfs and device files the
-// Go runtime reads. Handlers see the emulated thread only through the Task
-// interface (task.go), which package emu implements; tests use a fake.
+// signal dispositions and masks, descriptors, pipes, eventfds and epoll
+// instances, resource limits, and a small read-only virtual filesystem
+// with the procfs, sysfs and device files the Go runtime reads. Handlers
+// see the emulated thread only through the Task interface (task.go), which
+// package emu implements; tests use a fake.
+//
+// # Isolation
+//
+// No guest syscall touches the host except in the two ways Config allows:
+//
+//   - Files. The guest sees the virtual tree (vfs.go) and, only if
+//     Config.FSRoot is set, a read-only view of that host directory as
+//     its root filesystem, under the virtual files (hostfs.go). Lookups
+//     in the view resolve as if FSRoot were "/": ".." stops there,
+//     absolute symlinks start again there, and every component is opened
+//     with O_PATH|O_NOFOLLOW relative to its parent's descriptor, so no
+//     path ever leads out of it. Only regular files and directories open.
+//     Nothing can be created, written, truncated, renamed, linked,
+//     removed or have its mode, owner or times changed: those calls fail
+//     as on a read-only mount (EROFS), after the path checks Linux makes
+//     first (fswrite.go).
+//   - Output. Writes reach the host only through fds 1 and 2, which are
+//     pipes to Config.Stdout and Config.Stderr.
+//
+// Everything else stays inside the Kernel: pipes, eventfds and epoll
+// instances are emulated objects; there is no network and no socket
+// (socket(2) fails with EACCES, net.go); signals go only to this process
+// (signal.go); there are no other processes. A Kernel holds host
+// descriptors only for files open under FSRoot, which Close releases.
+//
+// # Waiting
+//
+// A call that must wait for a pipe, an eventfd or an epoll instance parks
+// its thread with Task.Block on the object's key and is dispatched again
+// when another thread's call wakes the object or the deadline passes
+// (poll.go). Timeouts are on the virtual clock, so a guest that sleeps on
+// a timer (epoll_pwait with a timeout, as the Go runtime's netpoller does)
+// lets the emulator jump the clock forward.
 //
 // # Numbers and names
 //
@@ -19,19 +53,21 @@
 // A handler returns (result, error). An error the guest should see is an
 // Errno (ENOENT, EINVAL, ...): Kernel.Dispatch turns it into -errno in
 // Call.Ret, and that is the only place where that happens. ErrBlocked means
-// the thread now waits (futex, sleep) and the emulator completes the call
-// when it wakes. Any other error means gorunemu has a gap or a bug — a
-// request Linux would serve but gorunemu does not emulate is a *GapError —
-// and Dispatch returns it wrapped with the syscall name ("syscalls: fcntl:
-// fcntl(5): file locks is not emulated"); the emulator stops rather than
-// lie to the guest. A handler panic comes back as a *PanicError. A number
+// the thread now waits: on a futex or in a sleep, and the emulator
+// completes the call when it wakes, or on a kernel object (Task.Block),
+// and the call is dispatched again. Any other error means gorunemu has a
+// gap or a bug — a request Linux would serve but gorunemu does not emulate
+// is a *GapError — and Dispatch returns it wrapped with the syscall name
+// ("syscalls: fcntl: fcntl(5): file locks is not emulated"); the emulator
+// stops rather than lie to the guest. A handler panic comes back as a *PanicError. A number
 // with no table entry is not an error: the guest gets -ENOSYS and the Call
 // is marked Unimplemented.
 //
 // # Adding a syscall
 //
 //  1. Write the handler in the file of its family (mm.go, signal.go,
-//     thread.go, time.go, fs.go, proc.go) as
+//     thread.go, time.go, fs.go, rw.go, fswrite.go, pipe.go, eventfd.go,
+//     epoll.go, net.go, proc.go) as
 //     func Xxx(t Task, a Args) (uint64, error), with the doc comment
 //     "Xxx implements xxx(2)." followed by any deviation from Linux.
 //     Validate arguments in the order Linux does, return Errno values for

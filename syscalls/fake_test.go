@@ -18,6 +18,9 @@ type fakeProc struct {
 	next  uint64 // hint-less mmap placement cursor
 	brk   uint64
 	now   int64
+	// maxPages bounds the fake's memory, as emu's MaxMem does: Mmap past
+	// it fails with ENOMEM.
+	maxPages int
 
 	waiters  []fakeWaiter
 	wakes    []fakeWake
@@ -76,7 +79,7 @@ const (
 )
 
 func newFakeProc(t testing.TB, a *arch.Arch, c Config) *fakeProc {
-	p := &fakeProc{arch: a, pages: map[uint64]*fakePage{}, next: 0x7f0000000000, brk: 0x600000, nextTID: 0}
+	p := &fakeProc{arch: a, pages: map[uint64]*fakePage{}, next: 0x7f0000000000, brk: 0x600000, nextTID: 0, maxPages: 1 << 16}
 	if c.Stdout == nil {
 		c.Stdout = &p.stdout
 	}
@@ -112,13 +115,26 @@ func (p *fakeProc) mapPages(addr, length uint64, prot Prot, name string) {
 	}
 }
 
-func (p *fakeProc) free(addr, length uint64) bool {
-	for a := addr; a < addr+length; a += p.arch.PageSize {
-		if p.pages[a] != nil {
-			return false
+// fits reports whether length more bytes stay within maxPages.
+func (p *fakeProc) fits(length uint64) bool {
+	return length/p.arch.PageSize <= uint64(p.maxPages-len(p.pages))
+}
+
+// inRange returns the mapped pages of [addr, addr+length) in order,
+// without walking an empty range page by page.
+func (p *fakeProc) inRange(addr, length uint64) []uint64 {
+	var out []uint64
+	for a := range p.pages {
+		if a >= addr && a-addr < length {
+			out = append(out, a)
 		}
 	}
-	return true
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+func (p *fakeProc) free(addr, length uint64) bool {
+	return len(p.inRange(addr, length)) == 0
 }
 
 // access walks [addr, addr+len(b)) page by page.
@@ -172,6 +188,9 @@ func (f *fakeTask) FillMem(addr uint64, b []byte) error {
 
 func (f *fakeTask) Mmap(r MapRequest) (uint64, error) {
 	p := f.p
+	if !p.fits(r.Length) {
+		return 0, ENOMEM
+	}
 	switch r.Mode {
 	case MapFixed:
 		p.mapPages(r.Addr, r.Length, r.Prot, r.Name)
@@ -187,37 +206,48 @@ func (f *fakeTask) Mmap(r MapRequest) (uint64, error) {
 		p.mapPages(r.Addr, r.Length, r.Prot, r.Name)
 		return r.Addr, nil
 	}
+	if r.Length > p.next {
+		return 0, ENOMEM
+	}
 	p.next -= r.Length
 	p.mapPages(p.next, r.Length, r.Prot, r.Name)
 	return p.next, nil
 }
 
 func (f *fakeTask) Munmap(addr, length uint64) error {
-	for a := addr; a < addr+length; a += f.p.arch.PageSize {
+	for _, a := range f.p.inRange(addr, length) {
 		delete(f.p.pages, a)
 	}
 	return nil
 }
 
-func (f *fakeTask) Mprotect(addr, length uint64, prot Prot) error {
-	for a := addr; a < addr+length; a += f.p.arch.PageSize {
-		if f.p.pages[a] == nil {
-			return ENOMEM
-		}
+// allMapped returns the pages of [addr, addr+length), or ENOMEM if one is
+// missing.
+func (p *fakeProc) allMapped(addr, length uint64) ([]uint64, error) {
+	pages := p.inRange(addr, length)
+	if uint64(len(pages)) != (length+p.arch.PageSize-1)/p.arch.PageSize {
+		return nil, ENOMEM
 	}
-	for a := addr; a < addr+length; a += f.p.arch.PageSize {
+	return pages, nil
+}
+
+func (f *fakeTask) Mprotect(addr, length uint64, prot Prot) error {
+	pages, err := f.p.allMapped(addr, length)
+	if err != nil {
+		return err
+	}
+	for _, a := range pages {
 		f.p.pages[a].prot = prot
 	}
 	return nil
 }
 
 func (f *fakeTask) DiscardMem(addr, length uint64) error {
-	for a := addr; a < addr+length; a += f.p.arch.PageSize {
-		if f.p.pages[a] == nil {
-			return ENOMEM
-		}
+	pages, err := f.p.allMapped(addr, length)
+	if err != nil {
+		return err
 	}
-	for a := addr; a < addr+length; a += f.p.arch.PageSize {
+	for _, a := range pages {
 		clear(f.p.pages[a].data)
 	}
 	return nil

@@ -1,27 +1,76 @@
 package syscalls
 
-import "io"
+import (
+	"errors"
+	"fmt"
+	"io"
+)
 
 // file is an open file description: what open returns and dup shares
 // (offset and status flags included).
 type file struct {
 	n *node
 	// flags are the open flags as F_GETFL reports them (no O_CLOEXEC,
-	// which belongs to the descriptor), less O_LARGEFILE, which every
-	// 64-bit open has (force_o_largefile) and F_GETFL adds.
+	// which belongs to the descriptor), less O_LARGEFILE, whose value
+	// depends on the arch.
 	flags uint64
-	// data is a regular file's contents, generated when it was opened
-	// (like a seq_file's first read).
+	// largefile: opened by open(2), which sets O_LARGEFILE on every
+	// 64-bit open (force_o_largefile); pipes, eventfds and epoll
+	// instances do not have it.
+	largefile bool
+	// data is a virtual regular file's contents, generated when it was
+	// opened (like a seq_file's first read).
 	data []byte
 	off  int64
-	// w receives a pipe's writes (fds 1 and 2).
-	w io.Writer
+	// refs counts the descriptors that refer to the description; the
+	// last close releases it (the final fput).
+	refs int
+	// items are the epoll items watching this description; releasing it
+	// removes them (eventpoll_release).
+	items []*epitem
+	// host is the open host file of a regular file under Config.FSRoot.
+	host hostFile
+	// dirents is a directory's listing, taken by getdents at offset 0.
+	dirents []dirent
 }
 
 func (f *file) readable() bool { return f.flags&O_ACCMODE != O_WRONLY && f.flags&O_PATH == 0 }
 func (f *file) writable() bool {
 	acc := f.flags & O_ACCMODE
 	return (acc == O_WRONLY || acc == O_RDWR) && f.flags&O_PATH == 0
+}
+
+// size is what a seek to the end or a file mapping sees as the length.
+func (f *file) size() int64 {
+	if f.n.host != nil {
+		return f.n.host.size
+	}
+	return int64(len(f.data))
+}
+
+// release frees what the description holds once no descriptor refers to
+// it: its epoll items, a pipe end, an epoll instance, a host file. t is nil
+// when the whole kernel is being closed, and then nobody is woken.
+func (f *file) release(t Task, k *Kernel) error {
+	for len(f.items) > 0 {
+		it := f.items[len(f.items)-1]
+		it.ep.remove(it)
+	}
+	n := f.n
+	switch {
+	case n.pipe != nil:
+		n.pipe.release(t, f)
+	case n.ep != nil:
+		n.ep.release()
+	}
+	if f.host != nil {
+		h := f.host
+		f.host = nil
+		if err := h.Close(); err != nil {
+			return fmt.Errorf("closing %s under the fs root: %w", k.fs.pathOf(n), err)
+		}
+	}
+	return nil
 }
 
 // fdSlot is one entry of the descriptor table.
@@ -45,10 +94,13 @@ func (ft *fdTable) init(k *Kernel) {
 	if err != nil {
 		panic("syscalls: virtual filesystem has no /dev/null")
 	}
+	std := func(w io.Writer) *file {
+		return &file{n: k.fs.newPipe(k.newHostPipe(w)), flags: O_WRONLY, refs: 1}
+	}
 	ft.slots = []fdSlot{
-		{f: &file{n: null, flags: O_RDONLY}},
-		{f: &file{n: k.fs.newPipe(), flags: O_WRONLY, w: k.cfg.Stdout}},
-		{f: &file{n: k.fs.newPipe(), flags: O_WRONLY, w: k.cfg.Stderr}},
+		{f: &file{n: null, flags: O_RDONLY, largefile: true, refs: 1}},
+		{f: std(k.cfg.Stdout)},
+		{f: std(k.cfg.Stderr)},
 	}
 }
 
@@ -72,12 +124,17 @@ func (ft *fdTable) limit() int {
 // alloc installs f at the lowest free fd >= min: EMFILE past the limit.
 func (ft *fdTable) alloc(f *file, min int, cloexec bool) (int, error) {
 	lim := ft.limit()
-	for fd := min; fd < lim; fd++ {
+	start := min
+	if start < 0 {
+		start = 0
+	}
+	for fd := start; fd < lim; fd++ {
 		if fd >= len(ft.slots) {
 			ft.slots = append(ft.slots, make([]fdSlot, fd+1-len(ft.slots))...)
 		}
 		if ft.slots[fd].f == nil {
 			ft.slots[fd] = fdSlot{f: f, cloexec: cloexec}
+			f.refs++
 			return fd, nil
 		}
 	}
@@ -85,22 +142,63 @@ func (ft *fdTable) alloc(f *file, min int, cloexec bool) (int, error) {
 }
 
 // install puts f at fd, closing what was there (dup2/dup3).
-func (ft *fdTable) install(fd int, f *file, cloexec bool) {
+func (ft *fdTable) install(t Task, fd int, f *file, cloexec bool) error {
 	if fd >= len(ft.slots) {
 		ft.slots = append(ft.slots, make([]fdSlot, fd+1-len(ft.slots))...)
 	}
+	old := ft.slots[fd].f
+	f.refs++
 	ft.slots[fd] = fdSlot{f: f, cloexec: cloexec}
+	return ft.put(t, old)
 }
 
-func (ft *fdTable) close(fd int32) error {
-	if _, err := ft.get(fd); err != nil {
+// close removes fd from the table and drops its reference.
+func (ft *fdTable) close(t Task, fd int32) error {
+	f, err := ft.get(fd)
+	if err != nil {
 		return err
 	}
 	ft.slots[fd] = fdSlot{}
 	for len(ft.slots) > 0 && ft.slots[len(ft.slots)-1].f == nil {
 		ft.slots = ft.slots[:len(ft.slots)-1]
 	}
-	return nil
+	return ft.put(t, f)
+}
+
+// drop empties fd's slot without releasing its file: the undoing of an
+// alloc whose syscall fails afterwards (nobody has seen the fd).
+func (ft *fdTable) drop(fd int) {
+	ft.slots[fd].f.refs--
+	ft.slots[fd] = fdSlot{}
+	for len(ft.slots) > 0 && ft.slots[len(ft.slots)-1].f == nil {
+		ft.slots = ft.slots[:len(ft.slots)-1]
+	}
+}
+
+// put drops one reference to f and releases it after the last.
+func (ft *fdTable) put(t Task, f *file) error {
+	if f == nil {
+		return nil
+	}
+	f.refs--
+	if f.refs > 0 {
+		return nil
+	}
+	return f.release(t, ft.k)
+}
+
+// closeAll drops every descriptor without waking anyone (Kernel.Close).
+func (ft *fdTable) closeAll() error {
+	var errs []error
+	for fd := range ft.slots {
+		f := ft.slots[fd].f
+		ft.slots[fd] = fdSlot{}
+		if err := ft.put(nil, f); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	ft.slots = nil
+	return errors.Join(errs...)
 }
 
 func (ft *fdTable) count() int {

@@ -41,6 +41,12 @@ const (
 	PrctlOption                  // PR_SET_NAME
 	RlimitResource               // RLIMIT_NOFILE
 	Buf                          // a buffer whose length is the next argument, shown as a string
+	EpollOp                      // EPOLL_CTL_ADD
+	EpollEvent                   // a pointer to a struct epoll_event: {EPOLLIN|EPOLLET, 0x1234}
+	PipeFlags                    // O_NONBLOCK|O_CLOEXEC, or 0
+	EventfdFlags                 // EFD_CLOEXEC|EFD_NONBLOCK|EFD_SEMAPHORE, or 0
+	EpollFlags                   // EPOLL_CLOEXEC, or 0
+	UnlinkFlags                  // AT_REMOVEDIR, or 0
 )
 
 // maxShown is how many bytes of a string argument a trace shows before
@@ -197,8 +203,41 @@ func formatArg(t Task, f ArgFmt, a Args, i int) string {
 		return enumString(int64(int32(v)), prctlNames)
 	case RlimitResource:
 		return enumString(int64(int32(v)), rlimitNames)
+	case EpollOp:
+		return enumString(int64(int32(v)), epollOpNames)
+	case PipeFlags:
+		names := []bitName{{O_NONBLOCK, "O_NONBLOCK"}, {O_CLOEXEC, "O_CLOEXEC"}, {O_NOTIFICATION_PIPE, "O_NOTIFICATION_PIPE"}}
+		if x != nil {
+			names = append(names, bitName{x.oDirect, "O_DIRECT"})
+		}
+		return flagString(uint64(uint32(v)), names, "0")
+	case EventfdFlags:
+		return flagString(uint64(uint32(v)), eventfdFlagNames, "0")
+	case UnlinkFlags:
+		return flagString(uint64(uint32(v)), []bitName{{AT_REMOVEDIR, "AT_REMOVEDIR"}}, "0")
+	case EpollFlags:
+		return flagString(uint64(uint32(v)), []bitName{{EPOLL_CLOEXEC, "EPOLL_CLOEXEC"}}, "0")
+	case EpollEvent:
+		if v == 0 {
+			return "NULL"
+		}
+		ev, data, err := readEpollEvent(t, v)
+		if err != nil {
+			return hex(v)
+		}
+		return "{" + flagString(uint64(ev), epollEventNames, "0") + ", " + hex(data) + "}"
 	}
 	return hex(v)
+}
+
+var eventfdFlagNames = []bitName{{EFD_CLOEXEC, "EFD_CLOEXEC"}, {EFD_NONBLOCK, "EFD_NONBLOCK"}, {EFD_SEMAPHORE, "EFD_SEMAPHORE"}}
+
+var epollEventNames = []bitName{
+	{EPOLLIN, "EPOLLIN"}, {EPOLLPRI, "EPOLLPRI"}, {EPOLLOUT, "EPOLLOUT"}, {EPOLLERR, "EPOLLERR"},
+	{EPOLLHUP, "EPOLLHUP"}, {EPOLLNVAL, "EPOLLNVAL"}, {EPOLLRDNORM, "EPOLLRDNORM"},
+	{EPOLLRDBAND, "EPOLLRDBAND"}, {EPOLLWRNORM, "EPOLLWRNORM"}, {EPOLLWRBAND, "EPOLLWRBAND"},
+	{EPOLLMSG, "EPOLLMSG"}, {EPOLLRDHUP, "EPOLLRDHUP"}, {EPOLLEXCLUSIVE, "EPOLLEXCLUSIVE"},
+	{EPOLLWAKEUP, "EPOLLWAKEUP"}, {EPOLLONESHOT, "EPOLLONESHOT"}, {EPOLLET, "EPOLLET"},
 }
 
 // showString reads a NUL-terminated string of up to max bytes and quotes
@@ -473,6 +512,8 @@ var (
 		PR_GET_NO_NEW_PRIVS, "PR_GET_NO_NEW_PRIVS", PR_SET_THP_DISABLE, "PR_SET_THP_DISABLE",
 		PR_GET_THP_DISABLE, "PR_GET_THP_DISABLE", PR_SET_TAGGED_ADDR_CTRL, "PR_SET_TAGGED_ADDR_CTRL",
 		PR_GET_TAGGED_ADDR_CTRL, "PR_GET_TAGGED_ADDR_CTRL", PR_SET_VMA, "PR_SET_VMA")
+	epollOpNames = names(map[int64]string{},
+		EPOLL_CTL_ADD, "EPOLL_CTL_ADD", EPOLL_CTL_DEL, "EPOLL_CTL_DEL", EPOLL_CTL_MOD, "EPOLL_CTL_MOD")
 	rlimitNames = names(map[int64]string{},
 		RLIMIT_CPU, "RLIMIT_CPU", RLIMIT_FSIZE, "RLIMIT_FSIZE", RLIMIT_DATA, "RLIMIT_DATA",
 		RLIMIT_STACK, "RLIMIT_STACK", RLIMIT_CORE, "RLIMIT_CORE", RLIMIT_RSS, "RLIMIT_RSS",

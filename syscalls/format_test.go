@@ -54,6 +54,16 @@ func TestFormat(t *testing.T) {
 			{"newfstatat", Args{atFdcwd, f.cstr("/etc"), 0xc000012000, AT_SYMLINK_NOFOLLOW}, `newfstatat(AT_FDCWD, "/etc", 0xc000012000, AT_SYMLINK_NOFOLLOW)`},
 			{"faccessat", Args{atFdcwd, f.cstr("/etc"), R_OK | X_OK}, `faccessat(AT_FDCWD, "/etc", R_OK|X_OK)`},
 			{"lseek", Args{3, neg(2), SEEK_END}, "lseek(3, -2, SEEK_END)"},
+			{"pipe2", Args{0xc000012000, O_NONBLOCK | O_CLOEXEC}, "pipe2(0xc000012000, O_NONBLOCK|O_CLOEXEC)"},
+			{"pipe2", Args{0xc000012000, 0}, "pipe2(0xc000012000, 0)"},
+			{"eventfd2", Args{0, EFD_CLOEXEC | EFD_NONBLOCK}, "eventfd2(0, EFD_CLOEXEC|EFD_NONBLOCK)"},
+			{"epoll_create1", Args{EPOLL_CLOEXEC}, "epoll_create1(EPOLL_CLOEXEC)"},
+			{"epoll_ctl", Args{3, EPOLL_CTL_ADD, 4, f.epev(EPOLLIN|EPOLLOUT|EPOLLRDHUP|EPOLLET, 0x7f0000001230)},
+				"epoll_ctl(3, EPOLL_CTL_ADD, 4, {EPOLLIN|EPOLLOUT|EPOLLRDHUP|EPOLLET, 0x7f0000001230})"},
+			{"epoll_ctl", Args{3, EPOLL_CTL_DEL, 4, 0}, "epoll_ctl(3, EPOLL_CTL_DEL, 4, NULL)"},
+			{"epoll_pwait", Args{3, 0xc000012000, 128, neg(1), 0, 8}, "epoll_pwait(3, 0xc000012000, 128, -1, NULL, 8)"},
+			{"socket", Args{2, 1 | SOCK_CLOEXEC, 0}, "socket(2, 0x80001, 0)"},
+			{"unlinkat", Args{atFdcwd, f.cstr("/tmp/x"), AT_REMOVEDIR}, `unlinkat(AT_FDCWD, "/tmp/x", AT_REMOVEDIR)`},
 		}
 		for _, c := range cases {
 			nr := mustNumber(t, a, c.name)

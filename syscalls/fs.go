@@ -1,7 +1,6 @@
 package syscalls
 
 import (
-	"fmt"
 	"path"
 	"strings"
 )
@@ -158,331 +157,45 @@ func openAt(t Task, dirfd int32, pathAddr, flags uint64) (uint64, error) {
 			if write || flags&O_TRUNC != 0 {
 				return 0, n.mnt.writeErr
 			}
+		case kindSpecial:
+			return 0, EACCES // host FIFOs, sockets and devices stay closed
 		}
 	}
-	f := &file{n: n, flags: flags &^ (O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | x.oLargefile)}
+	f := &file{n: n, flags: flags &^ (O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | x.oLargefile), largefile: true}
 	if n.kind == kindFile && flags&O_PATH == 0 {
-		f.data = n.content(t)
+		if n.host != nil {
+			h, err := k.fs.hostOpen(n)
+			if err != nil {
+				return 0, err
+			}
+			f.host = h
+		} else {
+			f.data = n.content(t)
+		}
 	}
 	fd, err := k.files.alloc(f, 0, cloexec)
-	return uint64(fd), err
+	if err != nil {
+		return 0, firstErr(err, f.release(t, k))
+	}
+	return uint64(fd), nil
 }
 
-// Close implements close(2).
+// firstErr returns err unless a clean-up step failed with an emulator
+// error, which matters more than the guest's errno.
+func firstErr(err error, cleanups ...error) error {
+	for _, c := range cleanups {
+		if c != nil {
+			return c
+		}
+	}
+	return err
+}
+
+// Close implements close(2). Closing the last descriptor of an open file
+// description releases it: a pipe end (waking the other side), an epoll
+// instance, its epoll items, a host file.
 func Close(t Task, a Args) (uint64, error) {
-	return 0, t.Kernel().files.close(a.Fd(0))
-}
-
-// maxDeviceRead bounds one read of /dev/zero or /dev/urandom; a device
-// read may return less than asked, and callers loop.
-const maxDeviceRead = 1 << 20
-
-// readBytes returns up to want bytes of f from offset off (regular files)
-// or from the device; for devices off is ignored.
-func (k *Kernel) readBytes(f *file, want uint64, off int64) ([]byte, error) {
-	if want > maxRWCount {
-		want = maxRWCount
-	}
-	switch f.n.kind {
-	case kindDir:
-		return nil, EISDIR
-	case kindFile:
-		if off >= int64(len(f.data)) {
-			return nil, nil
-		}
-		b := f.data[off:]
-		if uint64(len(b)) > want {
-			b = b[:want]
-		}
-		return b, nil
-	case kindChar:
-		want = min(want, maxDeviceRead)
-		switch f.n.dev {
-		case devZero:
-			return make([]byte, want), nil
-		case devRandom:
-			b := make([]byte, want)
-			k.randomRead(b)
-			return b, nil
-		}
-		return nil, nil // /dev/null: end of file
-	}
-	return nil, EINVAL
-}
-
-// copyOut writes b at addr and returns how many bytes it stored: all, or
-// those before the first page that is not writable, or EFAULT if none
-// (copy_to_user's partial-copy semantics as read(2) reports them).
-func copyOut(t Task, addr uint64, b []byte) (int, error) {
-	if len(b) == 0 {
-		return 0, nil
-	}
-	err := t.WriteMem(addr, b)
-	if err == nil {
-		return len(b), nil
-	}
-	page := t.Arch().PageSize
-	done := 0
-	for done < len(b) {
-		n := int(min(page-(addr+uint64(done))%page, uint64(len(b)-done)))
-		if werr := t.WriteMem(addr+uint64(done), b[done:done+n]); werr != nil {
-			break
-		}
-		done += n
-	}
-	if done == 0 {
-		return 0, err
-	}
-	return done, nil
-}
-
-// copyIn reads up to n bytes at addr, stopping at the first unreadable
-// page; EFAULT if none.
-func copyIn(t Task, addr, n uint64) ([]byte, error) {
-	if n == 0 {
-		return nil, nil
-	}
-	b := make([]byte, n)
-	err := t.ReadMem(addr, b)
-	if err == nil {
-		return b, nil
-	}
-	page := t.Arch().PageSize
-	done := uint64(0)
-	for done < n {
-		c := min(page-(addr+done)%page, n-done)
-		if rerr := t.ReadMem(addr+done, b[done:done+c]); rerr != nil {
-			break
-		}
-		done += c
-	}
-	if done == 0 {
-		return nil, err
-	}
-	return b[:done], nil
-}
-
-// Read implements read(2). Reads of /dev/zero and /dev/urandom return at
-// most 1 MiB at a time.
-func Read(t Task, a Args) (uint64, error) {
-	k := t.Kernel()
-	f, err := k.files.get(a.Fd(0))
-	if err != nil {
-		return 0, err
-	}
-	if !f.readable() {
-		return 0, EBADF
-	}
-	b, err := k.readBytes(f, a.Uint(2), f.off)
-	if err != nil {
-		return 0, err
-	}
-	n, err := copyOut(t, a.Ptr(1), b)
-	if err != nil {
-		return 0, err
-	}
-	if f.n.kind == kindFile {
-		f.off += int64(n)
-	}
-	return uint64(n), nil
-}
-
-// Pread64 implements pread64(2).
-func Pread64(t Task, a Args) (uint64, error) {
-	k := t.Kernel()
-	f, err := k.files.get(a.Fd(0))
-	if err != nil {
-		return 0, err
-	}
-	off := a.Int(3)
-	if off < 0 {
-		return 0, EINVAL
-	}
-	if f.n.kind == kindPipe {
-		return 0, ESPIPE // no FMODE_PREAD, checked before the access mode
-	}
-	if !f.readable() {
-		return 0, EBADF
-	}
-	b, err := k.readBytes(f, a.Uint(2), off)
-	if err != nil {
-		return 0, err
-	}
-	n, err := copyOut(t, a.Ptr(1), b)
-	return uint64(n), err
-}
-
-// iovec is struct iovec.
-type iovec struct{ base, len uint64 }
-
-// readIovecs reads an iovec array (import_iovec): EINVAL for a count
-// outside [0, UIO_MAXIOV] or a negative length; the total is capped at
-// MAX_RW_COUNT.
-func readIovecs(t Task, addr uint64, cnt int32) ([]iovec, error) {
-	if cnt < 0 || cnt > uioMaxIOV {
-		return nil, EINVAL
-	}
-	if cnt == 0 {
-		return nil, nil
-	}
-	raw := make([]byte, 16*int(cnt))
-	if err := t.ReadMem(addr, raw); err != nil {
-		return nil, err
-	}
-	iov := make([]iovec, cnt)
-	total := uint64(0)
-	for i := range iov {
-		iov[i] = iovec{le.Uint64(raw[16*i:]), le.Uint64(raw[16*i+8:])}
-		if int64(iov[i].len) < 0 {
-			return nil, EINVAL
-		}
-		if iov[i].len > maxRWCount-total {
-			iov[i].len = maxRWCount - total
-		}
-		total += iov[i].len
-	}
-	return iov, nil
-}
-
-// Readv implements readv(2).
-func Readv(t Task, a Args) (uint64, error) {
-	k := t.Kernel()
-	f, err := k.files.get(a.Fd(0))
-	if err != nil {
-		return 0, err
-	}
-	if !f.readable() {
-		return 0, EBADF
-	}
-	iov, err := readIovecs(t, a.Ptr(1), a.Int32(2))
-	if err != nil {
-		return 0, err
-	}
-	total := uint64(0)
-	for _, v := range iov {
-		total += v.len
-	}
-	b, err := k.readBytes(f, total, f.off)
-	if err != nil {
-		return 0, err
-	}
-	done := 0
-	for _, v := range iov {
-		if done == len(b) {
-			break
-		}
-		chunk := b[done:min(len(b), done+int(v.len))]
-		n, err := copyOut(t, v.base, chunk)
-		if err != nil {
-			if done == 0 {
-				return 0, err
-			}
-			break
-		}
-		done += n
-		if n < len(chunk) {
-			break
-		}
-	}
-	if f.n.kind == kindFile {
-		f.off += int64(done)
-	}
-	return uint64(done), nil
-}
-
-// writeBytes writes b to f: pipes to the host writers, devices swallow it.
-func writeBytes(f *file, fd int32, b []byte) (uint64, error) {
-	switch f.n.kind {
-	case kindPipe:
-		if len(b) == 0 {
-			return 0, nil
-		}
-		if _, err := f.w.Write(b); err != nil {
-			return 0, fmt.Errorf("fd %d: host writer: %w", fd, err)
-		}
-		return uint64(len(b)), nil
-	case kindChar:
-		return uint64(len(b)), nil
-	}
-	// Regular files and directories are never open for writing.
-	return 0, EBADF
-}
-
-// Write implements write(2). Fds 1 and 2 go to Config.Stdout and
-// Config.Stderr; an error from those writers is an emulator error, not a
-// guest errno.
-func Write(t Task, a Args) (uint64, error) {
-	k := t.Kernel()
-	fd := a.Fd(0)
-	f, err := k.files.get(fd)
-	if err != nil {
-		return 0, err
-	}
-	if !f.writable() {
-		return 0, EBADF
-	}
-	b, err := copyIn(t, a.Ptr(1), min(a.Uint(2), maxRWCount))
-	if err != nil {
-		return 0, err
-	}
-	return writeBytes(f, fd, b)
-}
-
-// Pwrite64 implements pwrite64(2).
-func Pwrite64(t Task, a Args) (uint64, error) {
-	k := t.Kernel()
-	fd := a.Fd(0)
-	f, err := k.files.get(fd)
-	if err != nil {
-		return 0, err
-	}
-	if a.Int(3) < 0 {
-		return 0, EINVAL
-	}
-	if f.n.kind == kindPipe {
-		return 0, ESPIPE
-	}
-	if !f.writable() {
-		return 0, EBADF
-	}
-	b, err := copyIn(t, a.Ptr(1), min(a.Uint(2), maxRWCount))
-	if err != nil {
-		return 0, err
-	}
-	return writeBytes(f, fd, b)
-}
-
-// Writev implements writev(2); the buffers are gathered and written at
-// once, as a pipe write of them would be.
-func Writev(t Task, a Args) (uint64, error) {
-	k := t.Kernel()
-	fd := a.Fd(0)
-	f, err := k.files.get(fd)
-	if err != nil {
-		return 0, err
-	}
-	if !f.writable() {
-		return 0, EBADF
-	}
-	iov, err := readIovecs(t, a.Ptr(1), a.Int32(2))
-	if err != nil {
-		return 0, err
-	}
-	var all []byte
-	for _, v := range iov {
-		b, err := copyIn(t, v.base, v.len)
-		if err != nil {
-			if len(all) == 0 {
-				return 0, err
-			}
-			break
-		}
-		all = append(all, b...)
-		if uint64(len(b)) < v.len {
-			break
-		}
-	}
-	return writeBytes(f, fd, all)
+	return 0, t.Kernel().files.close(t, a.Fd(0))
 }
 
 // Lseek implements lseek(2). procfs and cgroupfs files seek like seq_files
@@ -501,9 +214,11 @@ func Lseek(t Task, a Args) (uint64, error) {
 		return 0, ESPIPE
 	case kindChar:
 		return 0, nil
+	case kindAnon:
+		return uint64(f.off), nil // noop_llseek
 	}
 	seqFile := f.n.kind == kindDir || f.n.mnt.fstype == "proc" || f.n.mnt.fstype == "cgroup2"
-	size := int64(len(f.data))
+	size := f.size()
 	var pos int64
 	switch whence {
 	case SEEK_SET:
@@ -546,6 +261,7 @@ func putStat(t Task, addr uint64, st statInfo) error {
 func statFile(t Task, n *node, f *file) statInfo {
 	size := 0
 	switch {
+	case n.host != nil:
 	case f != nil:
 		size = len(f.data)
 	case n.kind == kindFile && n.mnt.fileSize == sizeReal:
@@ -669,31 +385,56 @@ func Readlink(t Task, a Args) (uint64, error) {
 	return readlinkAt(t, AT_FDCWD, a.Ptr(0), a.Ptr(1), a.Int32(2))
 }
 
-// Getdents64 implements getdents64(2): ".", ".." and the entries in name
-// order; d_off is the index of the next entry.
+// listDir returns a directory's entries: ".", "..", the virtual ones in
+// name order, then those of its host counterpart under Config.FSRoot
+// (in the host's order) that the virtual tree does not hide.
+func (k *Kernel) listDir(n *node) ([]dirent, error) {
+	parent := n
+	if n.parent != nil {
+		parent = n.parent
+	}
+	ents := []dirent{{n.ino, DT_DIR, "."}, {parent.ino, DT_DIR, ".."}}
+	for _, c := range n.children {
+		ents = append(ents, dirent{c.ino, c.direntType(), c.name})
+	}
+	host, err := k.fs.hostList(n)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range host {
+		if n.host == nil && n.child(e.name) != nil {
+			continue
+		}
+		ents = append(ents, e)
+	}
+	return ents, nil
+}
+
+// Getdents64 implements getdents64(2): ".", "..", then the entries (see
+// listDir), listed afresh at offset 0; d_off is the index of the next
+// entry.
 func Getdents64(t Task, a Args) (uint64, error) {
 	k := t.Kernel()
 	f, err := k.files.get(a.Fd(0))
 	if err != nil {
 		return 0, err
 	}
+	if f.flags&O_PATH != 0 {
+		return 0, EBADF // fdget_pos refuses O_PATH descriptors
+	}
 	if f.n.kind != kindDir {
 		return 0, ENOTDIR
 	}
-	type ent struct {
-		ino  uint64
-		typ  uint8
-		name string
-	}
-	ents := []ent{{f.n.ino, DT_DIR, "."}, {f.n.parent.ino, DT_DIR, ".."}}
-	for _, c := range f.n.children {
-		ents = append(ents, ent{c.ino, c.direntType(), c.name})
+	if f.off == 0 || f.dirents == nil {
+		if f.dirents, err = k.listDir(f.n); err != nil {
+			return 0, err
+		}
 	}
 	count := uint64(a.U32(2))
 	var out []byte
-	i := f.off
-	for ; i < int64(len(ents)); i++ {
-		e := ents[i]
+	i := max(f.off, 0)
+	for ; i < int64(len(f.dirents)); i++ {
+		e := f.dirents[i]
 		reclen := (19 + len(e.name) + 1 + 7) &^ 7 // linux_dirent64 + NUL, 8-aligned
 		if uint64(len(out)+reclen) > count {
 			break
@@ -706,7 +447,7 @@ func Getdents64(t Task, a Args) (uint64, error) {
 		copy(rec[19:], e.name)
 		out = append(out, rec...)
 	}
-	if len(out) == 0 && i < int64(len(ents)) {
+	if len(out) == 0 && i < int64(len(f.dirents)) {
 		return 0, EINVAL // buffer too small for one entry
 	}
 	if len(out) > 0 {
@@ -743,8 +484,7 @@ func Dup2(t Task, a Args) (uint64, error) {
 	if newfd < 0 || int(newfd) >= ft.limit() {
 		return 0, EBADF
 	}
-	ft.install(int(newfd), f, false)
-	return uint64(newfd), nil
+	return uint64(newfd), ft.install(t, int(newfd), f, false)
 }
 
 // Dup3 implements dup3(2).
@@ -761,12 +501,11 @@ func Dup3(t Task, a Args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	ft.install(int(newfd), f, flags&O_CLOEXEC != 0)
-	return uint64(newfd), nil
+	return uint64(newfd), ft.install(t, int(newfd), f, flags&O_CLOEXEC != 0)
 }
 
 // Fcntl implements fcntl(2): descriptor flags, status flags, F_DUPFD and
-// F_GETPIPE_SZ. Locks, leases, owners and signals are emulator gaps.
+// pipe sizes. Locks, leases, owners and signals are emulator gaps.
 func Fcntl(t Task, a Args) (uint64, error) {
 	ft := &t.Kernel().files
 	fd, cmd, arg := a.Fd(0), a.Int32(1), a.Uint(2)
@@ -791,7 +530,10 @@ func Fcntl(t Task, a Args) (uint64, error) {
 		ft.slots[fd].cloexec = arg&FD_CLOEXEC != 0
 		return 0, nil
 	case F_GETFL:
-		return f.flags | x.oLargefile, nil
+		if f.largefile {
+			return f.flags | x.oLargefile, nil
+		}
+		return f.flags, nil
 	case F_SETFL:
 		settable := uint64(O_APPEND | O_NONBLOCK | FASYNC | O_NOATIME | x.oDirect)
 		if arg&x.oDirect != 0 {
@@ -803,16 +545,21 @@ func Fcntl(t Task, a Args) (uint64, error) {
 		f.flags = f.flags&^settable | arg&settable
 		return 0, nil
 	case F_GETPIPE_SZ:
-		if f.n.kind != kindPipe {
+		if f.n.pipe == nil {
 			return 0, EBADF
 		}
-		return pipeBufSize, nil
+		return uint64(f.n.pipe.slots) * pipePage, nil
+	case F_SETPIPE_SZ:
+		if f.n.pipe == nil {
+			return 0, EBADF
+		}
+		return f.n.pipe.setSize(t, arg)
 	case F_ADD_SEALS, F_GET_SEALS:
 		return 0, EINVAL // only memfds have seals
 	case F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW:
 		return 0, gapf("fcntl(%d): file locks", cmd)
 	case F_SETOWN, F_GETOWN, F_SETOWN_EX, F_GETOWN_EX, F_SETSIG, F_GETSIG,
-		F_SETLEASE, F_GETLEASE, F_NOTIFY, F_SETPIPE_SZ:
+		F_SETLEASE, F_GETLEASE, F_NOTIFY:
 		return 0, gapf("fcntl(%d)", cmd)
 	}
 	return 0, EINVAL
@@ -847,11 +594,11 @@ func Ioctl(t Task, a Args) (uint64, error) {
 		return 0, nil
 	case FIONREAD:
 		var n int64
-		switch f.n.kind {
-		case kindFile:
-			n = max(int64(len(f.data))-f.off, 0)
-		case kindPipe:
-			n = 0
+		switch {
+		case f.n.kind == kindFile:
+			n = max(f.size()-f.off, 0)
+		case f.n.pipe != nil:
+			n = int64(f.n.pipe.unread())
 		default:
 			return 0, ENOTTY
 		}
@@ -860,10 +607,11 @@ func Ioctl(t Task, a Args) (uint64, error) {
 	return 0, ENOTTY
 }
 
-// accessAt is the body of access, faccessat and faccessat2. Files belong
-// to root: a non-root caller gets the "other" permission bits; root may
-// read and write anything (but not write a read-only mount) and execute
-// what has an execute bit.
+// accessAt is the body of access, faccessat and faccessat2. Virtual files
+// belong to root; files under Config.FSRoot to their host owner. A caller
+// gets the owner, group or "other" permission bits as its ids match; root
+// may read and write anything (but not write a read-only mount) and
+// execute what has an execute bit.
 func accessAt(t Task, dirfd int32, pathAddr uint64, mode, flags uint32) (uint64, error) {
 	if mode&^(R_OK|W_OK|X_OK) != 0 || flags&^(AT_EACCESS|AT_SYMLINK_NOFOLLOW|AT_EMPTY_PATH) != 0 {
 		return 0, EINVAL
@@ -872,9 +620,21 @@ func accessAt(t Task, dirfd int32, pathAddr uint64, mode, flags uint32) (uint64,
 	if err != nil {
 		return 0, err
 	}
-	root := t.Kernel().cfg.UID == 0
+	cfg := t.Kernel().cfg
+	root := cfg.UID == 0
 	if mode&W_OK != 0 && (n.kind == kindFile || n.kind == kindDir || n.kind == kindSymlink) && n.mnt.writeErr == EROFS {
 		return 0, EROFS
+	}
+	var uid, gid uint32
+	if n.host != nil {
+		uid, gid = n.host.uid, n.host.gid
+	}
+	bits := n.perm & 0o7 // "other": rwx = 4, 2, 1 like R_OK, W_OK, X_OK
+	switch {
+	case cfg.UID == uid:
+		bits = n.perm >> 6 & 0o7
+	case cfg.GID == gid:
+		bits = n.perm >> 3 & 0o7
 	}
 	for _, m := range []uint32{R_OK, W_OK, X_OK} {
 		if mode&m == 0 {
@@ -884,7 +644,7 @@ func accessAt(t Task, dirfd int32, pathAddr uint64, mode, flags uint32) (uint64,
 		case m == X_OK && n.kind != kindDir && n.perm&0o111 == 0:
 			return 0, EACCES
 		case root:
-		case n.perm&m == 0: // "other" bits: rwx = 4, 2, 1 like R_OK, W_OK, X_OK
+		case bits&m == 0:
 			return 0, EACCES
 		}
 	}

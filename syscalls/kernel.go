@@ -2,6 +2,7 @@ package syscalls
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -35,9 +36,9 @@ const (
 // Config is what a Kernel is made from. Zero fields take the defaults above
 // (UID and GID default to 0, root).
 //
-// The guest sees only the virtual filesystem built from this Config (see
-// vfs.go); a read-only view of a host directory is a planned addition that
-// will be configured here and mounted under the virtual files.
+// The guest sees the virtual filesystem built from this Config (vfs.go)
+// and, if FSRoot is set, a read-only view of that host directory under it
+// (hostfs.go); see "Isolation" in the package doc.
 type Config struct {
 	// PID and PPID are the process and parent process ids; the emulator
 	// must give the main thread tid PID, as Linux does.
@@ -59,6 +60,11 @@ type Config struct {
 	// RealtimeBase is CLOCK_REALTIME, in ns since the Unix epoch, when
 	// the virtual monotonic clock reads 0.
 	RealtimeBase int64
+	// FSRoot, if set, is a host directory the guest sees read-only as its
+	// root filesystem, under the virtual files, which win: a path the
+	// virtual tree does not have resolves inside FSRoot, as if FSRoot were
+	// "/" (symlinks and ".." never lead out of it).
+	FSRoot string
 }
 
 func (c *Config) setDefaults() {
@@ -112,13 +118,23 @@ type Kernel struct {
 	dumpable, childSubreaper, noNewPrivs, thpDisable bool
 	membarrierPrivate, membarrierSyncCore            bool
 
+	// nextKey numbers the keys of kernel objects (objectKey).
+	nextKey uint64
+	// watches counts the items of all epoll instances (max_user_watches).
+	watches int
+	// pipePages counts the buffer pages all pipes may hold (pipe.go).
+	pipePages int
+
 	cur *Call // the call being dispatched
 }
 
 // NewKernel returns the kernel state of a new process: fds 0, 1 and 2 open
 // (stdin reads as /dev/null, stdout and stderr are pipes to Config.Stdout
 // and Config.Stderr), every signal at SIG_DFL, Linux's initial resource
-// limits.
+// limits. With Config.FSRoot, the directory is opened when the guest
+// first looks past the virtual tree, and if it cannot be, that syscall
+// fails with an emulator error; OpenKernel checks it at once instead.
+// Call Close when the process is gone.
 func NewKernel(c Config) *Kernel {
 	c.setDefaults()
 	k := &Kernel{
@@ -135,6 +151,29 @@ func NewKernel(c Config) *Kernel {
 	k.fs = newVFS(k)
 	k.files.init(k)
 	return k
+}
+
+// OpenKernel is NewKernel, but it opens Config.FSRoot at once and fails if
+// it is not a directory that can be opened.
+func OpenKernel(c Config) (*Kernel, error) {
+	k := NewKernel(c)
+	if k.fs.host != nil {
+		if _, err := k.fs.host.rootFd(); err != nil {
+			return nil, fmt.Errorf("syscalls: %w", err)
+		}
+	}
+	return k, nil
+}
+
+// Close releases what the kernel holds on the host: the descriptors of
+// files open under Config.FSRoot and of FSRoot itself. The guest's
+// descriptors are all closed; the kernel must not be used afterwards.
+func (k *Kernel) Close() error {
+	err := k.files.closeAll()
+	if k.fs.host != nil {
+		err = errors.Join(err, k.fs.host.close())
+	}
+	return err
 }
 
 // commOf is the comm Linux gives a process exec'd from path: the base name,
@@ -216,6 +255,9 @@ type Thread struct {
 	name          string // comm set by PR_SET_NAME; "" is the process name
 	named         bool
 	pdeathsig     int
+	// wait is what a call that blocked on a kernel object keeps for its
+	// restart (poll.go).
+	wait waitState
 }
 
 // NewThread returns the state of a thread that blocks no signal, has no

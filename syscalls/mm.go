@@ -96,6 +96,8 @@ func Mmap(t Task, a Args) (uint64, error) {
 		switch {
 		case f.n.kind == kindChar && f.n.dev == devZero:
 			// /dev/zero maps as anonymous memory.
+		case f.n.kind == kindFile && f.n.mnt.mmap && f.host != nil:
+			name = k.fs.pathOf(f.n)
 		case f.n.kind == kindFile && f.n.mnt.mmap:
 			name = k.fs.pathOf(f.n)
 			if off < uint64(len(f.data)) {
@@ -140,7 +142,35 @@ func Mmap(t Task, a Args) (uint64, error) {
 			return 0, err
 		}
 	}
+	if f != nil && f.host != nil {
+		if err := fillFromHost(t, f.host, got, off, length); err != nil {
+			return 0, err
+		}
+	}
 	return got, nil
+}
+
+// fillFromHost copies a host file's bytes from off into a new mapping of
+// length bytes at addr, a chunk at a time; the rest reads as zero.
+func fillFromHost(t Task, h hostFile, addr, off, length uint64) error {
+	buf := make([]byte, min(length, hostChunk))
+	for done := uint64(0); done < length; {
+		if off+done > 1<<63-1 {
+			return nil
+		}
+		n, err := readHost(h, buf[:min(length-done, uint64(len(buf)))], int64(off+done))
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return nil
+		}
+		if err := t.FillMem(addr+done, buf[:n]); err != nil {
+			return err
+		}
+		done += uint64(n)
+	}
+	return nil
 }
 
 // Munmap implements munmap(2).

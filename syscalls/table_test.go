@@ -14,7 +14,9 @@ import (
 // archOnly are the calls only one arch's table has: arm64 (asm-generic)
 // never had these legacy x86 calls.
 var archOnly = map[string][]string{
-	"amd64": {"access", "arch_prctl", "dup2", "fork", "lstat", "open", "pipe", "readlink", "stat", "time", "vfork"},
+	"amd64": {"access", "arch_prctl", "chmod", "chown", "creat", "dup2", "epoll_create", "epoll_wait", "eventfd",
+		"fork", "lchown", "link", "lstat", "mkdir", "mknod", "open", "pipe", "readlink", "rename", "rmdir",
+		"stat", "symlink", "time", "unlink", "vfork"},
 	"arm64": {},
 }
 

@@ -10,7 +10,9 @@ import (
 // The virtual filesystem: a small, read-only tree of the files the Go
 // runtime and standard library read, generated from the Config and, for
 // /proc/self/maps and /proc/self/status, from the calling thread when the
-// file is opened. Nothing here touches the host.
+// file is opened. Nothing here touches the host, except, with
+// Config.FSRoot, lookups that the virtual tree cannot answer under the
+// root filesystem (hostfs.go).
 //
 // Mounts (as /proc/self/mountinfo lists them):
 //
@@ -31,6 +33,11 @@ const (
 	kindSymlink
 	kindChar
 	kindPipe
+	// kindAnon is an anonymous inode: an eventfd or an epoll instance.
+	kindAnon
+	// kindSpecial is a FIFO, socket or device under Config.FSRoot: it
+	// can be looked up and stat'ed, not opened.
+	kindSpecial
 )
 
 // charDev says what a character device does.
@@ -80,6 +87,17 @@ type node struct {
 	content func(t Task) []byte
 	dev     charDev
 	rdev    uint64
+	// pollable: the file has a poll method that reports DEFAULT_POLLMASK
+	// (sysfs and cgroupfs attributes, /proc/sys, mountinfo), so epoll
+	// accepts it; see pollFile.
+	pollable bool
+	// The kernel object behind a pipe, an eventfd or an epoll instance.
+	pipe *pipe
+	efd  *eventfd
+	ep   *epoll
+	// host describes a file under Config.FSRoot, as lstat saw it when it
+	// was looked up; nil for virtual files.
+	host *hostStat
 }
 
 func (n *node) mode() uint32 {
@@ -92,6 +110,10 @@ func (n *node) mode() uint32 {
 		return S_IFCHR | n.perm
 	case kindPipe:
 		return S_IFIFO | n.perm
+	case kindAnon:
+		return n.perm // anon_inode_inode has no file type bits
+	case kindSpecial:
+		return n.host.mode
 	}
 	return S_IFREG | n.perm
 }
@@ -106,6 +128,10 @@ func (n *node) direntType() uint8 {
 		return DT_CHR
 	case kindPipe:
 		return DT_FIFO
+	case kindSpecial:
+		return uint8(n.host.mode >> 12 & 0o17) // IFTODT
+	case kindAnon:
+		return DT_UNKNOWN
 	}
 	return DT_REG
 }
@@ -124,6 +150,9 @@ type vfs struct {
 	root   *node
 	mounts []*mount
 	pipes  *mount
+	anon   *mount
+	// host is the read-only view of Config.FSRoot, or nil.
+	host *hostRoot
 }
 
 // fileSize says what st_size a filesystem's regular files report.
@@ -157,6 +186,10 @@ func newVFS(k *Kernel) *vfs {
 			writeErr: EACCES, fileSize: sizeReal},
 	}
 	fs.pipes = &mount{major: 0, minor: 13, fstype: "pipefs", writeErr: EACCES, fileSize: sizeZero}
+	fs.anon = &mount{major: 0, minor: 14, fstype: "anon_inodefs", writeErr: EACCES, fileSize: sizeZero}
+	if k.cfg.FSRoot != "" {
+		fs.host = newHostRoot(k.cfg.FSRoot)
+	}
 	fs.root = &node{kind: kindDir, perm: 0o755, mnt: fs.mounts[0], ino: 1}
 	fs.mounts[0].nextIno = 2
 	fs.root.parent = fs.root
@@ -201,6 +234,15 @@ func newVFS(k *Kernel) *vfs {
 	fs.file("/sys/fs/cgroup/cgroup.controllers", 0o444, static("cpuset cpu io memory pids\n"))
 	fs.file("/sys/fs/cgroup/cpu.max", 0o644, static("max 100000\n"))
 	fs.file("/sys/fs/cgroup/cpu.weight", 0o644, static("100\n"))
+
+	// sysfs and cgroupfs attributes (kernfs_fop_poll), /proc/sys
+	// (proc_sys_poll) and mountinfo (mounts_poll) have poll methods.
+	fs.walk(func(p string, n *node) {
+		if n.kind == kindFile && (n.mnt.fstype == "sysfs" || n.mnt.fstype == "cgroup2" ||
+			strings.HasPrefix(p, "/proc/sys/") || p == proc+"/mountinfo") {
+			n.pollable = true
+		}
+	})
 
 	fs.chardev("/dev/null", devNull, encodeDev(1, 3))
 	fs.chardev("/dev/zero", devZero, encodeDev(1, 5))
@@ -279,16 +321,40 @@ func (fs *vfs) chardev(p string, d charDev, rdev uint64) {
 	fs.add(p, &node{kind: kindChar, perm: 0o666, dev: d, rdev: rdev})
 }
 
-// newPipe returns an anonymous pipe inode (for fds 1 and 2).
-func (fs *vfs) newPipe() *node {
+// walk calls fn for every node of the virtual tree, parents first.
+func (fs *vfs) walk(fn func(p string, n *node)) {
+	var rec func(p string, n *node)
+	rec = func(p string, n *node) {
+		fn(p, n)
+		for _, c := range n.children {
+			rec(strings.TrimSuffix(p, "/")+"/"+c.name, c)
+		}
+	}
+	rec("/", fs.root)
+}
+
+// newPipe returns a pipe inode.
+func (fs *vfs) newPipe(p *pipe) *node {
 	fs.pipes.nextIno++
-	return &node{kind: kindPipe, perm: 0o600, mnt: fs.pipes, ino: 1000 + fs.pipes.nextIno}
+	return &node{kind: kindPipe, perm: 0o600, mnt: fs.pipes, ino: 1000 + fs.pipes.nextIno, pipe: p}
+}
+
+// anonIno is the inode number every anonymous inode file shows: Linux
+// gives them all one inode (fs/anon_inodes.c anon_inode_inode).
+const anonIno = 999
+
+// newAnon returns an anonymous inode named "[name]" (anon_inode:[eventfd]).
+func (fs *vfs) newAnon(name string) *node {
+	return &node{kind: kindAnon, name: "[" + name + "]", perm: 0o600, mnt: fs.anon, ino: anonIno}
 }
 
 // pathOf returns the absolute path of n.
 func (fs *vfs) pathOf(n *node) string {
-	if n.kind == kindPipe {
+	switch n.kind {
+	case kindPipe:
 		return "pipe:[" + strconv.FormatUint(n.ino, 10) + "]"
+	case kindAnon:
+		return "anon_inode:" + n.name
 	}
 	var parts []string
 	for ; n != fs.root && n.parent != nil; n = n.parent {
@@ -311,14 +377,22 @@ const maxSymlinks = 40
 // following symlinks in every component and, if follow is set, in the last
 // one. It fails as path lookup does: ENOENT (missing or empty), ENOTDIR (a
 // non-directory used as one, or a trailing slash on a file), ELOOP,
-// ENAMETOOLONG.
-func (fs *vfs) resolve(dir *node, p string, follow bool) (*node, error) {
+// ENAMETOOLONG. ".." is taken lexically and stops at the root, and an
+// absolute symlink starts again from the root, so a lookup never leaves
+// the tree, whether it runs through virtual files or Config.FSRoot
+// (openat2's RESOLVE_IN_ROOT).
+func (fs *vfs) resolve(dir *node, p string, follow bool) (n *node, err error) {
 	if p == "" {
 		return nil, ENOENT
 	}
-	cur := dir
+	w := fs.newWalker(dir)
+	defer func() {
+		if cerr := w.close(); cerr != nil {
+			n, err = nil, cerr
+		}
+	}()
 	if strings.HasPrefix(p, "/") {
-		cur = fs.root
+		w.toRoot()
 	}
 	todo := splitPath(p)
 	mustDir := strings.HasSuffix(p, "/")
@@ -326,7 +400,7 @@ func (fs *vfs) resolve(dir *node, p string, follow bool) (*node, error) {
 	for len(todo) > 0 {
 		name := todo[0]
 		todo = todo[1:]
-		if cur.kind != kindDir {
+		if w.top().kind != kindDir {
 			return nil, ENOTDIR
 		}
 		if len(name) > nameMax {
@@ -336,12 +410,12 @@ func (fs *vfs) resolve(dir *node, p string, follow bool) (*node, error) {
 		case ".":
 			continue
 		case "..":
-			cur = cur.parent
+			w.pop()
 			continue
 		}
-		next := cur.child(name)
-		if next == nil {
-			return nil, ENOENT
+		next, fd, err := w.child(name)
+		if err != nil {
+			return nil, err
 		}
 		if next.kind == kindSymlink && (len(todo) > 0 || follow || mustDir) {
 			links++
@@ -353,17 +427,191 @@ func (fs *vfs) resolve(dir *node, p string, follow bool) (*node, error) {
 				return nil, ENOENT
 			}
 			if strings.HasPrefix(target, "/") {
-				cur = fs.root
+				w.toRoot()
 			}
 			todo = append(splitPath(target), todo...)
 			continue
 		}
-		cur = next
+		w.push(next, fd)
 	}
+	cur := w.top()
 	if mustDir && cur.kind != kindDir {
 		return nil, ENOTDIR
 	}
 	return cur, nil
+}
+
+// noFd and unknownFd mark a walker level without a host directory
+// descriptor: none exists, or it has not been opened yet.
+const (
+	noFd      = -1
+	unknownFd = -2
+)
+
+// walker is one path lookup in progress: the directories from the root to
+// where it stands, and, for those that are directories under
+// Config.FSRoot (or virtual directories of the root filesystem that have a
+// host counterpart), an O_PATH descriptor opened on first need and closed
+// when the lookup ends.
+type walker struct {
+	fs    *vfs
+	stack []*node
+	fds   []int
+	owned []bool // fds[i] was opened by this walker
+	err   error  // the first failure to close a descriptor
+}
+
+// newWalker starts a lookup at dir, whose ancestors it finds through the
+// parent links.
+func (fs *vfs) newWalker(dir *node) *walker {
+	var chain []*node
+	for n := dir; ; n = n.parent {
+		chain = append(chain, n)
+		if n == fs.root || n.parent == nil || n.parent == n {
+			break
+		}
+	}
+	if chain[len(chain)-1] != fs.root {
+		chain = append(chain, fs.root)
+	}
+	w := &walker{fs: fs}
+	for i := len(chain) - 1; i >= 0; i-- {
+		w.push(chain[i], unknownFd)
+	}
+	return w
+}
+
+func (w *walker) top() *node { return w.stack[len(w.stack)-1] }
+
+func (w *walker) push(n *node, fd int) {
+	w.stack = append(w.stack, n)
+	w.fds = append(w.fds, fd)
+	w.owned = append(w.owned, fd >= 0)
+}
+
+// pop goes up one level; the root is its own parent.
+func (w *walker) pop() {
+	if len(w.stack) == 1 {
+		return
+	}
+	i := len(w.stack) - 1
+	w.release(i)
+	w.stack, w.fds, w.owned = w.stack[:i], w.fds[:i], w.owned[:i]
+}
+
+func (w *walker) toRoot() {
+	for len(w.stack) > 1 {
+		w.pop()
+	}
+}
+
+func (w *walker) release(i int) {
+	if w.owned[i] {
+		w.closeFd(w.fds[i])
+	}
+	w.fds[i], w.owned[i] = unknownFd, false
+}
+
+// closeFd closes a host descriptor the walker opened and does not keep;
+// a failure is kept for close to report.
+func (w *walker) closeFd(fd int) {
+	if fd < 0 {
+		return
+	}
+	if err := w.fs.host.closeFd(fd); err != nil && w.err == nil {
+		w.err = err
+	}
+}
+
+// close closes what the walker still holds and reports the first close
+// that failed, an emulator error.
+func (w *walker) close() error {
+	for i := range w.stack {
+		w.release(i)
+	}
+	return w.err
+}
+
+// hostFd returns the host directory descriptor of level i, or noFd when
+// it has none: virtual directories outside the root filesystem, or a host
+// directory that is no longer a directory (a rename on the host side).
+func (w *walker) hostFd(i int) (int, error) {
+	if w.fds[i] != unknownFd {
+		return w.fds[i], nil
+	}
+	fs := w.fs
+	n := w.stack[i]
+	fd := noFd
+	switch {
+	case fs.host == nil || (n.host == nil && n.mnt != fs.mounts[0]):
+	case i == 0:
+		root, err := fs.host.rootFd()
+		if err != nil {
+			return noFd, err
+		}
+		fd = root
+	default:
+		parent, err := w.hostFd(i - 1)
+		if err != nil {
+			return noFd, err
+		}
+		if parent >= 0 {
+			cfd, st, err := fs.host.lookup(parent, n.name)
+			switch {
+			case err != nil:
+			case st.mode&S_IFMT != S_IFDIR || (n.host != nil && (st.dev != n.host.dev || st.ino != n.host.ino)):
+				w.closeFd(cfd)
+			default:
+				fd = cfd
+				w.owned[i] = true
+			}
+		}
+	}
+	w.fds[i] = fd
+	return fd, nil
+}
+
+// child looks name up in the directory on top: the virtual tree first,
+// then, under the root filesystem, Config.FSRoot. For a host directory it
+// also returns its O_PATH descriptor, which push keeps.
+func (w *walker) child(name string) (*node, int, error) {
+	cur := w.top()
+	if cur.host == nil {
+		if c := cur.child(name); c != nil {
+			return c, unknownFd, nil // a host counterpart, if any, is opened when needed
+		}
+	}
+	dirfd, err := w.hostFd(len(w.stack) - 1)
+	if err != nil {
+		return nil, noFd, err
+	}
+	if dirfd < 0 {
+		return nil, noFd, ENOENT
+	}
+	fd, st, err := w.fs.host.lookup(dirfd, name)
+	if err != nil {
+		return nil, noFd, err
+	}
+	n := &node{name: name, perm: st.mode & 0o7777, ino: st.ino, mnt: w.fs.mounts[0], parent: cur, host: &st}
+	switch st.mode & S_IFMT {
+	case S_IFDIR:
+		n.kind = kindDir
+		return n, fd, nil
+	case S_IFREG:
+		n.kind = kindFile
+	case S_IFLNK:
+		n.kind = kindSymlink
+		target, err := w.fs.host.readlink(fd)
+		if err != nil {
+			w.closeFd(fd)
+			return nil, noFd, err
+		}
+		n.link = func() string { return target }
+	default:
+		n.kind = kindSpecial
+	}
+	w.closeFd(fd)
+	return n, noFd, nil
 }
 
 func splitPath(p string) []string {
@@ -378,6 +626,13 @@ func splitPath(p string) []string {
 
 // stat describes n.
 func (fs *vfs) stat(n *node, size int) statInfo {
+	if h := n.host; h != nil {
+		return statInfo{
+			dev: encodeDev(n.mnt.major, n.mnt.minor), ino: h.ino, nlink: h.nlink, mode: h.mode,
+			uid: h.uid, gid: h.gid, rdev: h.rdev, size: h.size, blksize: h.blksize, blocks: h.blocks,
+			atime: h.atime, mtime: h.mtime, ctime: h.ctime,
+		}
+	}
 	st := statInfo{
 		dev:     encodeDev(n.mnt.major, n.mnt.minor),
 		ino:     n.ino,
