@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -213,4 +215,24 @@ func TestOlderGoReleases(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestFSRoot: with a root directory the guest reads host files there, and
+// only there; a root that does not exist fails at once.
+func TestFSRoot(t *testing.T) {
+	root := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(root, "etc"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(root, "etc", "passwd"), []byte("root:x:0:0::/root:/bin/sh\n"), 0o644))
+	target := filepath.Join(t.TempDir(), "escaped")
+	var out bytes.Buffer
+	p := start(t, loadertest.Build(t, "escape", "amd64"), emu.Config{Argv: []string{"./escape", target}, FSRoot: root, Stdout: &out})
+	r := runTo(t, p, emu.UntilExit())
+	require.Equal(t, emu.StopExited, r.Kind, "stop: %s", r)
+	assert.Contains(t, out.String(), "read /etc/passwd: ok\n")
+	assert.NotContains(t, out.String(), "write: ok")
+	_, err := os.Stat(target)
+	assert.ErrorIs(t, err, os.ErrNotExist)
+
+	_, err = emu.Open(loadertest.Build(t, "hello", "amd64"), emu.Config{FSRoot: filepath.Join(root, "nosuch")})
+	assert.ErrorIs(t, err, os.ErrNotExist)
 }

@@ -42,6 +42,10 @@ type Config struct {
 	Random *[16]byte
 	// Stdout and Stderr receive the guest's fds 1 and 2 (nil: discarded).
 	Stdout, Stderr io.Writer
+	// FSRoot, if set, is a host directory the guest may read (never
+	// write) as its root, under the virtual /proc, /sys and /dev.
+	// Without it the guest sees only the virtual files.
+	FSRoot string
 	// NCPU is the number of CPUs the guest sees (sched_getaffinity).
 	NCPU int
 	// Slice is the scheduler's time slice in instructions.
@@ -111,7 +115,7 @@ func Open(path string, cfg Config) (*Process, error) {
 
 // New maps img into a fresh engine, builds its initial stack and makes its
 // main thread ready to run at the entry point.
-func New(img *loader.Image, cfg Config) (p *Process, err error) {
+func New(img *loader.Image, cfg Config) (_ *Process, err error) {
 	a := img.Arch
 	if cfg.Seed == 0 {
 		cfg.Seed = DefaultSeed
@@ -135,7 +139,7 @@ func New(img *loader.Image, cfg Config) (p *Process, err error) {
 	if err != nil {
 		return nil, err
 	}
-	p = &Process{
+	p := &Process{
 		img:     img,
 		arch:    a,
 		cfg:     cfg,
@@ -166,7 +170,7 @@ func New(img *loader.Image, cfg Config) (p *Process, err error) {
 	if err := p.mapStack(); err != nil {
 		return nil, err
 	}
-	p.kernel = syscalls.NewKernel(syscalls.Config{
+	p.kernel, err = syscalls.OpenKernel(syscalls.Config{
 		PID:     pid,
 		PPID:    pid - 1,
 		NCPU:    cfg.NCPU,
@@ -175,7 +179,11 @@ func New(img *loader.Image, cfg Config) (p *Process, err error) {
 		Seed:    cfg.Seed,
 		Stdout:  cfg.Stdout,
 		Stderr:  cfg.Stderr,
+		FSRoot:  cfg.FSRoot,
 	})
+	if err != nil {
+		return nil, err
+	}
 	main, err := p.newThread(nil)
 	if err != nil {
 		return nil, err
@@ -293,6 +301,11 @@ func (p *Process) Close() error {
 	err := p.eng.Close()
 	if merr := p.mem.close(); merr != nil && err == nil {
 		err = merr
+	}
+	if p.kernel != nil {
+		if kerr := p.kernel.Close(); kerr != nil && err == nil {
+			err = kerr
+		}
 	}
 	return err
 }

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/gorunemu/gorunemu/emu/arch"
 	"github.com/gorunemu/gorunemu/loader/loadertest"
@@ -71,5 +74,25 @@ func TestUnknownSyscall(t *testing.T) {
 		assert.Equal(t, 0, code)
 		assert.Equal(t, "syscall 1000: function not implemented\n", out)
 		assert.Contains(t, errOut, "(unimplemented: syscall_1000×1)")
+	}
+}
+
+// TestEscape runs a guest that tries to reach the host: nothing works, and
+// the host file it tries to write is not created.
+func TestEscape(t *testing.T) {
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			target := filepath.Join(t.TempDir(), "escaped")
+			code, out, errOut := gorunemu("run", "-q", "--until", "exit", loadertest.Build(t, "escape", a.Name), target)
+			require.Equal(t, 0, code, "stderr: %s", errOut)
+			assert.Contains(t, out, "read /etc/passwd: open /etc/passwd: no such file or directory\n")
+			assert.Regexp(t, `write: open \S+: (no such file or directory|read-only file system)\n`, out)
+			assert.Contains(t, out, "socket: permission denied\n")
+			assert.Contains(t, out, "kill parent: no such process\n")
+			assert.Regexp(t, `exec: fork/exec /bin/true: \S.*\n`, out)
+			assert.NotContains(t, out, ": ok")
+			_, err := os.Stat(target)
+			assert.ErrorIs(t, err, os.ErrNotExist, "the host file was not written")
+		})
 	}
 }

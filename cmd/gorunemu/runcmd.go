@@ -39,6 +39,7 @@ type runOptions struct {
 	maxThreads int
 	timeout    time.Duration
 	strict     bool
+	fsRoot     string
 }
 
 func (o *runOptions) register(fs *flag.FlagSet) {
@@ -50,6 +51,7 @@ func (o *runOptions) register(fs *flag.FlagSet) {
 	fs.Uint64Var(&o.maxMem, "max-mem", 1<<30, "stop when the guest maps more than this many bytes of accessible memory")
 	fs.IntVar(&o.maxThreads, "max-threads", emu.DefaultMaxThreads, "stop when the guest runs more threads than this")
 	fs.DurationVar(&o.timeout, "timeout", time.Minute, "stop after this much wall-clock time (0: none)")
+	fs.StringVar(&o.fsRoot, "fs-root", "", "let the guest read host `DIR` as its root filesystem, read-only (default: only the virtual /proc, /sys and /dev files)")
 	fs.BoolVar(&o.strict, "strict", false, "stop at the first syscall gorunemu does not implement, instead of returning ENOSYS")
 }
 
@@ -110,10 +112,14 @@ func (o *runOptions) newProcess(img *loader.Image, args []string, stdout, stderr
 		MaxMem:     o.maxMem,
 		MaxThreads: o.maxThreads,
 		Strict:     o.strict,
+		FSRoot:     o.fsRoot,
 		Observer:   obs,
 		Trace:      tr,
 	})
 	if err != nil {
+		if errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission) {
+			return nil, exitNoInput, err
+		}
 		return nil, exitInternal, err
 	}
 	return p, 0, nil
