@@ -517,6 +517,9 @@ func (img *Image) ReadMem(addr uint64, b []byte) error {
 // "" if there is none. debug/buildinfo is defensive, but this runs on
 // untrusted input, so a panic counts as "not a Go executable".
 func goVersion(data []byte) (v string) {
+	if sectionHeadersFit(data) != nil {
+		return "" // buildinfo reads section headers through debug/elf
+	}
 	defer func() {
 		if recover() != nil {
 			v = ""

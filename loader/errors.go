@@ -49,6 +49,9 @@ var (
 	// ErrInvalidArg means an argv, envp or execfn string contains a NUL
 	// byte, which a C string cannot hold.
 	ErrInvalidArg = errors.New("invalid argument string")
+	// ErrBadStackTop means a StackConfig.Top that is misaligned or too
+	// low for the stack to fit under it.
+	ErrBadStackTop = errors.New("bad stack top")
 )
 
 // FormatError reports why a file is not an executable gorunemu can load.

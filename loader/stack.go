@@ -150,7 +150,7 @@ func NewStack(img *Image, c StackConfig) (*Stack, error) {
 	}
 	align := a.StackAlign
 	if c.Top%align != 0 {
-		return nil, fmt.Errorf("loader: stack top %#x is not %d-byte aligned", c.Top, align)
+		return nil, fmt.Errorf("loader: stack top %#x is not %d-byte aligned: %w", c.Top, align, ErrBadStackTop)
 	}
 
 	// fs/exec.c: every string at most MAX_ARG_STRLEN with its NUL, and all
@@ -158,16 +158,20 @@ func NewStack(img *Image, c StackConfig) (*Stack, error) {
 	maxStr := maxArgStrlenPages * c.PageSize
 	var total uint64
 	check := func(what string, i int, s string) error {
-		name := what
-		if i >= 0 {
-			name = fmt.Sprintf("%s[%d]", what, i)
+		// The name is only for errors: formatting it for every string
+		// would allocate per argument.
+		name := func() string {
+			if i < 0 {
+				return what
+			}
+			return fmt.Sprintf("%s[%d]", what, i)
 		}
 		if strings.IndexByte(s, 0) >= 0 {
-			return fmt.Errorf("loader: %s contains a NUL byte: %w", name, ErrInvalidArg)
+			return fmt.Errorf("loader: %s contains a NUL byte: %w", name(), ErrInvalidArg)
 		}
 		n := uint64(len(s)) + 1
 		if n > maxStr {
-			return fmt.Errorf("loader: %s: %d bytes with its NUL, more than MAX_ARG_STRLEN (%d): %w", name, n, maxStr, ErrArgListTooLong)
+			return fmt.Errorf("loader: %s: %d bytes with its NUL, more than MAX_ARG_STRLEN (%d): %w", name(), n, maxStr, ErrArgListTooLong)
 		}
 		total += n
 		return nil
@@ -198,7 +202,7 @@ func NewStack(img *Image, c StackConfig) (*Stack, error) {
 	// Everything below fits under Top (a low Top must not wrap around).
 	bound := 8 + total + align + uint64(len(c.Platform)) + 1 + 16 + 8*uint64(3+len(c.Argv)+len(c.Envp)) + 16*maxAuxv + align
 	if c.Top < bound {
-		return nil, fmt.Errorf("loader: stack top %#x is too low for %d bytes of stack", c.Top, bound)
+		return nil, fmt.Errorf("loader: stack top %#x is too low for %d bytes of stack: %w", c.Top, bound, ErrBadStackTop)
 	}
 
 	st := &Stack{Top: c.Top}

@@ -308,7 +308,7 @@ func TestNewStackLimits(t *testing.T) {
 			assert.ErrorIs(t, newStack(loader.StackConfig{Envp: []string{"A=\x00"}}), loader.ErrInvalidArg)
 			assert.ErrorIs(t, newStack(loader.StackConfig{Platform: "x\x00"}), loader.ErrInvalidArg)
 
-			assert.EqualError(t, newStack(loader.StackConfig{Top: a.StackTop - 8}), fmt.Sprintf("loader: stack top %#x is not 16-byte aligned", a.StackTop-8))
+			assert.EqualError(t, newStack(loader.StackConfig{Top: a.StackTop - 8}), fmt.Sprintf("loader: stack top %#x is not 16-byte aligned: bad stack top", a.StackTop-8))
 			assert.ErrorContains(t, newStack(loader.StackConfig{Top: 0x100, Argv: []string{"a"}}), "loader: stack top 0x100 is too low for")
 		})
 	}

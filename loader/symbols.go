@@ -121,12 +121,31 @@ func (img *Image) loadSymbols() {
 
 // openELF runs debug/elf over data, turning a panic into an error.
 func openELF(data []byte) (f *elf.File, err error) {
+	if err := sectionHeadersFit(data); err != nil {
+		return nil, err
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			f, err = nil, fmt.Errorf("debug/elf panicked: %v", r)
 		}
 	}()
 	return elf.NewFile(bytes.NewReader(data))
+}
+
+// sectionHeadersFit checks that the section header table lies inside the
+// file before debug/elf reads it: it allocates for the table first and
+// notices a short file afterwards (10 MiB for a 120-byte file).
+func sectionHeadersFit(data []byte) error {
+	if len(data) < 64 {
+		return fmt.Errorf("ELF header truncated")
+	}
+	le := binary.LittleEndian
+	off := le.Uint64(data[0x28:])
+	entsize, num := uint64(le.Uint16(data[0x3a:])), uint64(le.Uint16(data[0x3c:]))
+	if num > 0 && (off > uint64(len(data)) || entsize*num > uint64(len(data))-off) {
+		return fmt.Errorf("section header table [%#x, +%d*%d) past the end of the %d-byte file", off, num, entsize, len(data))
+	}
+	return nil
 }
 
 // readSymbols returns the .symtab entries, turning a panic into an error.
