@@ -132,18 +132,42 @@ func openELF(data []byte) (f *elf.File, err error) {
 	return elf.NewFile(bytes.NewReader(data))
 }
 
-// sectionHeadersFit checks that the section header table lies inside the
-// file before debug/elf reads it: it allocates for the table first and
-// notices a short file afterwards (10 MiB for a 120-byte file).
+// sectionHeadersFit checks that the section header table and the section
+// name table lie inside the file before debug/elf reads them: it
+// allocates for them first and notices a short file afterwards (20 MiB for
+// a 120-byte file whose headers claim a huge table, found by FuzzParse).
 func sectionHeadersFit(data []byte) error {
-	if len(data) < 64 {
+	const ehsize, shsize = 64, 64 // ELF64 header and section header sizes
+	n := uint64(len(data))
+	if n < ehsize {
 		return fmt.Errorf("ELF header truncated")
 	}
 	le := binary.LittleEndian
-	off := le.Uint64(data[0x28:])
-	entsize, num := uint64(le.Uint16(data[0x3a:])), uint64(le.Uint16(data[0x3c:]))
-	if num > 0 && (off > uint64(len(data)) || entsize*num > uint64(len(data))-off) {
-		return fmt.Errorf("section header table [%#x, +%d*%d) past the end of the %d-byte file", off, num, entsize, len(data))
+	shoff := le.Uint64(data[0x28:])
+	entsize, shnum, shstrndx := uint64(le.Uint16(data[0x3a:])), uint64(le.Uint16(data[0x3c:])), uint64(le.Uint16(data[0x3e:]))
+	if shoff == 0 {
+		return nil // no section headers: debug/elf reads none
+	}
+	if entsize < shsize || shoff > n || n-shoff < entsize {
+		return fmt.Errorf("section header table at %#x (entries of %d bytes) past the end of the %d-byte file", shoff, entsize, n)
+	}
+	sec0 := data[shoff:]
+	if shnum == 0 { // extended numbering: the count is section 0's sh_size
+		shnum = le.Uint64(sec0[0x20:])
+	}
+	if shstrndx == 0xffff { // SHN_XINDEX: the index is section 0's sh_link
+		shstrndx = uint64(le.Uint32(sec0[0x28:]))
+	}
+	if shnum > (n-shoff)/entsize {
+		return fmt.Errorf("section header table [%#x, +%d*%d) past the end of the %d-byte file", shoff, shnum, entsize, n)
+	}
+	if shstrndx != 0 && shstrndx < shnum {
+		h := data[shoff+shstrndx*entsize:]
+		const shtNobits = 8
+		off, size := le.Uint64(h[0x18:]), le.Uint64(h[0x20:])
+		if le.Uint32(h[4:]) != shtNobits && (off > n || size > n-off) {
+			return fmt.Errorf("section name table [%#x, +%d) past the end of the %d-byte file", off, size, n)
+		}
 	}
 	return nil
 }
