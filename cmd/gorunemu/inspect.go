@@ -36,22 +36,14 @@ func inspectCmd(args []string, stdout, stderr io.Writer) int {
 	var o runOptions
 	o.register(fs)
 	asJSON := fs.Bool("json", false, "print the snapshot and the checks as one JSON object")
-	fs.Usage = func() {
+	usage := func() {
 		fmt.Fprint(stderr, inspectUsage)
 		fs.PrintDefaults()
 		fmt.Fprint(stderr, exitCodesHelp)
 		fmt.Fprintln(stderr, "  1       inspect: a startup check failed")
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
-	}
-	if fs.NArg() == 0 {
-		fmt.Fprintln(stderr, "gorunemu inspect: missing BINARY or PKGDIR")
-		fs.Usage()
-		return exitUsage
+	if code, ok := parseArgs(fs, args, usage, stderr); !ok {
+		return code
 	}
 	if o.until == "exit" || o.until == "" {
 		fmt.Fprintln(stderr, "gorunemu inspect: --until must name a symbol or an address: the runtime is read in a live process")
@@ -75,11 +67,7 @@ func inspectCmd(args []string, stdout, stderr io.Writer) int {
 	start := time.Now()
 	r, err := o.execute(p)
 	if err != nil {
-		fmt.Fprintf(stderr, "gorunemu: %v\n", err)
-		if errors.Is(err, emu.ErrNoSymbol) || errors.Is(err, errBadUntil) {
-			return exitUsage
-		}
-		return exitInternal
+		return runFailed(err, stderr)
 	}
 	if r.Kind != emu.StopUntil {
 		fmt.Fprintf(stderr, "gorunemu inspect: %s did not reach --until %s: %s\n", g.display(), o.until, r)

@@ -158,6 +158,35 @@ func (o *runOptions) execute(p *emu.Process) (*emu.StopReason, error) {
 
 var errBadUntil = errors.New("bad stop")
 
+// parseArgs parses a guest command's flags (usage prints its help) and
+// checks that a BINARY or PKGDIR follows them. It returns ok, or the exit
+// code to stop with.
+func parseArgs(fs *flag.FlagSet, args []string, usage func(), stderr io.Writer) (int, bool) {
+	fs.Usage = usage
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK, false
+		}
+		return exitUsage, false
+	}
+	if fs.NArg() == 0 {
+		fmt.Fprintf(stderr, "gorunemu %s: missing BINARY or PKGDIR\n", fs.Name())
+		usage()
+		return exitUsage, false
+	}
+	return 0, true
+}
+
+// runFailed reports an error from running the guest and returns the exit
+// code: a stop that names no symbol is the user's mistake, the rest ours.
+func runFailed(err error, stderr io.Writer) int {
+	fmt.Fprintf(stderr, "gorunemu: %v\n", err)
+	if errors.Is(err, emu.ErrNoSymbol) || errors.Is(err, errBadUntil) {
+		return exitUsage
+	}
+	return exitInternal
+}
+
 // abnormal reports whether r is not what the run asked for: neither the
 // --until stop nor, with --until exit, the guest exiting.
 func (o *runOptions) abnormal(r *emu.StopReason) bool {
@@ -218,7 +247,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	var o runOptions
 	o.register(fs)
 	quiet := fs.Bool("q", false, "print no summary")
-	fs.Usage = func() {
+	usage := func() {
 		fmt.Fprintf(stderr, "Usage: gorunemu run [flags] BINARY|PKGDIR [ARGS...]\n\n"+
 			"Runs the guest to --until and prints a summary: to stdout, or to stderr\n"+
 			"with --until exit, where the guest's own stdout and stderr pass through.\n"+
@@ -226,16 +255,8 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		fs.PrintDefaults()
 		fmt.Fprint(stderr, exitCodesHelp)
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
-	}
-	if fs.NArg() == 0 {
-		fmt.Fprintln(stderr, "gorunemu run: missing BINARY or PKGDIR")
-		fs.Usage()
-		return exitUsage
+	if code, ok := parseArgs(fs, args, usage, stderr); !ok {
+		return code
 	}
 	g, code, err := o.resolveBinary(fs.Arg(0))
 	if err != nil {
@@ -257,11 +278,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	r, err := o.execute(p)
 	elapsed := time.Since(start)
 	if err != nil {
-		fmt.Fprintf(stderr, "gorunemu: %v\n", err)
-		if errors.Is(err, emu.ErrNoSymbol) || errors.Is(err, errBadUntil) {
-			return exitUsage
-		}
-		return exitInternal
+		return runFailed(err, stderr)
 	}
 	if !*quiet {
 		printSummary(summary, p, r, g, elapsed)

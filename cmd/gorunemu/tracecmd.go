@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -88,21 +87,13 @@ func traceCmd(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&watches, "watch", "report stores into `SYMBOL[.FIELD][:SIZE]` or 0xADDR:SIZE (repeatable)")
 	format := fs.String("format", "text", "output format: text, jsonl, perfetto or pprof")
 	out := fs.String("o", "", "write the trace to `FILE` instead of stdout")
-	fs.Usage = func() {
+	usage := func() {
 		fmt.Fprint(stderr, traceUsage)
 		fs.PrintDefaults()
 		fmt.Fprint(stderr, exitCodesHelp)
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
-	}
-	if fs.NArg() == 0 {
-		fmt.Fprintln(stderr, "gorunemu trace: missing BINARY or PKGDIR")
-		fs.Usage()
-		return exitUsage
+	if code, ok := parseArgs(fs, args, usage, stderr); !ok {
+		return code
 	}
 	syn, err := trace.ParseSyntax(*syntax)
 	if err != nil {
@@ -183,11 +174,7 @@ func traceCmd(args []string, stdout, stderr io.Writer) int {
 		err = fmt.Errorf("writing the trace: %w", cerr)
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "gorunemu: %v\n", err)
-		if errors.Is(err, emu.ErrNoSymbol) || errors.Is(err, errBadUntil) {
-			return exitUsage
-		}
-		return exitInternal
+		return runFailed(err, stderr)
 	}
 	if *out != "" {
 		fmt.Fprintf(stderr, "gorunemu: %s; trace in %s\n", r, *out)
