@@ -22,11 +22,11 @@ func main() {
 const usage = `gorunemu runs a Linux Go executable's startup in an emulator.
 
 Usage:
-  gorunemu run [flags] BINARY|PKGDIR [ARGS...]   run to main.main (or --until) and summarise
-  gorunemu trace [flags] BINARY|PKGDIR [ARGS...] trace the startup: milestones, calls, syscalls, instructions
-  gorunemu inspect [flags] BINARY|PKGDIR [ARGS...] read g0, m0 and each thread's g, m and TLS there; check them
-  gorunemu version                               print versions
-  gorunemu help                                  this text
+  gorunemu run [flags] BINARY|PKGDIR [ARGS...]      run to main.main (or --until) and summarise
+  gorunemu trace [flags] BINARY|PKGDIR [ARGS...]    trace the startup: milestones, calls, syscalls, instructions
+  gorunemu inspect [flags] BINARY|PKGDIR [ARGS...]  read g0, m0 and each thread's g, m and TLS there; check them
+  gorunemu version                                  print versions
+  gorunemu help                                     this text
 
 BINARY is a linux/amd64 or linux/arm64 Go executable. PKGDIR is a directory
 holding a Go main package; gorunemu builds it with the local Go toolchain
