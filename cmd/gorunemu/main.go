@@ -4,9 +4,11 @@
 // Usage:
 //
 //	gorunemu run [flags] BINARY|PKGDIR [ARGS...]
+//	gorunemu trace [flags] BINARY|PKGDIR [ARGS...]
+//	gorunemu inspect [flags] BINARY|PKGDIR [ARGS...]
 //	gorunemu version
 //
-// Run "gorunemu help" or "gorunemu run -h" for flags and exit codes.
+// Run "gorunemu help" or "gorunemu COMMAND -h" for flags and exit codes.
 package main
 
 import (
