@@ -1,6 +1,7 @@
 package emu
 
 import (
+	"encoding/binary"
 	"fmt"
 	"strings"
 
@@ -96,7 +97,7 @@ func (c *milestoneCtx) int32Var(names ...string) (int32, bool) {
 		if d, ok := c.p.img.Data(n); ok {
 			var b [4]byte
 			if c.p.ReadMem(d.Addr, b[:]) == nil {
-				return int32(uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24), true
+				return int32(binary.LittleEndian.Uint32(b[:])), true
 			}
 		}
 	}

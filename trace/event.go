@@ -156,36 +156,3 @@ type Sink interface {
 	// Close finishes the output (it does not close the underlying writer).
 	Close() error
 }
-
-// Multi sends every event to each sink in turn.
-func Multi(sinks ...Sink) Sink { return multi(sinks) }
-
-type multi []Sink
-
-func (m multi) Begin(h Header) error {
-	for _, s := range m {
-		if err := s.Begin(h); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (m multi) Emit(e *Event) error {
-	for _, s := range m {
-		if err := s.Emit(e); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (m multi) Close() error {
-	var first error
-	for _, s := range m {
-		if err := s.Close(); err != nil && first == nil {
-			first = err
-		}
-	}
-	return first
-}
