@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"time"
 
 	"github.com/gorunemu/gorunemu/emu/arch"
 	"github.com/gorunemu/gorunemu/emu/unicorn"
@@ -102,6 +103,10 @@ type Stats struct {
 	Syscalls      uint64         // syscalls dispatched
 	Unimplemented map[string]int // syscalls that returned ENOSYS for lack of a handler
 	Threads       int            // threads created, including the main one
+	// Slept is the virtual time the clock skipped while every thread
+	// waited on a timeout; the guest's monotonic clock has moved by
+	// Insns nanoseconds plus Slept.
+	Slept time.Duration
 }
 
 // Open loads the executable at path and prepares it to run.
@@ -323,6 +328,7 @@ func (p *Process) Stack() *loader.Stack { return p.stack }
 func (p *Process) Stats() Stats {
 	s := p.stats
 	s.Insns = p.eng.Insns()
+	s.Slept = time.Duration(p.clockJump)
 	s.Unimplemented = make(map[string]int, len(p.stats.Unimplemented))
 	for k, v := range p.stats.Unimplemented {
 		s.Unimplemented[k] = v

@@ -324,5 +324,6 @@ func printSummary(w io.Writer, p *emu.Process, r *emu.StopReason, g guest, elaps
 	}
 	fmt.Fprintf(w, "syscalls:  %d (%s)\n", st.Syscalls, unimpl)
 	fmt.Fprintf(w, "threads:   %d created, %d live\n", st.Threads, live)
-	fmt.Fprintf(w, "time:      %v\n", elapsed.Round(time.Millisecond))
+	guest := time.Duration(st.Insns) + st.Slept
+	fmt.Fprintf(w, "time:      %v (guest clock %v, %v of it asleep)\n", elapsed.Round(time.Millisecond), guest.Round(time.Microsecond), st.Slept.Round(time.Microsecond))
 }
