@@ -122,14 +122,49 @@ func TestAgainstQEMUARM64(t *testing.T) {
 	img, err := loader.Open(bin)
 	require.NoError(t, err)
 
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	// qemu 7.2's gdb stub in user mode now and then stalls right after
+	// the guest's first clone, and gdb waits for a stop that never comes:
+	// here 1 of 40 runs with three test suites beside it on 2 CPUs, 0 of
+	// 100 with only two busy loops. A stalled session is retried; the
+	// comparison itself is not relaxed.
+	var out string
+	for attempt := 1; ; attempt++ {
+		var err error
+		out, err = qemuAtMainMain(t, qemu, gdb, bin, img)
+		if err == nil {
+			break
+		}
+		if attempt == 3 {
+			t.Fatalf("attempt %d: %v", attempt, err)
+		}
+		t.Logf("attempt %d: %v; retrying", attempt, err)
+	}
+	native := parseRelations(t, out, img)
+	// qemu-user runs the guest with the host's pid and tids.
+	emulated := emulate(t, bin, native.Argv, gdbEnv(out), runtime.NumCPU())
+	t.Logf("qemu entry SP %#x, environment %q", kv(t, out, "entry_sp"), gdbEnv(out))
+	t.Logf("qemu:     %+v", native)
+	t.Logf("emulated: %+v", emulated)
+	sameRelations(t, native, emulated)
+	assert.Equal(t, int64(0), native.TLSFromM0TLS, "TPIDR_EL0 is 0")
+	assert.Equal(t, int64(-48), native.HiFromEntrySP)
+}
+
+// qemuAtMainMain runs bin under qemu-aarch64's gdb stub, stops it at
+// main.main with gdb-multiarch and returns gdb's output. It fails if the
+// session does not stop there within 30 s.
+func qemuAtMainMain(t *testing.T, qemu, gdb, bin string, img *loader.Image) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	sock := filepath.Join(t.TempDir(), "gdb.sock")
 	var qemuOut bytes.Buffer
 	q := exec.CommandContext(ctx, qemu, "-g", sock, bin)
 	q.Env = []string{} // the guest's environment is qemu's: empty
 	q.Stdout, q.Stderr = &qemuOut, &qemuOut
-	require.NoError(t, q.Start())
+	if err := q.Start(); err != nil {
+		return "", err
+	}
 	// stop ends qemu if it is still running, so that its output can be read.
 	stop := func() {
 		if q.ProcessState != nil {
@@ -149,7 +184,7 @@ func TestAgainstQEMUARM64(t *testing.T) {
 		}
 		if i == 500 {
 			stop()
-			t.Fatalf("qemu-aarch64 did not open its gdb socket %s in 5 s: %s", sock, qemuOut.String())
+			return "", fmt.Errorf("qemu-aarch64 did not open its gdb socket %s in 5 s: %s", sock, qemuOut.String())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -164,16 +199,7 @@ printf "g_reg=%#lx\n", $x28
 ` + gdbRuntime(img) + `info threads
 kill
 `
-	out := runGDB(t, ctx, gdb, bin, script)
-	native := parseRelations(t, out, img)
-	// qemu-user runs the guest with the host's pid and tids.
-	emulated := emulate(t, bin, native.Argv, gdbEnv(out), runtime.NumCPU())
-	t.Logf("qemu entry SP %#x, environment %q", kv(t, out, "entry_sp"), gdbEnv(out))
-	t.Logf("qemu:     %+v", native)
-	t.Logf("emulated: %+v", emulated)
-	sameRelations(t, native, emulated)
-	assert.Equal(t, int64(0), native.TLSFromM0TLS, "TPIDR_EL0 is 0")
-	assert.Equal(t, int64(-48), native.HiFromEntrySP)
+	return gdbSession(t, ctx, gdb, bin, script)
 }
 
 // gdbPrologue starts the program (or, attached to qemu, is at its entry)
@@ -220,6 +246,15 @@ printf "page=%ld\n", (long)'runtime.physPageSize'
 // the test if the kernel does not let gdb trace the program.
 func runGDB(t *testing.T, ctx context.Context, gdb, bin, script string) string {
 	t.Helper()
+	out, err := gdbSession(t, ctx, gdb, bin, script)
+	require.NoError(t, err)
+	return out
+}
+
+// gdbSession is runGDB with an error, not a failed test, when gdb does
+// not stop at main.main.
+func gdbSession(t *testing.T, ctx context.Context, gdb, bin, script string) (string, error) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "script.gdb")
 	require.NoError(t, os.WriteFile(path, []byte(script), 0o644))
 	cmd := exec.CommandContext(ctx, gdb, "-nx", "-batch", "-x", path, bin)
@@ -233,8 +268,10 @@ func runGDB(t *testing.T, ctx context.Context, gdb, bin, script string) string {
 			}
 		}
 	}
-	require.Contains(t, out, "stop_pc=", "gdb did not stop at main.main (%v):\n%s", err, out)
-	return out
+	if !strings.Contains(out, "stop_pc=") {
+		return out, fmt.Errorf("gdb did not stop at main.main (%v):\n%s", err, out)
+	}
+	return out, nil
 }
 
 // threadRE matches a line of gdb's "info threads".
