@@ -61,6 +61,11 @@ type Config struct {
 	// MaxThreads makes clone fail, and the run stop, beyond this many live
 	// threads (0: DefaultMaxThreads).
 	MaxThreads int
+	// StopOnFault stops the run at a guest fault even when the guest has
+	// a handler for its signal, as gdb does. Without it the fault is
+	// delivered as Linux delivers it: Go turns a nil dereference into a
+	// panic. A fault with no handler stops the run either way.
+	StopOnFault bool
 	// Strict stops the run at the first syscall gorunemu does not
 	// implement, instead of returning ENOSYS to the guest.
 	Strict bool
@@ -103,6 +108,7 @@ type Stats struct {
 	Syscalls      uint64         // syscalls dispatched
 	Unimplemented map[string]int // syscalls that returned ENOSYS for lack of a handler
 	Threads       int            // threads created, including the main one
+	Signals       int            // faults delivered to the guest's handlers
 	// Slept is the virtual time the clock skipped while every thread
 	// waited on a timeout; the guest's monotonic clock has moved by
 	// Insns nanoseconds plus Slept.

@@ -190,9 +190,16 @@ func (p *Process) run(ctx context.Context) (*StopReason, error) {
 		}
 		switch {
 		case x.Fault != nil:
-			r := p.stopAt(t, StopFault)
-			r.Fault = newFault(p.arch, x.Fault)
-			return r, nil
+			f := newFault(p.arch, x.Fault)
+			delivered, err := p.deliver(t, f)
+			if err != nil {
+				return nil, err
+			}
+			if !delivered {
+				r := p.stopAt(t, StopFault)
+				r.Fault = f
+				return r, nil
+			}
 		case x.StopAddr:
 			t.skipStop = true
 			if p.tracer != nil && p.tracer.milestones[t.pc] != nil {
@@ -215,6 +222,30 @@ func (p *Process) run(ctx context.Context) (*StopReason, error) {
 			rotate = sliceLeft == 0
 		}
 	}
+}
+
+// deliver runs the guest's handler for fault f on thread t, unless the
+// configuration stops at faults or the guest has none (then the fault
+// ends the process, as on Linux). It reports whether the thread is now at
+// the handler.
+func (p *Process) deliver(t *Thread, f *Fault) (bool, error) {
+	if p.cfg.StopOnFault {
+		return false, nil
+	}
+	at := t.pc
+	info := f.sigInfo(p.arch, at)
+	k := &task{p: p, t: t}
+	ok, err := p.kernel.DeliverFault(k, info)
+	if err != nil {
+		return false, fmt.Errorf("emu: thread %d at %s: delivering %s: %w", t.TID, p.symbolize(at), syscalls.SignalName(f.Signal), err)
+	}
+	if ok {
+		p.stats.Signals++
+		if p.tracer != nil {
+			p.tracer.signal(t, at, f, info)
+		}
+	}
+	return ok, nil
 }
 
 // afterSyscall returns why the run must stop after thread t's syscall, if

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gorunemu/gorunemu/emu/arch"
 	"github.com/gorunemu/gorunemu/emu/unicorn"
+	"github.com/gorunemu/gorunemu/syscalls"
 )
 
 // StopKind says why a run ended.
@@ -109,6 +110,47 @@ func newFault(a *arch.Arch, f *unicorn.Fault) *Fault {
 		sig = a.ExceptionSignal(f.Intno)
 	}
 	return &Fault{Access: f.Kind.String(), Addr: f.Addr, Size: f.Size, Unmapped: f.Unmapped, Intno: f.Intno, Signal: sig}
+}
+
+// sigInfo is the siginfo Linux reports for f at pc (arch/x86/mm/fault.c,
+// arch/x86/kernel/traps.c, arch/arm64/mm/fault.c, arch/arm64/kernel/traps.c).
+func (f *Fault) sigInfo(a *arch.Arch, pc uint64) syscalls.SigInfo {
+	info := syscalls.SigInfo{Signo: f.Signal, Addr: pc, Trapno: uint64(f.Intno)}
+	switch f.Access {
+	case "read", "write", "fetch":
+		info.Code, info.Addr, info.Trapno = syscalls.SEGV_ACCERR, f.Addr, 14 // #PF
+		if f.Unmapped {
+			info.Code = syscalls.SEGV_MAPERR
+		}
+		// The x86 page-fault error code: present, write, user, fetch.
+		info.Err = 1 << 2
+		if !f.Unmapped {
+			info.Err |= 1 << 0
+		}
+		switch f.Access {
+		case "write":
+			info.Err |= 1 << 1
+		case "fetch":
+			info.Err |= 1 << 4
+		}
+		return info
+	case "invalid instruction":
+		info.Trapno = 6 // #UD
+	}
+	switch f.Signal {
+	case arch.SIGILL:
+		info.Code = syscalls.ILL_ILLOPN
+		if a == arch.ARM64 {
+			info.Code = syscalls.ILL_ILLOPC
+		}
+	case arch.SIGFPE:
+		info.Code = syscalls.FPE_INTDIV
+	case arch.SIGBUS:
+		info.Code = syscalls.BUS_ADRERR
+	default:
+		info.Code = syscalls.SI_KERNEL
+	}
+	return info
 }
 
 func (f *Fault) String() string {

@@ -47,6 +47,19 @@ func (k *task) TLS() (uint64, error) { return k.p.eng.RegRead(int(k.p.arch.TLS))
 // SetTLS sets the calling thread's thread pointer register.
 func (k *task) SetTLS(v uint64) error { return k.p.eng.RegWrite(int(k.p.arch.TLS), v) }
 
+// ReadRegs reads the calling thread's registers.
+func (k *task) ReadRegs(regs []arch.Reg, vals []uint64) error { return k.t.Regs(regs, vals) }
+
+// WriteRegs sets the calling thread's registers; a new PC is where the
+// thread resumes.
+func (k *task) WriteRegs(regs []arch.Reg, vals []uint64) error { return k.t.SetRegs(regs, vals) }
+
+// ReadVec reads one of the calling thread's 128-bit registers.
+func (k *task) ReadVec(r arch.Reg) (lo, hi uint64, err error) { return k.p.eng.RegRead128(int(r)) }
+
+// WriteVec sets one of the calling thread's 128-bit registers.
+func (k *task) WriteVec(r arch.Reg, lo, hi uint64) error { return k.p.eng.RegWrite128(int(r), lo, hi) }
+
 // Clone starts a thread whose registers are the caller's as they are after
 // the syscall instruction, except for the return value (0), the stack
 // pointer and, with SetTLS, the thread pointer.

@@ -92,13 +92,20 @@ func (t *Thread) Regs(regs []arch.Reg, vals []uint64) error {
 
 // SetReg writes one register. Tests use it to break invariants on purpose.
 func (t *Thread) SetReg(r arch.Reg, v uint64) error {
+	return t.SetRegs([]arch.Reg{r}, []uint64{v})
+}
+
+// SetRegs writes several registers; a new PC is where the thread resumes.
+func (t *Thread) SetRegs(regs []arch.Reg, vals []uint64) error {
 	if t.state == Exited {
 		return fmt.Errorf("emu: thread %d has exited", t.TID)
 	}
-	ids, vals := regIDs([]arch.Reg{r}), []uint64{v}
-	if r == t.p.arch.PC {
-		t.pc = v
+	for i, r := range regs {
+		if r == t.p.arch.PC {
+			t.pc = vals[i]
+		}
 	}
+	ids := regIDs(regs)
 	if t.loaded() {
 		return t.p.eng.RegWriteBatch(ids, vals)
 	}

@@ -416,6 +416,15 @@ func (tr *tracer) flush() {
 	tr.pending = tr.pending[:0]
 }
 
+// signal reports a fault delivered to the guest's handler.
+func (tr *tracer) signal(t *Thread, at uint64, f *Fault, info syscalls.SigInfo) {
+	e := tr.emit(t, trace.Signal)
+	e.At = tr.loc(at)
+	e.Name = syscalls.SignalName(f.Signal)
+	e.Detail = fmt.Sprintf("%s; handler %s", f, tr.loc(t.pc).Sym())
+	tr.send()
+}
+
 func (tr *tracer) reportThread(child, parent *Thread) {
 	e := tr.emit(parent, trace.ThreadStart)
 	e.TID = child.TID

@@ -20,7 +20,7 @@ var amd64Table = map[int]Entry{
 	amd64.SYS_BRK:               Handled("brk", Brk, Ptr).RetHex(),
 	amd64.SYS_RT_SIGACTION:      Handled("rt_sigaction", RtSigaction, Signal, Sigaction, Ptr, Uint),
 	amd64.SYS_RT_SIGPROCMASK:    Handled("rt_sigprocmask", RtSigprocmask, SigHow, Sigset, Ptr, Uint),
-	amd64.SYS_RT_SIGRETURN:      Partial("rt_sigreturn", RtSigreturn, "signals are never delivered, so there is no frame to return from"),
+	amd64.SYS_RT_SIGRETURN:      Handled("rt_sigreturn", RtSigreturn),
 	amd64.SYS_IOCTL:             Handled("ioctl", Ioctl, Fd, IoctlReq, Hex),
 	amd64.SYS_PREAD64:           Handled("pread64", Pread64, Fd, Ptr, Uint, Int),
 	amd64.SYS_PWRITE64:          Handled("pwrite64", Pwrite64, Fd, Buf, Uint, Int),

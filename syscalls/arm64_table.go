@@ -64,7 +64,7 @@ var arm64Table = map[int]Entry{
 	arm64.SYS_SIGALTSTACK:       Handled("sigaltstack", Sigaltstack, Ptr, Ptr),
 	arm64.SYS_RT_SIGACTION:      Handled("rt_sigaction", RtSigaction, Signal, Sigaction, Ptr, Uint),
 	arm64.SYS_RT_SIGPROCMASK:    Handled("rt_sigprocmask", RtSigprocmask, SigHow, Sigset, Ptr, Uint),
-	arm64.SYS_RT_SIGRETURN:      Partial("rt_sigreturn", RtSigreturn, "signals are never delivered, so there is no frame to return from"),
+	arm64.SYS_RT_SIGRETURN:      Handled("rt_sigreturn", RtSigreturn),
 	arm64.SYS_UNAME:             Handled("uname", Uname, Ptr),
 	arm64.SYS_GETRLIMIT:         Handled("getrlimit", Getrlimit, RlimitResource, Ptr),
 	arm64.SYS_SETRLIMIT:         Handled("setrlimit", Setrlimit, RlimitResource, Ptr),

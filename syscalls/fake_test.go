@@ -59,6 +59,8 @@ type fakeTask struct {
 	th       *Thread
 	tid      int
 	tls      uint64
+	regs     map[arch.Reg]uint64    // registers by Unicorn number, 0 unless set
+	vecs     map[arch.Reg][2]uint64 // 128-bit registers
 	yields   int
 	sleeps   []int64
 	exited   *int
@@ -162,6 +164,36 @@ func (f *fakeTask) TID() int             { return f.tid }
 func (f *fakeTask) TLS() (uint64, error) { return f.tls, nil }
 func (f *fakeTask) SetTLS(tls uint64) error {
 	f.tls = tls
+	return nil
+}
+
+func (f *fakeTask) ReadRegs(regs []arch.Reg, vals []uint64) error {
+	for i, r := range regs {
+		vals[i] = f.regs[r]
+	}
+	return nil
+}
+
+func (f *fakeTask) WriteRegs(regs []arch.Reg, vals []uint64) error {
+	if f.regs == nil {
+		f.regs = map[arch.Reg]uint64{}
+	}
+	for i, r := range regs {
+		f.regs[r] = vals[i]
+	}
+	return nil
+}
+
+func (f *fakeTask) ReadVec(r arch.Reg) (lo, hi uint64, err error) {
+	v := f.vecs[r]
+	return v[0], v[1], nil
+}
+
+func (f *fakeTask) WriteVec(r arch.Reg, lo, hi uint64) error {
+	if f.vecs == nil {
+		f.vecs = map[arch.Reg][2]uint64{}
+	}
+	f.vecs[r] = [2]uint64{lo, hi}
 	return nil
 }
 

@@ -106,10 +106,13 @@ type Kernel struct {
 	comm string // process name: base name of ExePath, at most 15 bytes
 
 	actions [NSIG]sigaction // index sig-1
-	rlimits [RLIM_NLIMITS]rlimit
-	files   fdTable
-	fs      *vfs
-	random  *rand.ChaCha8
+	// sigtramp is the arm64 sigreturn trampoline's address, 0 until the
+	// first handler runs (sigframe.go).
+	sigtramp uint64
+	rlimits  [RLIM_NLIMITS]rlimit
+	files    fdTable
+	fs       *vfs
+	random   *rand.ChaCha8
 	// threads are the live threads by tid; a thread is added when it is
 	// cloned or first makes a syscall, and removed when it exits.
 	threads map[int]*Thread

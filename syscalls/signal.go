@@ -1,11 +1,16 @@
 package syscalls
 
-import "strconv"
+import (
+	"strconv"
 
-// Signals. Dispositions, masks and alternate stacks are kept exactly, but
-// signals are never delivered to a handler: a signal that would run guest
-// code is dropped with a note, one whose default action ends the process
-// ends it through Task.KillGroup, and stopping is an emulator gap.
+	"github.com/gorunemu/gorunemu/emu/arch"
+)
+
+// Signals. Dispositions, masks and alternate stacks are kept exactly.
+// Faults are delivered to the guest's handlers (sigframe.go); a signal
+// sent with kill, tkill or tgkill that would run guest code is dropped
+// with a note, one whose default action ends the process ends it through
+// Task.KillGroup, and stopping is an emulator gap.
 
 // sigBit is sig's bit in a sigset.
 func sigBit(sig int) uint64 { return 1 << (sig - 1) }
@@ -92,17 +97,24 @@ func RtSigprocmask(t Task, a Args) (uint64, error) {
 	return 0, nil
 }
 
-// Sigaltstack implements sigaltstack(2). Since no signal handler ever
-// runs, a thread is never on its alternate stack, and EPERM (changing the
-// stack while on it) cannot happen.
+// Sigaltstack implements sigaltstack(2). While the thread runs on its
+// alternate stack, oss reports SS_ONSTACK and changing it is EPERM.
 func Sigaltstack(t Task, a Args) (uint64, error) {
 	ss, oss := a.Ptr(0), a.Ptr(1)
 	th := t.Thread()
+	cur := make([]uint64, 1)
+	if err := t.ReadRegs([]arch.Reg{t.Arch().SP}, cur); err != nil {
+		return 0, err
+	}
 	old := th.altstack
+	oldFlags := th.altStackFlags(cur[0])
 	if ss != 0 {
 		var b [stackTSize]byte
 		if err := t.ReadMem(ss, b[:]); err != nil {
 			return 0, err
+		}
+		if th.onAltStack(cur[0]) {
+			return 0, EPERM
 		}
 		sp, flags, size := le.Uint64(b[0:]), le.Uint32(b[8:]), le.Uint64(b[16:])
 		mode := flags &^ SS_AUTODISARM
@@ -120,24 +132,14 @@ func Sigaltstack(t Task, a Args) (uint64, error) {
 	}
 	if oss != 0 {
 		var b [stackTSize]byte
-		flags := old.flags
-		if old.size == 0 {
-			flags |= SS_DISABLE
-		}
 		le.PutUint64(b[0:], old.sp)
-		le.PutUint32(b[8:], flags)
+		le.PutUint32(b[8:], oldFlags)
 		le.PutUint64(b[16:], old.size)
 		if err := t.WriteMem(oss, b[:]); err != nil {
 			return 0, err
 		}
 	}
 	return 0, nil
-}
-
-// RtSigreturn implements rt_sigreturn(2), which only a signal frame can
-// call; with no delivery there is none, so it is an emulator error.
-func RtSigreturn(t Task, a Args) (uint64, error) {
-	return 0, gapf("rt_sigreturn without a signal frame: signal delivery")
 }
 
 // defaultAction is what SIG_DFL does with a signal (signal(7)).

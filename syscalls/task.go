@@ -23,6 +23,15 @@ type Task interface {
 	// Errnos.
 	TLS() (uint64, error)
 	SetTLS(addr uint64) error
+	// ReadRegs and WriteRegs access the calling thread's registers, named
+	// by their Unicorn numbers; ReadVec and WriteVec its 128-bit vector
+	// registers (XMM, Q) as low and high halves. Signal frames save and
+	// restore them; writing the PC moves the thread. Their errors are
+	// emulator errors.
+	ReadRegs(regs []arch.Reg, vals []uint64) error
+	WriteRegs(regs []arch.Reg, vals []uint64) error
+	ReadVec(reg arch.Reg) (lo, hi uint64, err error)
+	WriteVec(reg arch.Reg, lo, hi uint64) error
 
 	// ReadMem fills b from guest memory at addr; EFAULT if any byte is not
 	// mapped readable.

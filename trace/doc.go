@@ -16,6 +16,7 @@
 //	ThreadStart  TID (the new thread), Parent, At (where it starts), Detail
 //	ThreadExit   Code
 //	Stop         Detail (the stop reason), Code, At
+//	Signal       Name (SIGSEGV, ...), At (the faulting instruction), Detail (the fault and the handler)
 //
 // Every event has Insns, the process's instruction count when it happened
 // (the trace's clock; for calls and instructions, when their block or
@@ -44,6 +45,7 @@
 //	thread    from PARENT at FUNC+OFF[: DETAIL]
 //	exit      CODE
 //	stop      REASON
+//	signal    NAME at FUNC+OFF [POS]: FAULT; handler FUNC+OFF
 //
 // POS may end with " [inlined F1 <- F2 ...]" when the address is in code
 // inlined into FUNC: F1 is the innermost inlined function (whose source

@@ -23,6 +23,8 @@ const (
 	ThreadExit
 	// Stop: how the run ended (always the last event).
 	Stop
+	// Signal: a fault delivered to the guest's signal handler.
+	Signal
 )
 
 var kindNames = [...]string{
@@ -35,6 +37,7 @@ var kindNames = [...]string{
 	ThreadStart: "thread",
 	ThreadExit:  "exit",
 	Stop:        "stop",
+	Signal:      "signal",
 }
 
 func (k Kind) String() string {
@@ -106,8 +109,8 @@ type Event struct {
 	// Depth is the call depth of Call and Return events (0 outermost).
 	Depth int
 
-	// Name is the syscall's name (Syscall) or the function returned from
-	// (Return).
+	// Name is the syscall's name (Syscall), the function returned from
+	// (Return) or the signal's (Signal).
 	Name string
 	// Args are the syscall's arguments and Result its outcome, formatted
 	// strace-style ("= 3", "= -1 ENOENT (no such file or directory)").

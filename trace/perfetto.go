@@ -110,6 +110,9 @@ func (s *PerfettoSink) Emit(e *Event) error {
 	case Stop:
 		ev.Name, ev.Ph, ev.Scope = "stop", "i", "p"
 		ev.Args = map[string]any{"reason": e.Detail}
+	case Signal:
+		ev.Name, ev.Ph, ev.Scope = "signal "+e.Name, "i", "t"
+		ev.Args = map[string]any{"at": e.At.Sym(), "fault": e.Detail}
 	default:
 		return nil
 	}

@@ -137,6 +137,14 @@ func (s *TextSink) Emit(e *Event) error {
 	case Stop:
 		b = append(b, ' ')
 		b = append(b, e.Detail...)
+	case Signal:
+		b = append(b, ' ')
+		b = append(b, e.Name...)
+		b = append(b, " at "...)
+		b = append(b, e.At.Sym()...)
+		b = appendPos(b, e.At)
+		b = append(b, ": "...)
+		b = append(b, e.Detail...)
 	}
 	b = append(b, '\n')
 	s.buf = b

@@ -2,8 +2,8 @@ package main
 
 // Exit codes. With --until exit the guest's own exit code is passed through
 // (and may coincide with these); a guest killed by a signal, or stopped by
-// a fault Linux would deliver as a signal, exits 128+signal as a shell
-// reports it.
+// a fault it has no handler for (or any fault, with --stop-on-fault),
+// exits 128+signal as a shell reports it.
 const (
 	exitOK       = 0
 	exitUsage    = 64 // bad command line (sysexits EX_USAGE)
@@ -22,9 +22,10 @@ const exitCodesHelp = `
 Exit codes:
   0       reached --until (or, with --until exit, the guest exited 0)
   N       with --until exit: the guest's exit code N
-  128+S   the guest was killed by signal S, or faulted as Linux would signal
-          it (139 SIGSEGV for a bad access, 132 SIGILL for an undefined
-          instruction, 133 SIGTRAP for a breakpoint)
+  128+S   the guest was killed by signal S, or faulted with no handler for
+          the signal (or with --stop-on-fault): 139 SIGSEGV for a bad
+          access, 132 SIGILL for an undefined instruction, 133 SIGTRAP for
+          a breakpoint. A Go program handles its faults: it panics, exit 2.
   64      bad command line
   65      the file cannot be emulated (not ELF, not amd64/arm64, dynamic, ...)
   66      the file cannot be read, or the package does not build

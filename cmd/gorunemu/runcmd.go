@@ -30,16 +30,17 @@ func (e *envFlag) Set(v string) error {
 
 // runOptions are the flags shared by the commands that run a guest.
 type runOptions struct {
-	until      string
-	seed       uint64
-	env        envFlag
-	goarch     string
-	maxInsns   uint64
-	maxMem     uint64
-	maxThreads int
-	timeout    time.Duration
-	strict     bool
-	fsRoot     string
+	until       string
+	seed        uint64
+	env         envFlag
+	goarch      string
+	maxInsns    uint64
+	maxMem      uint64
+	maxThreads  int
+	timeout     time.Duration
+	strict      bool
+	stopOnFault bool
+	fsRoot      string
 }
 
 func (o *runOptions) register(fs *flag.FlagSet) {
@@ -53,6 +54,7 @@ func (o *runOptions) register(fs *flag.FlagSet) {
 	fs.DurationVar(&o.timeout, "timeout", time.Minute, "stop after this much wall-clock time (0: none)")
 	fs.StringVar(&o.fsRoot, "fs-root", "", "let the guest read host `DIR` as its root filesystem, read-only (default: only the virtual /proc, /sys and /dev files)")
 	fs.BoolVar(&o.strict, "strict", false, "stop at the first syscall gorunemu does not implement, instead of returning ENOSYS")
+	fs.BoolVar(&o.stopOnFault, "stop-on-fault", false, "stop at a guest fault (exit 128+signal) even if the guest handles the signal, as gdb does (default: deliver it as Linux does; Go panics)")
 }
 
 // guest is a binary ready to run, and what it took to get it.
@@ -103,18 +105,19 @@ func openImage(path string) (*loader.Image, int, error) {
 func (o *runOptions) newProcess(img *loader.Image, args []string, stdout, stderr io.Writer, obs emu.Observer, tr *emu.TraceOptions) (*emu.Process, int, error) {
 	argv := append([]string{"./" + baseName(img.Path)}, args...)
 	p, err := emu.New(img, emu.Config{
-		Argv:       argv,
-		Env:        o.env,
-		Seed:       o.seed,
-		Stdout:     stdout,
-		Stderr:     stderr,
-		MaxInsns:   o.maxInsns,
-		MaxMem:     o.maxMem,
-		MaxThreads: o.maxThreads,
-		Strict:     o.strict,
-		FSRoot:     o.fsRoot,
-		Observer:   obs,
-		Trace:      tr,
+		Argv:        argv,
+		Env:         o.env,
+		Seed:        o.seed,
+		Stdout:      stdout,
+		Stderr:      stderr,
+		MaxInsns:    o.maxInsns,
+		MaxMem:      o.maxMem,
+		MaxThreads:  o.maxThreads,
+		Strict:      o.strict,
+		StopOnFault: o.stopOnFault,
+		FSRoot:      o.fsRoot,
+		Observer:    obs,
+		Trace:       tr,
 	})
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission) {

@@ -25,6 +25,7 @@ const (
 	AMD64_FS_BASE Reg = 250
 	AMD64_GS_BASE Reg = 251
 	AMD64_XMM0    Reg = 122 // XMM0..XMM15 are consecutive
+	AMD64_MXCSR   Reg = 249
 )
 
 // Unicorn constants for opening an x86-64 engine (unicorn/unicorn.h,

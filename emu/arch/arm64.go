@@ -14,6 +14,9 @@ const (
 	ARM64_X0        Reg = 199 // X0..X28 are consecutive
 	ARM64_PC        Reg = 260
 	ARM64_TPIDR_EL0 Reg = 262
+	ARM64_Q0        Reg = 104 // Q0..Q31 are consecutive
+	ARM64_FPCR      Reg = 291
+	ARM64_FPSR      Reg = 292
 )
 
 // ARM64X returns the Unicorn number of Xn, n in 0..30.

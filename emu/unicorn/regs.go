@@ -78,3 +78,13 @@ func (e *Engine) RegRead128(reg int) (lo, hi uint64, err error) {
 	err = ucErr(C.uc_reg_read(e.uc, C.int(reg), unsafe.Pointer(&v[0])), "read register %d", reg)
 	return uint64(v[0]), uint64(v[1]), err
 }
+
+// RegWrite128 sets a 128-bit register (an XMM or Q register) from low and
+// high halves.
+func (e *Engine) RegWrite128(reg int, lo, hi uint64) error {
+	if err := e.check(); err != nil {
+		return err
+	}
+	v := [2]C.uint64_t{C.uint64_t(lo), C.uint64_t(hi)}
+	return ucErr(C.uc_reg_write(e.uc, C.int(reg), unsafe.Pointer(&v[0])), "write register %d", reg)
+}
