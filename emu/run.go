@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"runtime/debug"
 
+	"github.com/gorunemu/gorunemu/emu/arch"
 	"github.com/gorunemu/gorunemu/emu/unicorn"
-
 	"github.com/gorunemu/gorunemu/syscalls"
 )
 
@@ -191,6 +191,19 @@ func (p *Process) run(ctx context.Context) (*StopReason, error) {
 		switch {
 		case x.Fault != nil:
 			f := newFault(p.arch, x.Fault)
+			pc := p.faultPC(t, f, t.pc)
+			if f.Access != "fetch" && f.Access != "exception" {
+				// The faulting instruction and the rest of its block did
+				// not run.
+				before := p.eng.Insns()
+				p.eng.Uncount(pc)
+				t.insns -= before - p.eng.Insns()
+			}
+			if pc != t.pc {
+				if err := t.SetRegs([]arch.Reg{p.arch.PC}, []uint64{pc}); err != nil {
+					return nil, err
+				}
+			}
 			delivered, err := p.deliver(t, f)
 			if err != nil {
 				return nil, err

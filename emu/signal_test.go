@@ -34,7 +34,7 @@ func TestFaultsMatchLinux(t *testing.T) {
 			t.Parallel()
 			bin := loadertest.Build(t, "fault", a.Name)
 			reference := referenceRunner(t, a)
-			for _, what := range []string{"nil", "ud", "jump", "text"} {
+			for _, what := range []string{"nil", "ud", "jump", "text", "mid"} {
 				t.Run(what, func(t *testing.T) {
 					var out, errOut bytes.Buffer
 					rec := &recorder{}
@@ -75,17 +75,6 @@ var knownDeviations = map[string]func(string) string{
 	// qemu-user reports an undefined instruction as ILL_ILLOPN; Linux's
 	// arm64 do_undefinstr sends ILL_ILLOPC (1), as gorunemu does.
 	"arm64/ud": func(s string) string { return strings.Replace(s, "sigcode=2", "sigcode=1", 1) },
-	// Unicorn 2.0.1 does not bring the arm64 PC up to date before a
-	// memory fault (unicorn#1699): the PC reported is where the
-	// translation block began, here the instruction before the store.
-	"arm64/text": func(s string) string {
-		i := strings.Index(s, " pc=0x")
-		if i < 0 {
-			return s
-		}
-		j := strings.IndexByte(s[i:], ']')
-		return s[:i] + " pc=0xa6374" + s[i+j:]
-	},
 }
 
 // report is a Go fault report up to its first goroutine dump.
@@ -143,6 +132,17 @@ func TestStopOnFault(t *testing.T) {
 			assert.Equal(t, "main.deref", r.Symbol)
 			assert.Equal(t, uint64(8), r.Fault.Addr)
 			assert.Zero(t, p.Stats().Signals)
+
+			// The stop is at the storing instruction itself, on arm64
+			// too, where Unicorn leaves the PC at the block's start.
+			p = start(t, bin, emu.Config{Argv: []string{bin, "text"}, StopOnFault: true})
+			r = runTo(t, p, emu.UntilExit())
+			require.Equal(t, emu.StopFault, r.Kind, "%s", r)
+			code := make([]byte, 16)
+			require.NoError(t, p.ReadMem(r.PC, code))
+			asm, _ := trace.Disassemble(a.Name, code, r.PC, trace.SyntaxGo, nil)
+			want := map[string]string{"amd64": "MOVB $0xcc, 0(AX)", "arm64": "MOVB R3, (R0)"}[a.Name]
+			assert.Equal(t, want, asm, "the instruction at the fault's PC %#x", r.PC)
 		})
 	}
 }

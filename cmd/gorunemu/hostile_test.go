@@ -41,13 +41,13 @@ func TestHostileFixtures(t *testing.T) {
 				{"spawn", "spawn", []string{"--max-threads", "16"}, nil, exitThreads,
 					`^gorunemu: --max-threads=16: thread limit of 16 threads reached at runtime\.clone\+0x[0-9a-f]+ \(0x[0-9a-f]+\) \S+ on thread \d+$`},
 				{"fault/nil", "fault", []string{"--stop-on-fault"}, []string{"nil"}, 128 + 11,
-					`^gorunemu: fault: read of 8 bytes at 0x8 \(unmapped\) at main\.deref \(0x[0-9a-f]+\) \S+/testdata/fault/main\.go:19 on thread 4242$`},
+					`^gorunemu: fault: read of 8 bytes at 0x8 \(unmapped\) at main\.deref \(0x[0-9a-f]+\) \S+/testdata/fault/main\.go:23 on thread 4242$`},
 				{"fault/ud", "fault", []string{"--stop-on-fault"}, []string{"ud"}, 128 + 4,
 					`^gorunemu: fault: undefined instruction.* at main\.ud \(0x[0-9a-f]+\) \S+/testdata/fault/ud_` + a.Name + `\.s:5 on thread 4242$`},
 				{"fault/jump", "fault", []string{"--stop-on-fault"}, []string{"jump"}, 128 + 11,
 					`^gorunemu: fault: fetch of \d bytes at 0xdead0000 \(unmapped\) at 0xdead0000 on thread 4242$`},
 				{"fault/text", "fault", []string{"--stop-on-fault"}, []string{"text"}, 128 + 11,
-					`^gorunemu: fault: write of 1 bytes at 0x[0-9a-f]+ \(no permission\) at main\.main\+0x[0-9a-f]+ \(0x[0-9a-f]+\) \S+/testdata/fault/main\.go:\d+ on thread 4242$`},
+					`^gorunemu: fault: write of 1 bytes at 0x[0-9a-f]+ \(no permission\) at main\.main\+0x[0-9a-f]+ \(0x[0-9a-f]+\) \S+/testdata/fault/main\.go:44 on thread 4242$`},
 				// Delivered, the fault becomes Go's panic, exit 2, and the
 				// run ends normally (emu's TestFaultsMatchLinux compares
 				// the output with Linux's).

@@ -130,6 +130,21 @@ uc_err gre_hook_block(gre_state *st, uc_hook *h) {
 // so take back what will not run now: it is counted again when execution
 // resumes at addr.
 static void stop_before(gre_state *st, uint64_t addr, uint32_t why) {
+	gre_uncount_from(st, addr);
+	// The instruction hook may already have recorded this instruction (code
+	// hooks run in the order they were added): it has not run.
+	gre_ring *r = &st->insns_ring;
+	if (st->trace_insns && r->len > 0 && ((gre_insn *)r->buf)[r->len - 1].addr == addr) {
+		r->len--;
+	}
+	st->stop_pc = addr;
+	stop(st, why);
+}
+
+// gre_uncount_from takes back the instructions from addr to the end of the
+// block that started last, which was counted whole when it started and
+// will be counted again when execution resumes at addr.
+void gre_uncount_from(gre_state *st, uint64_t addr) {
 	if (addr == st->cur_block) {
 		st->insns -= st->cur_icount;
 	} else if (addr > st->cur_block && addr < st->cur_block + st->cur_size) {
@@ -146,14 +161,6 @@ static void stop_before(gre_state *st, uint64_t addr, uint32_t why) {
 	st->cur_block = 0;
 	st->cur_size = 0;
 	st->cur_icount = 0;
-	// The instruction hook may already have recorded this instruction (code
-	// hooks run in the order they were added): it has not run.
-	gre_ring *r = &st->insns_ring;
-	if (st->trace_insns && r->len > 0 && ((gre_insn *)r->buf)[r->len - 1].addr == addr) {
-		r->len--;
-	}
-	st->stop_pc = addr;
-	stop(st, why);
 }
 
 // hook_stop runs before the instruction at a stop address executes.

@@ -146,6 +146,13 @@ func memFault(st *C.gre_state) *Fault {
 	return f
 }
 
+// Uncount takes back from Insns the instructions a fault at addr kept
+// from running: the block that started last was counted whole when it
+// started, from its start to its end.
+func (e *Engine) Uncount(addr uint64) {
+	C.gre_uncount_from(e.st, C.uint64_t(addr))
+}
+
 // Stop asks a running Start to return. It is safe to call from another
 // goroutine while Start runs (Unicorn's uc_emu_stop only sets flags).
 func (e *Engine) Stop() error {

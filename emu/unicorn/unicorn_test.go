@@ -194,7 +194,7 @@ func TestFaults(t *testing.T) {
 			assert.Equal(t, 8, x.Fault.Size)
 			pc, err := e.RegRead(int(a.PC))
 			require.NoError(t, err)
-			assert.Equal(t, uint64(0x1000), pc, "PC is the faulting instruction")
+			assert.Equal(t, uint64(0x1000), pc, "the faulting instruction, which starts its block (TestFaultMidBlock shows otherwise)")
 
 			// A write to read-only memory.
 			require.NoError(t, e.Map(0x2000, 0x1000, ProtRead))
@@ -212,6 +212,45 @@ func TestFaults(t *testing.T) {
 			assert.Equal(t, FaultWrite, x.Fault.Kind)
 			assert.False(t, x.Fault.Unmapped)
 			assert.Equal(t, uint64(0x2000), x.Fault.Addr)
+		})
+	}
+}
+
+// TestFaultMidBlock pins what Unicorn 2.0.1 leaves after a data fault in
+// the middle of a block: the instructions before it ran and those after
+// it did not, but the PC is the block's start on both arches
+// (unicorn#1699; emu's faultPC finds the instruction), and the whole
+// block was counted, which Uncount corrects.
+func TestFaultMidBlock(t *testing.T) {
+	code := map[string][]byte{
+		// mov ecx,1; mov rax,[0x10]; mov edx,2; ud2
+		"amd64": {0xb9, 1, 0, 0, 0, 0x48, 0x8b, 0x04, 0x25, 0x10, 0, 0, 0, 0xba, 2, 0, 0, 0, 0x0f, 0x0b},
+		// movz x1,#0x10; movz x2,#5; str x2,[x1]; movz x3,#7; udf #0
+		"arm64": arm64Code(0xd2800201, 0xd28000a2, 0xf9000022, 0xd28000e3, 0),
+	}
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			e := open(t, a)
+			require.NoError(t, e.Map(0x1000, 0x1000, ProtRead|ProtExec))
+			require.NoError(t, e.WriteMem(0x1000, code[a.Name]))
+			x, err := e.Start(0x1000, 0)
+			require.NoError(t, err)
+			require.NotNil(t, x.Fault)
+			assert.Equal(t, uint64(0x10), x.Fault.Addr)
+			pc, err := e.RegRead(int(a.PC))
+			require.NoError(t, err)
+			assert.Equal(t, uint64(0x1000), pc, "the block's start, not the faulting instruction")
+			before, after, faultAt, ran, block := arch.AMD64_RCX, arch.AMD64_RDX, uint64(0x1005), uint64(1), uint64(4)
+			if a == arch.ARM64 {
+				before, after, faultAt, ran, block = arch.ARM64X(2), arch.ARM64X(3), 0x1008, 2, 5
+			}
+			vb, _ := e.RegRead(int(before))
+			va, _ := e.RegRead(int(after))
+			assert.NotZero(t, vb, "the instruction before the fault ran")
+			assert.Zero(t, va, "the instruction after the fault did not")
+			assert.Equal(t, block, e.Insns(), "the whole block counted")
+			e.Uncount(faultAt)
+			assert.Equal(t, ran, e.Insns(), "only the instructions before the fault ran")
 		})
 	}
 }

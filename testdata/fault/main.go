@@ -1,6 +1,7 @@
 // Command fault makes the fault its first argument names: nil (a nil
 // pointer dereference), ud (an undefined instruction), jump (a call to an
-// unmapped address) or text (a store into its own code).
+// unmapped address), text (a store into its own code) or mid (a load
+// from address 16 in the middle of a straight run of instructions).
 package main
 
 import (
@@ -12,6 +13,9 @@ import (
 
 // ud executes an undefined instruction (ud_*.s).
 func ud()
+
+// mid loads from address 16 as its third instruction (ud_*.s).
+func mid()
 
 type point struct{ x, y int }
 
@@ -29,6 +33,8 @@ func main() {
 		fmt.Println(deref(nil))
 	case "ud":
 		ud()
+	case "mid":
+		mid()
 	case "jump":
 		fv := &struct{ pc uintptr }{0xdead0000}
 		f := *(*func())(unsafe.Pointer(&fv))

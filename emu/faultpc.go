@@ -1,0 +1,285 @@
+package emu
+
+import (
+	"encoding/binary"
+	"strings"
+
+	"golang.org/x/arch/x86/x86asm"
+
+	"github.com/gorunemu/gorunemu/emu/arch"
+)
+
+// Unicorn 2.0.1 does not bring the PC up to date before a data access
+// faults (unicorn#1699, on both arches): after the fault the PC register
+// holds the start of the translation block, while the other registers
+// are as they were just before the faulting instruction (emu/unicorn's
+// TestFaultMidBlock). faultPC finds that instruction: the first load or
+// store from the block start on, before the block's closing branch, whose
+// address computed from the registers covers the fault address with the
+// same direction of access. When none does, the block start is kept.
+
+// maxFaultScan bounds the search, in instructions; Unicorn's blocks are
+// shorter.
+const maxFaultScan = 512
+
+// faultPC returns the PC of the instruction that made fault f on thread
+// t, which is loaded in the engine at the block start pc.
+func (p *Process) faultPC(t *Thread, f *Fault, pc uint64) uint64 {
+	if f.Access != "read" && f.Access != "write" {
+		return pc
+	}
+	write := f.Access == "write"
+	if p.arch == arch.ARM64 {
+		return p.arm64FaultPC(t, f.Addr, write, pc)
+	}
+	return p.amd64FaultPC(t, f.Addr, write, pc)
+}
+
+func (p *Process) arm64FaultPC(t *Thread, addr uint64, write bool, pc uint64) uint64 {
+	regs := make([]arch.Reg, 32)
+	for n := range 31 {
+		regs[n] = arch.ARM64X(n)
+	}
+	regs[31] = arch.ARM64_SP
+	vals := make([]uint64, 32)
+	if err := t.Regs(regs, vals); err != nil {
+		return pc
+	}
+	code := p.codeAt(pc, 4*maxFaultScan)
+	for i := 0; i+4 <= len(code); i += 4 {
+		w := binary.LittleEndian.Uint32(code[i:])
+		at := pc + uint64(i)
+		if m, ok := arm64MemAccess(w, at, vals); ok && m.covers(addr, write) {
+			return at
+		}
+		if arm64EndsBlock(w) {
+			break
+		}
+	}
+	return pc
+}
+
+// x86Regs are the registers an x86-64 address may use, by x86asm's name.
+var x86Regs = map[x86asm.Reg]arch.Reg{
+	x86asm.RAX: arch.AMD64_RAX, x86asm.RCX: arch.AMD64_RCX, x86asm.RDX: arch.AMD64_RDX, x86asm.RBX: arch.AMD64_RBX,
+	x86asm.RSP: arch.AMD64_RSP, x86asm.RBP: arch.AMD64_RBP, x86asm.RSI: arch.AMD64_RSI, x86asm.RDI: arch.AMD64_RDI,
+	x86asm.R8: arch.AMD64_R8, x86asm.R9: arch.AMD64_R9, x86asm.R10: arch.AMD64_R10, x86asm.R11: arch.AMD64_R11,
+	x86asm.R12: arch.AMD64_R12, x86asm.R13: arch.AMD64_R13, x86asm.R14: arch.AMD64_R14, x86asm.R15: arch.AMD64_R15,
+	x86asm.FS: arch.AMD64_FS_BASE, x86asm.GS: arch.AMD64_GS_BASE,
+}
+
+func (p *Process) amd64FaultPC(t *Thread, addr uint64, write bool, pc uint64) uint64 {
+	regs := make([]arch.Reg, 0, len(x86Regs))
+	for _, r := range x86Regs {
+		regs = append(regs, r)
+	}
+	vals := make([]uint64, len(regs))
+	if err := t.Regs(regs, vals); err != nil {
+		return pc
+	}
+	val := make(map[arch.Reg]uint64, len(regs))
+	for i, r := range regs {
+		val[r] = vals[i]
+	}
+	code := p.codeAt(pc, 16*maxFaultScan)
+	for off := 0; off < len(code); {
+		inst, err := x86asm.Decode(code[off:], 64)
+		if err != nil {
+			break
+		}
+		at := pc + uint64(off)
+		if m, ok := x86MemAccess(inst, at, val); ok && m.covers(addr, write) {
+			return at
+		}
+		if x86EndsBlock(inst) {
+			break
+		}
+		off += inst.Len
+	}
+	return pc
+}
+
+// codeAt reads up to n bytes of code at pc, stopping at unmapped memory.
+func (p *Process) codeAt(pc uint64, n int) []byte {
+	code := make([]byte, n)
+	page := p.arch.PageSize
+	got := 0
+	for got < n {
+		chunk := min(n-got, int(page-(pc+uint64(got))%page))
+		if p.mem.read(pc+uint64(got), code[got:got+chunk], true) != nil {
+			break
+		}
+		got += chunk
+	}
+	return code[:got]
+}
+
+// x86MemAccess computes the address of inst's memory operand from the
+// registers in val. A memory destination (the first operand, in Intel
+// order) is written and, for read-modify-write instructions, read; CMP
+// and TEST only read it; LEA and NOP access nothing.
+func x86MemAccess(inst x86asm.Inst, pc uint64, val map[arch.Reg]uint64) (m memAccess, ok bool) {
+	switch inst.Op {
+	case x86asm.LEA, x86asm.NOP, x86asm.PREFETCHNTA, x86asm.PREFETCHT0, x86asm.PREFETCHT1, x86asm.PREFETCHT2, x86asm.PREFETCHW:
+		return memAccess{}, false
+	}
+	for i, a := range inst.Args {
+		mem, isMem := a.(x86asm.Mem)
+		if !isMem {
+			continue
+		}
+		addr := uint64(mem.Disp)
+		if mem.Disp >= 1<<31 && mem.Disp < 1<<32 {
+			// A 32-bit displacement, which the CPU sign-extends
+			// (x86asm leaves an absolute one unsigned).
+			addr = uint64(int64(int32(uint32(mem.Disp))))
+		}
+		if mem.Segment == x86asm.FS || mem.Segment == x86asm.GS {
+			addr += val[x86Regs[mem.Segment]]
+		}
+		switch {
+		case mem.Base == x86asm.RIP:
+			addr += pc + uint64(inst.Len)
+		case mem.Base != 0:
+			addr += x86Reg(mem.Base, val)
+		}
+		if mem.Index != 0 {
+			addr += x86Reg(mem.Index, val) * uint64(mem.Scale)
+		}
+		if inst.AddrSize == 32 {
+			addr = uint64(uint32(addr))
+		}
+		if i == 0 && inst.Op != x86asm.CMP && inst.Op != x86asm.TEST {
+			return memAccess{addr: addr, load: true, store: true}, true
+		}
+		return memAccess{addr: addr, load: true}, true
+	}
+	return memAccess{}, false
+}
+
+// x86Reg is the value of an address register, 64- or 32-bit.
+func x86Reg(r x86asm.Reg, val map[arch.Reg]uint64) uint64 {
+	if r >= x86asm.EAX && r <= x86asm.R15L {
+		return uint64(uint32(val[x86Regs[r-x86asm.EAX+x86asm.RAX]]))
+	}
+	return val[x86Regs[r]]
+}
+
+// x86EndsBlock reports whether inst ends a translation block: a jump,
+// call, return, syscall, interrupt or undefined instruction.
+func x86EndsBlock(inst x86asm.Inst) bool {
+	switch inst.Op {
+	case x86asm.CALL, x86asm.RET, x86asm.SYSCALL, x86asm.INT, x86asm.UD1, x86asm.UD2, x86asm.HLT,
+		x86asm.LCALL, x86asm.LJMP, x86asm.LRET, x86asm.IRET, x86asm.IRETQ:
+		return true
+	}
+	return strings.HasPrefix(inst.Op.String(), "J") || strings.HasPrefix(inst.Op.String(), "LOOP")
+}
+
+// memAccess is where a load or store goes.
+type memAccess struct {
+	addr        uint64
+	load, store bool
+}
+
+// covers reports whether an access of m could have faulted at addr: the
+// largest access (LD4 of four Q registers) spans 64 bytes.
+func (m memAccess) covers(addr uint64, write bool) bool {
+	if write && !m.store || !write && !m.load {
+		return false
+	}
+	return addr >= m.addr && addr-m.addr < 64
+}
+
+// arm64MemAccess decodes the address a load/store instruction w at pc
+// accesses, given the registers x0..x30 and sp in x (Arm ARM, C4.1.66
+// "Loads and Stores"). ok is false for other instructions.
+func arm64MemAccess(w uint32, pc uint64, x []uint64) (m memAccess, ok bool) {
+	rn := x[w>>5&31]               // base: register 31 is SP
+	reg := func(n uint32) uint64 { // register operand: 31 is XZR
+		if n == 31 {
+			return 0
+		}
+		return x[n]
+	}
+	v := w>>26&1 == 1 // SIMD&FP register
+	size := w >> 30
+	opc := w >> 22 & 3
+	// loadOpc is the direction of the single-register forms: for general
+	// registers opc 00 stores and the rest load; for SIMD&FP, opc bit 0
+	// loads.
+	loadOpc := opc != 0
+	scale := size
+	if v {
+		loadOpc = opc&1 == 1
+		scale |= (opc & 2) << 1 // 128-bit Q
+	}
+	simm := func(bits, shift uint32) uint64 {
+		return uint64(int64(int32(w<<(32-shift-bits)) >> (32 - bits)))
+	}
+	switch {
+	case w>>24&0x3b == 0x39: // load/store register (unsigned immediate)
+		return memAccess{addr: rn + uint64(w>>10&0xfff)<<scale, load: loadOpc, store: !loadOpc}, true
+	case w>>24&0x3b == 0x38 && w>>21&1 == 0: // unscaled, pre-, post-index, unprivileged
+		addr := rn + simm(9, 12)
+		if w>>10&3 == 1 { // post-index: the base, then the writeback
+			addr = rn
+		}
+		return memAccess{addr: addr, load: loadOpc, store: !loadOpc}, true
+	case w>>24&0x3b == 0x38 && w>>10&3 == 2: // register offset
+		off := reg(w >> 16 & 31)
+		switch w >> 13 & 7 {
+		case 2: // UXTW
+			off = uint64(uint32(off))
+		case 6: // SXTW
+			off = uint64(int64(int32(off)))
+		}
+		if w>>12&1 == 1 {
+			off <<= scale
+		}
+		return memAccess{addr: rn + off, load: loadOpc, store: !loadOpc}, true
+	case w>>24&0x3b == 0x38 && w>>10&3 == 0: // atomic memory operations (LSE)
+		return memAccess{addr: rn, load: true, store: true}, true
+	case w>>27&7 == 5: // load/store pair
+		pscale := 2 + size>>1
+		if v {
+			pscale = 2 + size
+		}
+		addr := rn + simm(7, 15)<<pscale
+		if w>>23&3 == 1 { // post-index
+			addr = rn
+		}
+		load := w>>22&1 == 1
+		return memAccess{addr: addr, load: load, store: !load}, true
+	case w>>24&0x3f == 0x08: // exclusive and ordered (LDXR, STLR, CAS, ...)
+		load := w>>22&1 == 1
+		if w>>23&1 == 1 && w>>21&1 == 1 { // CAS, CASP: read and write
+			return memAccess{addr: rn, load: true, store: true}, true
+		}
+		return memAccess{addr: rn, load: load, store: !load}, true
+	case w>>24&0x3f == 0x19 && w>>21&1 == 0 && w>>10&3 == 0: // LDAPUR, STLUR
+		return memAccess{addr: rn + simm(9, 12), load: opc != 0, store: opc == 0}, true
+	case w&0xbf800000 == 0x0c000000, w&0xbf800000 == 0x0c800000, // LD1..LD4, ST1..ST4
+		w&0xbf800000 == 0x0d000000, w&0xbf800000 == 0x0d800000:
+		load := w>>22&1 == 1
+		return memAccess{addr: rn, load: load, store: !load}, true
+	case w>>24&0x3b == 0x18: // load register (literal)
+		return memAccess{addr: pc + simm(19, 5)<<2, load: true}, true
+	}
+	return memAccess{}, false
+}
+
+// arm64EndsBlock reports whether w is a branch or exception-generating
+// instruction, which ends a translation block.
+func arm64EndsBlock(w uint32) bool {
+	switch {
+	case w&0x7c000000 == 0x14000000, // B, BL
+		w&0x7e000000 == 0x34000000, // CBZ, CBNZ
+		w&0x7e000000 == 0x36000000, // TBZ, TBNZ
+		w&0xff000010 == 0x54000000, // B.cond
+		w&0xff000000 == 0xd4000000, // SVC, BRK, ...
+		w&0xfe000000 == 0xd6000000: // BR, BLR, RET, ERET
+		return true
+	}
+	return false
+}
