@@ -321,6 +321,7 @@ func (p *Process) syscall(t *Thread) (rotate bool, err error) {
 	copy(args[:], vals[1:])
 	k := &task{p: p, t: t, restarted: t.restart, timedOut: t.timedOut}
 	t.restart, t.timedOut = false, false
+	after := t.pc // rt_sigreturn moves the thread
 	c, err := p.kernel.Dispatch(k, int(vals[0]), args)
 	p.stats.Syscalls++
 	if err != nil {
@@ -336,7 +337,7 @@ func (p *Process) syscall(t *Thread) (rotate bool, err error) {
 		p.cfg.Observer.Syscall(t, &c, k)
 	}
 	if p.tracer != nil {
-		p.tracer.syscall(t, &c, k)
+		p.tracer.syscall(t, after, &c, k)
 		p.tracer.flush()
 	}
 	if t.state != Runnable || p.exited != nil {

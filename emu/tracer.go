@@ -365,15 +365,16 @@ func (tr *tracer) symName(addr uint64) (string, uint64) {
 	return "", 0
 }
 
-// syscall reports a handled syscall. Milestone traces show the ones that
-// shape startup: TLS setup and thread creation.
-func (tr *tracer) syscall(t *Thread, c *syscalls.Call, task syscalls.Task) {
+// syscall reports thread t's handled syscall c; after is the PC past the
+// syscall instruction, where the thread was when it made the call.
+// Milestone traces show the calls that shape startup: TLS setup and
+// thread creation.
+func (tr *tracer) syscall(t *Thread, after uint64, c *syscalls.Call, task syscalls.Task) {
 	if !tr.opts.Syscalls && !(tr.opts.Milestones && milestoneSyscall(c.Name)) {
 		return
 	}
 	e := tr.emit(t, trace.Syscall)
-	pc := t.pc - tr.p.arch.SyscallInsnLen
-	e.At = tr.loc(pc)
+	e.At = tr.loc(after - tr.p.arch.SyscallInsnLen)
 	e.Name = c.Name
 	var entry *syscalls.Entry
 	if en, ok := syscalls.Lookup(tr.p.arch, c.Nr); ok {
@@ -381,10 +382,14 @@ func (tr *tracer) syscall(t *Thread, c *syscalls.Call, task syscalls.Task) {
 	}
 	e.Args = syscalls.FormatArgs(task, entry, c.Args)
 	e.Result = syscalls.FormatResult(entry, c)
-	if callers := tr.p.backtrace(t, 1); len(callers) > 0 {
-		e.Caller = tr.loc(callers[0] - 1)
-		e.Caller.Offset++ // name the return address, as tracebacks do
-		e.Caller.PC++
+	// The caller is found from the registers, which rt_sigreturn has
+	// replaced with the interrupted code's.
+	if t.pc == after {
+		if callers := tr.p.backtrace(t, 1); len(callers) > 0 {
+			e.Caller = tr.loc(callers[0] - 1)
+			e.Caller.Offset++ // name the return address, as tracebacks do
+			e.Caller.PC++
+		}
 	}
 	var notes []string
 	if c.Note != "" {

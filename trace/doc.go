@@ -39,7 +39,7 @@
 //	milestone FUNC [POS][: DETAIL]
 //	call      DEPTH INDENT FUNC [POS]
 //	return    DEPTH INDENT FUNC -> FUNC+OFF
-//	syscall   NAME(ARG, ...) = RESULT in FUNC [from FUNC+OFF] [# NOTE; ...]
+//	syscall   NAME(ARG, ...) = RESULT in FUNC|0xPC [from FUNC+OFF] [# NOTE; ...]
 //	insn      0xPC FUNC+OFF [POS] BYTES | ASM [; REG=0xVAL ...]
 //	write     TARGET SIZE 0xOLD -> 0xNEW by FUNC+OFF [POS]
 //	thread    from PARENT at FUNC+OFF[: DETAIL]

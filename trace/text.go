@@ -89,7 +89,11 @@ func (s *TextSink) Emit(e *Event) error {
 		b = append(b, ") "...)
 		b = append(b, e.Result...)
 		b = append(b, " in "...)
-		b = append(b, e.At.Func...)
+		if e.At.Func != "" {
+			b = append(b, e.At.Func...)
+		} else {
+			b = append(b, e.At.Sym()...) // outside the binary: the address
+		}
 		if e.Caller.Func != "" {
 			b = append(b, " from "...)
 			b = append(b, e.Caller.Sym()...)

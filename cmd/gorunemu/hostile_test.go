@@ -103,3 +103,20 @@ func TestEscape(t *testing.T) {
 		})
 	}
 }
+
+// TestFaultTrace: a delivered fault shows in the trace as a signal line
+// at the faulting instruction, followed by the handler's rt_sigreturn.
+func TestFaultTrace(t *testing.T) {
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			t.Parallel()
+			bin := loadertest.Build(t, "fault", a.Name)
+			code, out, errOut := gorunemu("trace", "--syscalls", "--until", "exit", bin, "mid")
+			require.Equal(t, 2, code, "stderr: %s", errOut)
+			asm := map[string]string{"amd64": "0xe", "arm64": "0x8"}[a.Name] // the third instruction
+			assert.Regexp(t, `(?m)^ +\d+  4242 signal SIGSEGV at main\.mid\+`+asm+` \S+/testdata/fault/ud_`+a.Name+`\.s:12: read of 8 bytes at 0x10 \(unmapped\); handler runtime\.sigtramp$`, out)
+			assert.Regexp(t, `(?m)^ +\d+  4242 syscall rt_sigreturn\(\) = \d+ in \S+$`, out)
+			assert.Contains(t, errOut, "[signal SIGSEGV: segmentation violation code=0x1 addr=0x10 pc=")
+		})
+	}
+}
