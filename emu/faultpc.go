@@ -2,7 +2,6 @@ package emu
 
 import (
 	"encoding/binary"
-	"strings"
 
 	"golang.org/x/arch/x86/x86asm"
 
@@ -11,31 +10,40 @@ import (
 
 // Unicorn 2.0.1 does not bring the PC up to date before a data access
 // faults (unicorn#1699, on both arches): after the fault the PC register
-// holds the start of the translation block, while the other registers
-// are as they were just before the faulting instruction (emu/unicorn's
-// TestFaultMidBlock). faultPC finds that instruction: the first load or
-// store from the block start on, before the block's closing branch, whose
-// address computed from the registers covers the fault address with the
-// same direction of access. When none does, the block start is kept.
-
-// maxFaultScan bounds the search, in instructions; Unicorn's blocks are
-// shorter.
-const maxFaultScan = 512
+// holds the start of the translation block, or of an older one that
+// jumped to it directly, while the other registers are as they were just
+// before the faulting instruction (emu/unicorn's TestFaultMidBlock).
+// faultPC finds that instruction: the first load or store of the block
+// the block hook saw start last whose address, computed from the
+// registers, covers the fault address with the same direction of access.
+// When none does, the PC register is kept.
 
 // faultPC returns the PC of the instruction that made fault f on thread
-// t, which is loaded in the engine at the block start pc.
+// t, which is loaded in the engine with its PC register at pc.
 func (p *Process) faultPC(t *Thread, f *Fault, pc uint64) uint64 {
 	if f.Access != "read" && f.Access != "write" {
 		return pc
 	}
-	write := f.Access == "write"
-	if p.arch == arch.ARM64 {
-		return p.arm64FaultPC(t, f.Addr, write, pc)
+	block, size := p.eng.LastBlock()
+	if size == 0 {
+		return pc
 	}
-	return p.amd64FaultPC(t, f.Addr, write, pc)
+	code := p.codeAt(block, int(size))
+	write := f.Access == "write"
+	var at uint64
+	var ok bool
+	if p.arch == arch.ARM64 {
+		at, ok = p.arm64FaultPC(t, f.Addr, write, block, code)
+	} else {
+		at, ok = p.amd64FaultPC(t, f.Addr, write, block, code)
+	}
+	if !ok {
+		return pc
+	}
+	return at
 }
 
-func (p *Process) arm64FaultPC(t *Thread, addr uint64, write bool, pc uint64) uint64 {
+func (p *Process) arm64FaultPC(t *Thread, addr uint64, write bool, pc uint64, code []byte) (uint64, bool) {
 	regs := make([]arch.Reg, 32)
 	for n := range 31 {
 		regs[n] = arch.ARM64X(n)
@@ -43,20 +51,16 @@ func (p *Process) arm64FaultPC(t *Thread, addr uint64, write bool, pc uint64) ui
 	regs[31] = arch.ARM64_SP
 	vals := make([]uint64, 32)
 	if err := t.Regs(regs, vals); err != nil {
-		return pc
+		return 0, false
 	}
-	code := p.codeAt(pc, 4*maxFaultScan)
 	for i := 0; i+4 <= len(code); i += 4 {
 		w := binary.LittleEndian.Uint32(code[i:])
 		at := pc + uint64(i)
 		if m, ok := arm64MemAccess(w, at, vals); ok && m.covers(addr, write) {
-			return at
-		}
-		if arm64EndsBlock(w) {
-			break
+			return at, true
 		}
 	}
-	return pc
+	return 0, false
 }
 
 // x86Regs are the registers an x86-64 address may use, by x86asm's name.
@@ -68,20 +72,19 @@ var x86Regs = map[x86asm.Reg]arch.Reg{
 	x86asm.FS: arch.AMD64_FS_BASE, x86asm.GS: arch.AMD64_GS_BASE,
 }
 
-func (p *Process) amd64FaultPC(t *Thread, addr uint64, write bool, pc uint64) uint64 {
+func (p *Process) amd64FaultPC(t *Thread, addr uint64, write bool, pc uint64, code []byte) (uint64, bool) {
 	regs := make([]arch.Reg, 0, len(x86Regs))
 	for _, r := range x86Regs {
 		regs = append(regs, r)
 	}
 	vals := make([]uint64, len(regs))
 	if err := t.Regs(regs, vals); err != nil {
-		return pc
+		return 0, false
 	}
 	val := make(map[arch.Reg]uint64, len(regs))
 	for i, r := range regs {
 		val[r] = vals[i]
 	}
-	code := p.codeAt(pc, 16*maxFaultScan)
 	for off := 0; off < len(code); {
 		inst, err := x86asm.Decode(code[off:], 64)
 		if err != nil {
@@ -89,14 +92,11 @@ func (p *Process) amd64FaultPC(t *Thread, addr uint64, write bool, pc uint64) ui
 		}
 		at := pc + uint64(off)
 		if m, ok := x86MemAccess(inst, at, val); ok && m.covers(addr, write) {
-			return at
-		}
-		if x86EndsBlock(inst) {
-			break
+			return at, true
 		}
 		off += inst.Len
 	}
-	return pc
+	return 0, false
 }
 
 // codeAt reads up to n bytes of code at pc, stopping at unmapped memory.
@@ -163,17 +163,6 @@ func x86Reg(r x86asm.Reg, val map[arch.Reg]uint64) uint64 {
 		return uint64(uint32(val[x86Regs[r-x86asm.EAX+x86asm.RAX]]))
 	}
 	return val[x86Regs[r]]
-}
-
-// x86EndsBlock reports whether inst ends a translation block: a jump,
-// call, return, syscall, interrupt or undefined instruction.
-func x86EndsBlock(inst x86asm.Inst) bool {
-	switch inst.Op {
-	case x86asm.CALL, x86asm.RET, x86asm.SYSCALL, x86asm.INT, x86asm.UD1, x86asm.UD2, x86asm.HLT,
-		x86asm.LCALL, x86asm.LJMP, x86asm.LRET, x86asm.IRET, x86asm.IRETQ:
-		return true
-	}
-	return strings.HasPrefix(inst.Op.String(), "J") || strings.HasPrefix(inst.Op.String(), "LOOP")
 }
 
 // memAccess is where a load or store goes.
@@ -267,19 +256,4 @@ func arm64MemAccess(w uint32, pc uint64, x []uint64) (m memAccess, ok bool) {
 		return memAccess{addr: pc + simm(19, 5)<<2, load: true}, true
 	}
 	return memAccess{}, false
-}
-
-// arm64EndsBlock reports whether w is a branch or exception-generating
-// instruction, which ends a translation block.
-func arm64EndsBlock(w uint32) bool {
-	switch {
-	case w&0x7c000000 == 0x14000000, // B, BL
-		w&0x7e000000 == 0x34000000, // CBZ, CBNZ
-		w&0x7e000000 == 0x36000000, // TBZ, TBNZ
-		w&0xff000010 == 0x54000000, // B.cond
-		w&0xff000000 == 0xd4000000, // SVC, BRK, ...
-		w&0xfe000000 == 0xd6000000: // BR, BLR, RET, ERET
-		return true
-	}
-	return false
 }

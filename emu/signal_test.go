@@ -24,7 +24,9 @@ import (
 // host and under qemu-aarch64 for arm64. Go's handler turns each fault
 // into its panic or fatal error, exit code 2; the report up to the first
 // goroutine dump (whose heap addresses are randomized) must be the same
-// byte for byte, and the nil dereference's whole output is.
+// byte for byte, and the nil dereference's whole output is. "recover"
+// faults three times in a loop (where Unicorn's PC is from an older,
+// chained block) and recovers each time.
 func TestFaultsMatchLinux(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds fixtures and runs them natively")
@@ -34,7 +36,7 @@ func TestFaultsMatchLinux(t *testing.T) {
 			t.Parallel()
 			bin := loadertest.Build(t, "fault", a.Name)
 			reference := referenceRunner(t, a)
-			for _, what := range []string{"nil", "ud", "jump", "text", "mid"} {
+			for _, what := range []string{"nil", "ud", "jump", "text", "mid", "recover"} {
 				t.Run(what, func(t *testing.T) {
 					var out, errOut bytes.Buffer
 					rec := &recorder{}
@@ -42,12 +44,18 @@ func TestFaultsMatchLinux(t *testing.T) {
 						Trace: &emu.TraceOptions{Sink: rec}})
 					r := runTo(t, p, emu.UntilExit())
 					require.Equal(t, emu.StopExited, r.Kind, "%s\nstderr:\n%s", r, errOut.String())
-					assert.Equal(t, 2, r.Code)
-					assert.Equal(t, "fault: "+what+"\n", out.String())
-					assert.Equal(t, 1, p.Stats().Signals)
+					code, faults := 2, 1
+					if what == "recover" {
+						code, faults = 0, 3
+					}
+					assert.Equal(t, code, r.Code, "stderr:\n%s", errOut.String())
+					assert.True(t, strings.HasPrefix(out.String(), "fault: "+what+"\n"), out.String())
+					assert.Equal(t, faults, p.Stats().Signals)
 					signals := rec.of(trace.Signal)
-					require.Len(t, signals, 1)
-					assert.Contains(t, signals[0].Detail, "handler runtime.sigtramp")
+					require.Len(t, signals, faults)
+					for _, s := range signals {
+						assert.Contains(t, s.Detail, "handler runtime.sigtramp")
+					}
 
 					if reference == nil {
 						return
@@ -60,7 +68,7 @@ func TestFaultsMatchLinux(t *testing.T) {
 						want = fix(want)
 					}
 					assert.Equal(t, want, got, "the fault report, up to the first goroutine")
-					if what == "nil" {
+					if what == "nil" || what == "recover" {
 						assert.Equal(t, refErr, errOut.String())
 					}
 				})

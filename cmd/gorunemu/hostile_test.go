@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -18,6 +19,8 @@ import (
 // outcome: a stop reason, a one-line message naming the limit or fault
 // and the guest's position, and an exit code.
 func TestHostileFixtures(t *testing.T) {
+	derefLine := fixtureLine(t, "fault", "main.go", "func deref(")
+	storeLine := fixtureLine(t, "fault", "main.go", "*code = 0xcc")
 	for _, a := range arch.All() {
 		t.Run(a.Name, func(t *testing.T) {
 			t.Parallel()
@@ -41,13 +44,13 @@ func TestHostileFixtures(t *testing.T) {
 				{"spawn", "spawn", []string{"--max-threads", "16"}, nil, exitThreads,
 					`^gorunemu: --max-threads=16: thread limit of 16 threads reached at runtime\.clone\+0x[0-9a-f]+ \(0x[0-9a-f]+\) \S+ on thread \d+$`},
 				{"fault/nil", "fault", []string{"--stop-on-fault"}, []string{"nil"}, 128 + 11,
-					`^gorunemu: fault: read of 8 bytes at 0x8 \(unmapped\) at main\.deref \(0x[0-9a-f]+\) \S+/testdata/fault/main\.go:23 on thread 4242$`},
+					`^gorunemu: fault: read of 8 bytes at 0x8 \(unmapped\) at main\.deref \(0x[0-9a-f]+\) \S+/testdata/fault/main\.go:` + derefLine + ` on thread 4242$`},
 				{"fault/ud", "fault", []string{"--stop-on-fault"}, []string{"ud"}, 128 + 4,
 					`^gorunemu: fault: undefined instruction.* at main\.ud \(0x[0-9a-f]+\) \S+/testdata/fault/ud_` + a.Name + `\.s:5 on thread 4242$`},
 				{"fault/jump", "fault", []string{"--stop-on-fault"}, []string{"jump"}, 128 + 11,
 					`^gorunemu: fault: fetch of \d bytes at 0xdead0000 \(unmapped\) at 0xdead0000 on thread 4242$`},
 				{"fault/text", "fault", []string{"--stop-on-fault"}, []string{"text"}, 128 + 11,
-					`^gorunemu: fault: write of 1 bytes at 0x[0-9a-f]+ \(no permission\) at main\.main\+0x[0-9a-f]+ \(0x[0-9a-f]+\) \S+/testdata/fault/main\.go:44 on thread 4242$`},
+					`^gorunemu: fault: write of 1 bytes at 0x[0-9a-f]+ \(no permission\) at main\.main\+0x[0-9a-f]+ \(0x[0-9a-f]+\) \S+/testdata/fault/main\.go:` + storeLine + ` on thread 4242$`},
 				// Delivered, the fault becomes Go's panic, exit 2, and the
 				// run ends normally (emu's TestFaultsMatchLinux compares
 				// the output with Linux's).
@@ -119,4 +122,21 @@ func TestFaultTrace(t *testing.T) {
 			assert.Contains(t, errOut, "[signal SIGSEGV: segmentation violation code=0x1 addr=0x10 pc=")
 		})
 	}
+}
+
+// fixtureLine returns the number of the line of testdata/FIXTURE/FILE
+// that contains text, so that expected messages follow the source.
+func fixtureLine(t *testing.T, fixture, file, text string) string {
+	t.Helper()
+	root, err := loadertest.ModuleRoot()
+	require.NoError(t, err)
+	src, err := os.ReadFile(filepath.Join(root, "testdata", fixture, file))
+	require.NoError(t, err)
+	for i, l := range strings.Split(string(src), "\n") {
+		if strings.Contains(l, text) {
+			return strconv.Itoa(i + 1)
+		}
+	}
+	t.Fatalf("no %q in testdata/%s/%s", text, fixture, file)
+	return ""
 }

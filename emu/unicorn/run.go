@@ -146,6 +146,14 @@ func memFault(st *C.gre_state) *Fault {
 	return f
 }
 
+// LastBlock returns the address and size in bytes of the block that
+// started last, as the block hook saw it: after a data fault, the block
+// holding the faulting instruction. The PC register may be older, from a
+// block that jumped here directly (chained).
+func (e *Engine) LastBlock() (addr uint64, size uint32) {
+	return uint64(e.st.cur_block), uint32(e.st.cur_size)
+}
+
 // Uncount takes back from Insns the instructions a fault at addr kept
 // from running: the block that started last was counted whole when it
 // started, from its start to its end.

@@ -1,7 +1,8 @@
 // Command fault makes the fault its first argument names: nil (a nil
 // pointer dereference), ud (an undefined instruction), jump (a call to an
-// unmapped address), text (a store into its own code) or mid (a load
-// from address 16 in the middle of a straight run of instructions).
+// unmapped address), text (a store into its own code), mid (a load from
+// address 16 in the middle of a straight run of instructions) or recover
+// (three nil dereferences, each recovered, then exit 0).
 package main
 
 import (
@@ -35,6 +36,13 @@ func main() {
 		ud()
 	case "mid":
 		mid()
+	case "recover":
+		for range 3 {
+			func() {
+				defer func() { fmt.Println("recovered:", recover()) }()
+				fmt.Println(deref(nil))
+			}()
+		}
 	case "jump":
 		fv := &struct{ pc uintptr }{0xdead0000}
 		f := *(*func())(unsafe.Pointer(&fv))
