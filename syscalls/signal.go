@@ -198,13 +198,13 @@ func sendSignal(t Task, tid, sig int) (uint64, error) {
 	case act.handler == SIG_IGN:
 		note(t, "%s to %s ignored (SIG_IGN)", name, target)
 	case act.handler != SIG_DFL:
-		note(t, "%s to %s dropped: signal delivery is not emulated", name, target)
+		note(t, "%s to %s dropped: only faults are delivered to handlers", name, target)
 	case defaultActionOf(sig) == actIgnore || defaultActionOf(sig) == actContinue:
 		note(t, "%s to %s ignored (default action)", name, target)
 	case sig == SIGSTOP || defaultActionOf(sig) == actStop && !blocked:
 		return 0, gapf("%s to %s: stopping a process", name, target)
 	case blocked:
-		note(t, "%s to %s left pending: blocked, and signal delivery is not emulated", name, target)
+		note(t, "%s to %s left pending: blocked, and only faults are delivered to handlers", name, target)
 	default:
 		note(t, "%s to %s: default action ends the process", name, target)
 		t.KillGroup(sig)

@@ -143,7 +143,7 @@ func TestKill(t *testing.T) {
 		// A handler is installed: the signal is dropped with a note.
 		f.ok(t, "rt_sigaction", SIGURG, f.sigact(0x1234, SA_RESTORER, 0, 0), 0, 8)
 		c := f.sys(t, "tgkill", pid, pid, SIGURG)
-		if c.Errno != 0 || c.Note != "SIGURG to tid 4242 dropped: signal delivery is not emulated" {
+		if c.Errno != 0 || c.Note != "SIGURG to tid 4242 dropped: only faults are delivered to handlers" {
 			t.Errorf("tgkill SIGURG: %+v", c)
 		}
 		if f.p.killSig != 0 {
