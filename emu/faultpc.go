@@ -149,10 +149,11 @@ func x86MemAccess(inst x86asm.Inst, pc uint64, val map[arch.Reg]uint64) (m memAc
 		if inst.AddrSize == 32 {
 			addr = uint64(uint32(addr))
 		}
+		size := uint64(max(inst.MemBytes, 1))
 		if i == 0 && inst.Op != x86asm.CMP && inst.Op != x86asm.TEST {
-			return memAccess{addr: addr, load: true, store: true}, true
+			return memAccess{addr: addr, size: size, load: true, store: true}, true
 		}
-		return memAccess{addr: addr, load: true}, true
+		return memAccess{addr: addr, size: size, load: true}, true
 	}
 	return memAccess{}, false
 }
@@ -165,19 +166,21 @@ func x86Reg(r x86asm.Reg, val map[arch.Reg]uint64) uint64 {
 	return val[x86Regs[r]]
 }
 
-// memAccess is where a load or store goes.
+// memAccess is where a load or store goes and how many bytes it spans
+// (at most; LD1..LD4 and literal loads are counted at their largest).
 type memAccess struct {
-	addr        uint64
+	addr, size  uint64
 	load, store bool
 }
 
-// covers reports whether an access of m could have faulted at addr: the
-// largest access (LD4 of four Q registers) spans 64 bytes.
+// covers reports whether m could have faulted at addr: Unicorn reports
+// the address of the access, or of the part of it (one register of a
+// pair, the page it crosses into) that faulted.
 func (m memAccess) covers(addr uint64, write bool) bool {
 	if write && !m.store || !write && !m.load {
 		return false
 	}
-	return addr >= m.addr && addr-m.addr < 64
+	return addr >= m.addr && addr-m.addr < max(m.size, 1)
 }
 
 // arm64MemAccess decodes the address a load/store instruction w at pc
@@ -206,15 +209,16 @@ func arm64MemAccess(w uint32, pc uint64, x []uint64) (m memAccess, ok bool) {
 	simm := func(bits, shift uint32) uint64 {
 		return uint64(int64(int32(w<<(32-shift-bits)) >> (32 - bits)))
 	}
+	one := uint64(1) << scale // a single register's access
 	switch {
 	case w>>24&0x3b == 0x39: // load/store register (unsigned immediate)
-		return memAccess{addr: rn + uint64(w>>10&0xfff)<<scale, load: loadOpc, store: !loadOpc}, true
+		return memAccess{addr: rn + uint64(w>>10&0xfff)<<scale, size: one, load: loadOpc, store: !loadOpc}, true
 	case w>>24&0x3b == 0x38 && w>>21&1 == 0: // unscaled, pre-, post-index, unprivileged
 		addr := rn + simm(9, 12)
 		if w>>10&3 == 1 { // post-index: the base, then the writeback
 			addr = rn
 		}
-		return memAccess{addr: addr, load: loadOpc, store: !loadOpc}, true
+		return memAccess{addr: addr, size: one, load: loadOpc, store: !loadOpc}, true
 	case w>>24&0x3b == 0x38 && w>>10&3 == 2: // register offset
 		off := reg(w >> 16 & 31)
 		switch w >> 13 & 7 {
@@ -226,9 +230,9 @@ func arm64MemAccess(w uint32, pc uint64, x []uint64) (m memAccess, ok bool) {
 		if w>>12&1 == 1 {
 			off <<= scale
 		}
-		return memAccess{addr: rn + off, load: loadOpc, store: !loadOpc}, true
+		return memAccess{addr: rn + off, size: one, load: loadOpc, store: !loadOpc}, true
 	case w>>24&0x3b == 0x38 && w>>10&3 == 0: // atomic memory operations (LSE)
-		return memAccess{addr: rn, load: true, store: true}, true
+		return memAccess{addr: rn, size: 1 << size, load: true, store: true}, true
 	case w>>27&7 == 5: // load/store pair
 		pscale := 2 + size>>1
 		if v {
@@ -239,21 +243,25 @@ func arm64MemAccess(w uint32, pc uint64, x []uint64) (m memAccess, ok bool) {
 			addr = rn
 		}
 		load := w>>22&1 == 1
-		return memAccess{addr: addr, load: load, store: !load}, true
+		return memAccess{addr: addr, size: 2 << pscale, load: load, store: !load}, true
 	case w>>24&0x3f == 0x08: // exclusive and ordered (LDXR, STLR, CAS, ...)
 		load := w>>22&1 == 1
-		if w>>23&1 == 1 && w>>21&1 == 1 { // CAS, CASP: read and write
-			return memAccess{addr: rn, load: true, store: true}, true
+		n := uint64(1) << size
+		if w>>21&1 == 1 { // pairs (LDXP, CASP) and CAS: at most two registers
+			n *= 2
 		}
-		return memAccess{addr: rn, load: load, store: !load}, true
+		if w>>23&1 == 1 && w>>21&1 == 1 { // CAS: read and write
+			return memAccess{addr: rn, size: n, load: true, store: true}, true
+		}
+		return memAccess{addr: rn, size: n, load: load, store: !load}, true
 	case w>>24&0x3f == 0x19 && w>>21&1 == 0 && w>>10&3 == 0: // LDAPUR, STLUR
-		return memAccess{addr: rn + simm(9, 12), load: opc != 0, store: opc == 0}, true
+		return memAccess{addr: rn + simm(9, 12), size: 1 << size, load: opc != 0, store: opc == 0}, true
 	case w&0xbf800000 == 0x0c000000, w&0xbf800000 == 0x0c800000, // LD1..LD4, ST1..ST4
 		w&0xbf800000 == 0x0d000000, w&0xbf800000 == 0x0d800000:
 		load := w>>22&1 == 1
-		return memAccess{addr: rn, load: load, store: !load}, true
+		return memAccess{addr: rn, size: 64, load: load, store: !load}, true
 	case w>>24&0x3b == 0x18: // load register (literal)
-		return memAccess{addr: pc + simm(19, 5)<<2, load: true}, true
+		return memAccess{addr: pc + simm(19, 5)<<2, size: 16, load: true}, true
 	}
 	return memAccess{}, false
 }
