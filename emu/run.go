@@ -190,28 +190,8 @@ func (p *Process) run(ctx context.Context) (*StopReason, error) {
 		}
 		switch {
 		case x.Fault != nil:
-			f := newFault(p.arch, x.Fault)
-			pc := p.faultPC(t, f, t.pc)
-			if f.Access != "fetch" && f.Access != "exception" {
-				// The faulting instruction and the rest of its block did
-				// not run.
-				before := p.eng.Insns()
-				p.eng.Uncount(pc)
-				t.insns -= before - p.eng.Insns()
-			}
-			if pc != t.pc {
-				if err := t.SetRegs([]arch.Reg{p.arch.PC}, []uint64{pc}); err != nil {
-					return nil, err
-				}
-			}
-			delivered, err := p.deliver(t, f)
-			if err != nil {
-				return nil, err
-			}
-			if !delivered {
-				r := p.stopAt(t, StopFault)
-				r.Fault = f
-				return r, nil
+			if r, err := p.fault(t, x.Fault); r != nil || err != nil {
+				return r, err
 			}
 		case x.StopAddr:
 			t.skipStop = true
@@ -237,28 +217,41 @@ func (p *Process) run(ctx context.Context) (*StopReason, error) {
 	}
 }
 
-// deliver runs the guest's handler for fault f on thread t, unless the
-// configuration stops at faults or the guest has none (then the fault
-// ends the process, as on Linux). It reports whether the thread is now at
-// the handler.
-func (p *Process) deliver(t *Thread, f *Fault) (bool, error) {
-	if p.cfg.StopOnFault {
-		return false, nil
+// fault handles a CPU fault of thread t: it moves the thread to the
+// faulting instruction (see faultPC) and runs the guest's handler for it,
+// or returns the stop: with StopOnFault, or when the guest has no handler
+// (the fault then ends the process, as on Linux).
+func (p *Process) fault(t *Thread, uf *unicorn.Fault) (*StopReason, error) {
+	f := newFault(p.arch, uf)
+	pc := p.faultPC(t, f, t.pc)
+	if f.Access != "fetch" && f.Access != "exception" {
+		// The faulting instruction and the rest of its block did not run.
+		before := p.eng.Insns()
+		p.eng.Uncount(pc)
+		t.insns -= before - p.eng.Insns()
 	}
-	at := t.pc
-	info := f.sigInfo(p.arch, at)
-	k := &task{p: p, t: t}
-	ok, err := p.kernel.DeliverFault(k, info)
-	if err != nil {
-		return false, fmt.Errorf("emu: thread %d at %s: delivering %s: %w", t.TID, p.symbolize(at), syscalls.SignalName(f.Signal), err)
-	}
-	if ok {
-		p.stats.Signals++
-		if p.tracer != nil {
-			p.tracer.signal(t, at, f, info)
+	if pc != t.pc {
+		if err := t.SetRegs([]arch.Reg{p.arch.PC}, []uint64{pc}); err != nil {
+			return nil, err
 		}
 	}
-	return ok, nil
+	if !p.cfg.StopOnFault {
+		info := f.sigInfo(p.arch, pc)
+		ok, err := p.kernel.DeliverFault(&task{p: p, t: t}, info)
+		if err != nil {
+			return nil, fmt.Errorf("emu: thread %d at %s: delivering %s: %w", t.TID, p.symbolize(pc), syscalls.SignalName(f.Signal), err)
+		}
+		if ok {
+			p.stats.Signals++
+			if p.tracer != nil {
+				p.tracer.signal(t, pc, f, info)
+			}
+			return nil, nil
+		}
+	}
+	r := p.stopAt(t, StopFault)
+	r.Fault = f
+	return r, nil
 }
 
 // afterSyscall returns why the run must stop after thread t's syscall, if
