@@ -102,8 +102,8 @@ func RtSigprocmask(t Task, a Args) (uint64, error) {
 func Sigaltstack(t Task, a Args) (uint64, error) {
 	ss, oss := a.Ptr(0), a.Ptr(1)
 	th := t.Thread()
-	cur := make([]uint64, 1)
-	if err := t.ReadRegs([]arch.Reg{t.Arch().SP}, cur); err != nil {
+	cur, err := readRegs(t, []arch.Reg{t.Arch().SP})
+	if err != nil {
 		return 0, err
 	}
 	old := th.altstack
