@@ -108,7 +108,7 @@ type Stats struct {
 	Syscalls      uint64         // syscalls dispatched
 	Unimplemented map[string]int // syscalls that returned ENOSYS for lack of a handler
 	Threads       int            // threads created, including the main one
-	Signals       int            // faults delivered to the guest's handlers
+	Signals       int            // signals whose handler the guest ran
 	// Slept is the virtual time the clock skipped while every thread
 	// waited on a timeout; the guest's monotonic clock has moved by
 	// Insns nanoseconds plus Slept.

@@ -165,6 +165,11 @@ func (p *Process) run(ctx context.Context) (*StopReason, error) {
 			p.eng.SkipStopOnce(t.pc)
 			t.skipStop = false
 		}
+		if t.kstate.Deliverable() {
+			if r, err := p.deliverPending(t); r != nil || err != nil {
+				return r, err
+			}
+		}
 		done := p.eng.Insns()
 		if done >= p.cfg.MaxInsns {
 			s := p.stopAt(t, StopInsnLimit)
@@ -244,7 +249,7 @@ func (p *Process) fault(t *Thread, uf *unicorn.Fault) (*StopReason, error) {
 		if ok {
 			p.stats.Signals++
 			if p.tracer != nil {
-				p.tracer.signal(t, pc, f, info)
+				p.tracer.signal(t, pc, f.Signal, f.String())
 			}
 			return nil, nil
 		}
@@ -252,6 +257,37 @@ func (p *Process) fault(t *Thread, uf *unicorn.Fault) (*StopReason, error) {
 	r := p.stopAt(t, StopFault)
 	r.Fault = f
 	return r, nil
+}
+
+// deliverPending runs the handler of a signal sent to thread t, which is
+// about to run guest code (it may end the process instead, by the
+// signal's default action).
+func (p *Process) deliverPending(t *Thread) (*StopReason, error) {
+	at := t.pc
+	// The frame saves the PC register, which a stop between chained
+	// blocks leaves stale (see unicorn.Exit.StopPC): t.pc is where the
+	// thread is.
+	if err := t.SetRegs([]arch.Reg{p.arch.PC}, []uint64{at}); err != nil {
+		return nil, err
+	}
+	info, ok, err := p.kernel.DeliverPending(&task{p: p, t: t})
+	if err != nil {
+		return nil, fmt.Errorf("emu: thread %d at %s: delivering a signal: %w", t.TID, p.symbolize(at), err)
+	}
+	if p.exited != nil {
+		return p.stop(p.exited), nil
+	}
+	if ok {
+		p.stats.Signals++
+		if p.tracer != nil {
+			how := "tkill"
+			if info.Code == syscalls.SI_USER {
+				how = "kill"
+			}
+			p.tracer.signal(t, at, info.Signo, fmt.Sprintf("sent with %s by thread %d", how, info.Sender))
+		}
+	}
+	return nil, nil
 }
 
 // afterSyscall returns why the run must stop after thread t's syscall, if

@@ -422,11 +422,13 @@ func (tr *tracer) flush() {
 }
 
 // signal reports a fault delivered to the guest's handler.
-func (tr *tracer) signal(t *Thread, at uint64, f *Fault, info syscalls.SigInfo) {
+// signal reports that thread t, interrupted at at, now runs the handler
+// of signal sig; why is the fault or who sent it.
+func (tr *tracer) signal(t *Thread, at uint64, sig int, why string) {
 	e := tr.emit(t, trace.Signal)
 	e.At = tr.loc(at)
-	e.Name = syscalls.SignalName(f.Signal)
-	e.Detail = fmt.Sprintf("%s; handler %s", f, tr.loc(t.pc).Sym())
+	e.Name = syscalls.SignalName(sig)
+	e.Detail = fmt.Sprintf("%s; handler %s", why, tr.loc(t.pc).Sym())
 	tr.send()
 }
 

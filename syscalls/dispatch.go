@@ -22,7 +22,7 @@ type Call struct {
 	// -ENOSYS, and the emulator records an event (or stops, in strict mode).
 	Unimplemented bool
 	// Note is what a trace should say about the call beyond its result,
-	// e.g. "SIGURG to tid 4243 dropped: only faults are delivered to handlers".
+	// e.g. "SIGURG to tid 4243 pending for its handler".
 	Note string
 }
 

@@ -382,8 +382,8 @@ func epollWait(t Task, epfd int32, events uint64, maxevents int32, deadline func
 const maxInt32 = 1<<31 - 1
 
 // checkSigmask validates epoll_pwait's signal mask (set_user_sigmask).
-// The mask would apply while the thread waits; only faults are delivered,
-// and a waiting thread makes none, so it changes nothing the guest sees.
+// The mask would apply while the thread waits; signals are delivered only
+// when a thread runs guest code, so it changes nothing the guest sees.
 func checkSigmask(t Task, mask, size uint64) error {
 	if mask == 0 {
 		return nil

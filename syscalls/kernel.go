@@ -258,6 +258,10 @@ type Thread struct {
 	name          string // comm set by PR_SET_NAME; "" is the process name
 	named         bool
 	pdeathsig     int
+	// pending are signals sent to the thread for a handler and not yet
+	// delivered, in arrival order; a standard signal is pending at most
+	// once (sigframe.go).
+	pending []SigInfo
 	// wait is what a call that blocked on a kernel object keeps for its
 	// restart (poll.go).
 	wait waitState

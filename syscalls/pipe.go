@@ -207,7 +207,7 @@ func (p *pipe) write(t Task, f *file, src *ioSrc) (uint64, error) {
 	}
 	for {
 		if p.readers == 0 {
-			if _, err := sendSignal(t, t.TID(), SIGPIPE); err != nil {
+			if _, err := sendSignal(t, t.TID(), SIGPIPE, SI_USER); err != nil {
 				return 0, err
 			}
 			if done > 0 {

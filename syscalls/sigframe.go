@@ -8,15 +8,21 @@ import (
 
 // Signal frames: what Linux pushes on a thread's stack to run a signal
 // handler (arch/x86/kernel/signal.c and signal_64.c,
-// arch/arm64/kernel/signal.c), and rt_sigreturn, which pops one. Only
-// synchronous signals are delivered: the faults a CPU exception raises
-// on the thread that caused it (DeliverFault).
+// arch/arm64/kernel/signal.c), and rt_sigreturn, which pops one. Faults
+// are delivered at once on the thread that made them (DeliverFault);
+// signals sent with kill, tkill or tgkill wait on a thread until it next
+// runs guest code (DeliverPending), as Linux delivers on the way back to
+// user mode.
 
-// SigInfo is what a synchronous signal reports in its siginfo_t.
+// SigInfo is what a signal reports in its siginfo_t.
 type SigInfo struct {
 	Signo int
-	Code  int    // si_code: SEGV_MAPERR, ILL_ILLOPN, ...
-	Addr  uint64 // si_addr: the address accessed, or the instruction
+	Code  int    // si_code: SEGV_MAPERR, ILL_ILLOPN, SI_TKILL, ...
+	Addr  uint64 // a fault's si_addr: the address accessed, or the instruction
+	// PID and UID are a sent signal's si_pid and si_uid.
+	PID, UID int
+	// Sender is the thread that sent the signal (for traces).
+	Sender int
 	// Trapno and Err go in the amd64 sigcontext: the exception vector and
 	// the page-fault error code.
 	Trapno, Err uint64
@@ -31,6 +37,8 @@ const (
 	FPE_INTDIV  = 1 // integer divide by zero
 	BUS_ADRERR  = 2 // nonexistent physical address
 	SI_KERNEL   = 0x80
+	SI_USER     = 0  // sent by kill
+	SI_TKILL    = -6 // sent by tkill or tgkill
 )
 
 // siginfoSize is sizeof(siginfo_t); si_signo, si_errno and si_code are
@@ -53,6 +61,13 @@ func (k *Kernel) DeliverFault(t Task, info SigInfo) (bool, error) {
 	if act.handler == SIG_DFL || act.handler == SIG_IGN || th.sigmask&sigBit(info.Signo) != 0 {
 		return false, nil
 	}
+	return k.runHandler(t, info, act)
+}
+
+// runHandler pushes the frame for info and points the calling thread at
+// act's handler with the signal (and the action's mask) blocked. It
+// returns false if the frame cannot be written.
+func (k *Kernel) runHandler(t Task, info SigInfo, act sigaction) (bool, error) {
 	push := pushFrameAMD64
 	if t.Arch() == arch.ARM64 {
 		push = pushFrameARM64
@@ -64,6 +79,7 @@ func (k *Kernel) DeliverFault(t Task, info SigInfo) (bool, error) {
 	case err != nil:
 		return false, err
 	}
+	th := t.Thread()
 	if act.flags&SA_NODEFER == 0 {
 		th.sigmask |= sigBit(info.Signo)
 	}
@@ -72,6 +88,72 @@ func (k *Kernel) DeliverFault(t Task, info SigInfo) (bool, error) {
 		k.actions[info.Signo-1] = sigaction{}
 	}
 	return true, nil
+}
+
+// queue makes info pending on th, unless that signal already is.
+func (th *Thread) queue(info SigInfo) bool {
+	for _, p := range th.pending {
+		if p.Signo == info.Signo {
+			return false
+		}
+	}
+	th.pending = append(th.pending, info)
+	return true
+}
+
+// Deliverable reports whether a signal is pending on th and not blocked:
+// DeliverPending has something to do.
+func (th *Thread) Deliverable() bool {
+	for _, p := range th.pending {
+		if th.sigmask&sigBit(p.Signo) == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// DeliverPending delivers the first pending signal the calling thread
+// does not block, as Linux does on the way back to user mode
+// (get_signal): it runs the handler the signal has now, or does the
+// default action (nothing, or ending the process through KillGroup), or
+// drops an ignored one and looks at the next. It returns the signal whose
+// handler now runs, if one does.
+func (k *Kernel) DeliverPending(t Task) (SigInfo, bool, error) {
+	th := t.Thread()
+	for {
+		i := -1
+		for j, p := range th.pending {
+			if th.sigmask&sigBit(p.Signo) == 0 {
+				i = j
+				break
+			}
+		}
+		if i < 0 {
+			return SigInfo{}, false, nil
+		}
+		info := th.pending[i]
+		th.pending = append(th.pending[:i:i], th.pending[i+1:]...)
+		act := k.actions[info.Signo-1]
+		switch {
+		case act.handler == SIG_IGN:
+			continue
+		case act.handler == SIG_DFL:
+			if defaultActionOf(info.Signo) == actTerminate {
+				t.KillGroup(info.Signo)
+				return SigInfo{}, false, nil
+			}
+			continue // ignored, or a stop or continue this process does not model
+		}
+		ok, err := k.runHandler(t, info, act)
+		if err != nil {
+			return SigInfo{}, false, err
+		}
+		if !ok {
+			t.KillGroup(SIGSEGV) // force_sigsegv
+			return SigInfo{}, false, nil
+		}
+		return info, true, nil
+	}
 }
 
 // RtSigreturn implements rt_sigreturn(2): it restores the registers, the
@@ -142,10 +224,16 @@ func restoreStack(t Task, b []byte, sp uint64) {
 	}
 }
 
-// putSiginfo writes a fault's siginfo_t.
+// putSiginfo writes a siginfo_t: a fault's si_addr, or a sent signal's
+// si_pid and si_uid, at 16.
 func putSiginfo(b []byte, info SigInfo) {
 	le.PutUint32(b[0:], uint32(info.Signo))
 	le.PutUint32(b[8:], uint32(info.Code))
+	if info.Code <= 0 {
+		le.PutUint32(b[16:], uint32(info.PID))
+		le.PutUint32(b[20:], uint32(info.UID))
+		return
+	}
 	le.PutUint64(b[16:], info.Addr)
 }
 

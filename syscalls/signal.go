@@ -1,6 +1,8 @@
 package syscalls
 
 import (
+	"maps"
+	"slices"
 	"strconv"
 
 	"github.com/gorunemu/gorunemu/emu/arch"
@@ -164,47 +166,60 @@ func defaultActionOf(sig int) defaultAction {
 	return actTerminate
 }
 
-// sendSignal sends sig to the thread tid (thread-directed) or, with tid 0,
-// to the process, and does what the disposition says.
-func sendSignal(t Task, tid, sig int) (uint64, error) {
+// sendSignal sends sig (si_code code) to the thread tid (thread-directed)
+// or, with tid 0, to the process, and does what the disposition says. A
+// signal for a handler, or a blocked one, becomes pending on its thread
+// (for the process: the first thread by tid that does not block it, as
+// Linux's complete_signal wants one that can take it), and is delivered
+// when that thread next runs guest code with the signal unblocked.
+func sendSignal(t Task, tid, sig, code int) (uint64, error) {
 	if sig == 0 {
 		return 0, nil // existence and permission probe
 	}
 	k := t.Kernel()
 	name := SignalName(sig)
 	target := "process " + strconv.Itoa(k.cfg.PID)
-	var blocked bool
+	var th *Thread
 	if tid != 0 {
 		target = "tid " + strconv.Itoa(tid)
-		th, _ := k.thread(tid)
-		blocked = th != nil && th.sigmask&sigBit(sig) != 0
+		th, _ = k.thread(tid)
 	} else {
-		blocked = true
-		for _, th := range k.threads {
-			if th.sigmask&sigBit(sig) == 0 {
-				blocked = false
+		tids := slices.Sorted(maps.Keys(k.threads))
+		for _, id := range tids {
+			if k.threads[id].sigmask&sigBit(sig) == 0 {
+				th = k.threads[id]
+				break
 			}
 		}
-		if len(k.threads) == 0 {
-			blocked = false
+		if th == nil && len(tids) > 0 {
+			th = k.threads[tids[0]]
 		}
 	}
+	blocked := th != nil && th.sigmask&sigBit(sig) != 0
 	if sig == SIGKILL {
 		t.KillGroup(sig)
 		return 0, nil
 	}
+	info := SigInfo{Signo: sig, Code: code, PID: k.cfg.PID, Sender: t.TID()}
 	act := k.actions[sig-1]
 	switch {
 	case act.handler == SIG_IGN:
 		note(t, "%s to %s ignored (SIG_IGN)", name, target)
-	case act.handler != SIG_DFL:
-		note(t, "%s to %s dropped: only faults are delivered to handlers", name, target)
+	case act.handler != SIG_DFL || blocked:
+		switch {
+		case th == nil:
+			note(t, "%s to %s dropped: no thread to take it", name, target)
+		case !th.queue(info):
+			note(t, "%s to %s merged with the one already pending", name, target)
+		case blocked:
+			note(t, "%s to %s left pending: blocked", name, target)
+		default:
+			note(t, "%s to %s pending for its handler", name, target)
+		}
 	case defaultActionOf(sig) == actIgnore || defaultActionOf(sig) == actContinue:
 		note(t, "%s to %s ignored (default action)", name, target)
-	case sig == SIGSTOP || defaultActionOf(sig) == actStop && !blocked:
+	case sig == SIGSTOP || defaultActionOf(sig) == actStop:
 		return 0, gapf("%s to %s: stopping a process", name, target)
-	case blocked:
-		note(t, "%s to %s left pending: blocked, and only faults are delivered to handlers", name, target)
 	default:
 		note(t, "%s to %s: default action ends the process", name, target)
 		t.KillGroup(sig)
@@ -223,7 +238,7 @@ func Kill(t Task, a Args) (uint64, error) {
 	own := t.Kernel().cfg.PID
 	switch {
 	case pid == own || pid == 0 || pid == -own:
-		return sendSignal(t, 0, sig)
+		return sendSignal(t, 0, sig, SI_USER)
 	default:
 		return 0, ESRCH
 	}
@@ -238,7 +253,7 @@ func Tkill(t Task, a Args) (uint64, error) {
 	if _, ok := t.Kernel().thread(tid); !ok {
 		return 0, ESRCH
 	}
-	return sendSignal(t, tid, sig)
+	return sendSignal(t, tid, sig, SI_TKILL)
 }
 
 // Tgkill implements tgkill(2).
@@ -254,5 +269,5 @@ func Tgkill(t Task, a Args) (uint64, error) {
 	if _, ok := k.thread(tid); !ok {
 		return 0, ESRCH
 	}
-	return sendSignal(t, tid, sig)
+	return sendSignal(t, tid, sig, SI_TKILL)
 }

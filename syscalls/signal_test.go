@@ -140,15 +140,36 @@ func TestKill(t *testing.T) {
 		f := newFake(t, a)
 		pid := uint64(DefaultPID)
 		f.ok(t, "gettid") // registers the main thread
-		// A handler is installed: the signal is dropped with a note.
-		f.ok(t, "rt_sigaction", SIGURG, f.sigact(0x1234, SA_RESTORER, 0, 0), 0, 8)
+		// A handler is installed: the signal waits on the thread until it
+		// runs guest code again, once however often it is sent.
+		f.ok(t, "rt_sigaction", SIGURG, f.sigact(0x1234, SA_SIGINFO|SA_RESTORER, 0x1280, 0), 0, 8)
 		c := f.sys(t, "tgkill", pid, pid, SIGURG)
-		if c.Errno != 0 || c.Note != "SIGURG to tid 4242 dropped: only faults are delivered to handlers" {
+		if c.Errno != 0 || c.Note != "SIGURG to tid 4242 pending for its handler" {
 			t.Errorf("tgkill SIGURG: %+v", c)
 		}
-		if f.p.killSig != 0 {
-			t.Fatal("a handled signal must not kill")
+		if c := f.sys(t, "tgkill", pid, pid, SIGURG); !strings.Contains(c.Note, "merged") {
+			t.Errorf("a second SIGURG: %q", c.Note)
 		}
+		if f.p.killSig != 0 || !f.th.Deliverable() {
+			t.Fatal("a handled signal must wait, not kill")
+		}
+		stack, err := f.Mmap(MapRequest{Length: 64 << 10, Prot: PROT_READ | PROT_WRITE})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.WriteRegs([]arch.Reg{a.SP, a.PC}, []uint64{stack + 32<<10, 0x401000})
+		info, ok, err := f.p.k.DeliverPending(f)
+		if err != nil || !ok || info.Signo != SIGURG || info.Code != SI_TKILL || f.regs[a.PC] != 0x1234 {
+			t.Fatalf("DeliverPending = %+v, %v, %v; PC %#x", info, ok, err, f.regs[a.PC])
+		}
+		siginfo := f.regs[a.SyscallArgs[1]]
+		if got := f.mem(t, siginfo, 24); le.Uint32(got[8:]) != uint32(0xfffffffa) || le.Uint32(got[16:]) != DefaultPID {
+			t.Errorf("siginfo of a tgkill %x: want si_code SI_TKILL and si_pid", got)
+		}
+		if f.th.Deliverable() {
+			t.Error("the signal was delivered once")
+		}
+		f.th.sigmask = 0 // as rt_sigreturn would leave it
 		// Signal 0 probes.
 		f.ok(t, "tgkill", pid, pid, 0)
 		f.fails(t, ESRCH, "tgkill", pid, 9999, 0)
@@ -171,12 +192,18 @@ func TestKill(t *testing.T) {
 		if f.p.killSig != 0 {
 			t.Fatal("SIG_IGN must not kill")
 		}
-		// A blocked terminating signal stays pending.
+		// A blocked terminating signal stays pending, and ends the process
+		// once unblocked.
 		f.ok(t, "rt_sigprocmask", SIG_BLOCK, f.u64s(sigBit(SIGUSR2)), 0, 8)
 		c = f.sys(t, "tkill", pid, SIGUSR2)
-		if f.p.killSig != 0 || !strings.Contains(c.Note, "pending") {
+		if f.p.killSig != 0 || !strings.Contains(c.Note, "pending") || f.th.Deliverable() {
 			t.Errorf("blocked SIGUSR2: kill %d note %q", f.p.killSig, c.Note)
 		}
+		f.ok(t, "rt_sigprocmask", SIG_UNBLOCK, f.u64s(sigBit(SIGUSR2)), 0, 8)
+		if _, ok, _ := f.p.k.DeliverPending(f); ok || f.p.killSig != SIGUSR2 {
+			t.Errorf("unblocked SIGUSR2: handler %v, killed by %d", ok, f.p.killSig)
+		}
+		f.p.killSig = 0
 		// SIG_DFL with a terminating default ends the process.
 		c = f.sys(t, "kill", neg(DefaultPID), SIGHUP)
 		if f.p.killSig != SIGHUP || c.Errno != 0 {
