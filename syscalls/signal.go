@@ -169,9 +169,10 @@ func defaultActionOf(sig int) defaultAction {
 // sendSignal sends sig (si_code code) to the thread tid (thread-directed)
 // or, with tid 0, to the process, and does what the disposition says. A
 // signal for a handler, or a blocked one, becomes pending on its thread
-// (for the process: the first thread by tid that does not block it, as
-// Linux's complete_signal wants one that can take it), and is delivered
-// when that thread next runs guest code with the signal unblocked.
+// (for the process: the sender if it does not block it, else the first
+// thread by tid that does not, as Linux's complete_signal wants one that
+// can take it), and is delivered when that thread next runs guest code
+// with the signal unblocked.
 func sendSignal(t Task, tid, sig, code int) (uint64, error) {
 	if sig == 0 {
 		return 0, nil // existence and permission probe
@@ -183,6 +184,11 @@ func sendSignal(t Task, tid, sig, code int) (uint64, error) {
 	if tid != 0 {
 		target = "tid " + strconv.Itoa(tid)
 		th, _ = k.thread(tid)
+	} else if self := t.Thread(); self.sigmask&sigBit(sig) == 0 {
+		// Linux picks a thread that wants the signal and wakes it from
+		// any wait; here a thread blocked in a syscall is not woken, so
+		// the sender, which is running, takes its own signal.
+		th = self
 	} else {
 		tids := slices.Sorted(maps.Keys(k.threads))
 		for _, id := range tids {
