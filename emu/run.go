@@ -274,6 +274,7 @@ func (p *Process) deliverPending(t *Thread) (*StopReason, error) {
 	if err != nil {
 		return nil, fmt.Errorf("emu: thread %d at %s: delivering a signal: %w", t.TID, p.symbolize(at), err)
 	}
+	defer func() { t.interrupted = "" }()
 	if p.exited != nil {
 		return p.stop(p.exited), nil
 	}
@@ -284,7 +285,11 @@ func (p *Process) deliverPending(t *Thread) (*StopReason, error) {
 			if info.Code == syscalls.SI_USER {
 				how = "kill"
 			}
-			p.tracer.signal(t, at, info.Signo, fmt.Sprintf("sent with %s by thread %d", how, info.Sender))
+			why := fmt.Sprintf("sent with %s by thread %d", how, info.Sender)
+			if t.interrupted != "" {
+				why += "; " + t.interrupted
+			}
+			p.tracer.signal(t, at, info.Signo, why)
 		}
 	}
 	return nil, nil

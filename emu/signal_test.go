@@ -163,8 +163,9 @@ func TestStopOnFault(t *testing.T) {
 
 // TestSentSignals runs testdata/signals: sysmon's SIGURG (tgkill) must
 // reach the spinning goroutine's thread for Go's asynchronous preemption,
-// a SIGUSR1 the program sends itself with kill must reach os/signal, and
-// the collector's SIGURGs must leave goroutines intact.
+// a SIGUSR1 the program sends itself with kill must reach os/signal, the
+// collector's SIGURGs must leave goroutines intact, and a signal to a
+// thread asleep in read(2) must interrupt and restart the read.
 // Both finish as they do natively or under qemu-aarch64, and the same
 // way every time.
 func TestSentSignals(t *testing.T) {
@@ -182,6 +183,9 @@ func TestSentSignals(t *testing.T) {
 				// Found a bug: a signal frame saved the stale PC register
 				// after a stop between chained blocks.
 				{"gc", "[2546416 2546416 2546416 2546416]\n", "SIGURG", "sent with tkill"},
+				// Without interrupting the blocked read this deadlocks; with
+				// EINTR instead of the SA_RESTART restart, read fails.
+				{"interrupt", "received: user defined signal 1\nread \"hello\", <nil>\n", "SIGUSR1", "read interrupted: restarts after the handler"},
 			} {
 				t.Run(c.what, func(t *testing.T) {
 					var insns [2]uint64

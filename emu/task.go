@@ -169,3 +169,12 @@ func (k *task) Notify(key uint64) int {
 }
 
 func (k *task) Restarted() (restarted, timedOut bool) { return k.restarted, k.timedOut }
+
+// Interrupt ends the syscall thread tid is blocked in, for a signal.
+func (k *task) Interrupt(tid int) error {
+	t := k.p.Thread(tid)
+	if t == nil || t.state != Blocked {
+		return nil
+	}
+	return k.p.interrupt(t)
+}

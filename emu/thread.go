@@ -56,7 +56,10 @@ type Thread struct {
 	// skipStop: it stopped on a stop address and must execute it when
 	// resumed.
 	skipStop bool
-	exitCode int
+	// interrupted says how a signal ended the syscall the thread was
+	// blocked in, for the trace of its delivery.
+	interrupted string
+	exitCode    int
 }
 
 // State returns the thread's state.
@@ -197,6 +200,43 @@ func (p *Process) now() int64 {
 // wake makes a blocked thread runnable. A futex wait or sleep completes
 // with result; a thread blocked on a kernel object restarts its syscall.
 func (p *Process) wake(t *Thread, result uint64, timedOut bool) {
+	if t.object != 0 {
+		t.restart, t.timedOut = true, timedOut
+	} else {
+		t.result, t.hasResult = result, true
+	}
+	p.unblock(t)
+}
+
+// interrupt ends the syscall blocked thread t is in, for a signal now
+// pending on it: as Linux does on the way to the handler, the call is
+// set to run again after it (SA_RESTART) or returns -EINTR (or what it
+// had already done).
+func (p *Process) interrupt(t *Thread) error {
+	nr, err := t.Reg(p.arch.SyscallNr)
+	if err != nil {
+		return err
+	}
+	restart, ret := p.kernel.Interrupted(p.arch, int(nr), t.kstate, t.object != 0)
+	how := "restarts after the handler"
+	switch {
+	case restart:
+		t.pc -= p.arch.SyscallInsnLen // its number and arguments are still in the registers
+	case ret == errnoResult(syscalls.EINTR):
+		t.result, t.hasResult = ret, true
+		how = "fails with EINTR"
+	default:
+		t.result, t.hasResult = ret, true
+		how = fmt.Sprintf("returns %d, the bytes it had moved", ret)
+	}
+	t.interrupted = syscalls.Name(p.arch, int(nr)) + " interrupted: " + how
+	t.restart, t.timedOut = false, false
+	p.unblock(t)
+	return nil
+}
+
+// unblock takes thread t off what it waits on and makes it runnable.
+func (p *Process) unblock(t *Thread) {
 	switch {
 	case t.futex != 0:
 		p.futexes[t.futex] = remove(p.futexes[t.futex], t)
@@ -208,11 +248,6 @@ func (p *Process) wake(t *Thread, result uint64, timedOut bool) {
 		if len(p.objects[t.object]) == 0 {
 			delete(p.objects, t.object)
 		}
-		t.restart, t.timedOut = true, timedOut
-	default:
-	}
-	if !t.restart {
-		t.result, t.hasResult = result, true
 	}
 	t.state = Runnable
 	t.futex, t.object, t.mask, t.deadline = 0, 0, 0, syscalls.NoDeadline

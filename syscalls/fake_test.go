@@ -18,6 +18,8 @@ type fakeProc struct {
 	next  uint64 // hint-less mmap placement cursor
 	brk   uint64
 	now   int64
+	// interrupted lists the tids Task.Interrupt was called for.
+	interrupted []int
 	// maxPages bounds the fake's memory, as emu's MaxMem does: Mmap past
 	// it fails with ENOMEM.
 	maxPages int
@@ -164,6 +166,12 @@ func (f *fakeTask) TID() int             { return f.tid }
 func (f *fakeTask) TLS() (uint64, error) { return f.tls, nil }
 func (f *fakeTask) SetTLS(tls uint64) error {
 	f.tls = tls
+	return nil
+}
+
+// Interrupt records which threads a signal interrupted.
+func (f *fakeTask) Interrupt(tid int) error {
+	f.p.interrupted = append(f.p.interrupted, tid)
 	return nil
 }
 

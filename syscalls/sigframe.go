@@ -112,6 +112,35 @@ func (th *Thread) Deliverable() bool {
 	return false
 }
 
+// neverRestarted are the calls a signal handler makes fail with EINTR
+// even under SA_RESTART (signal(7)): the sleeps and the waits for events.
+var neverRestarted = map[string]bool{
+	"nanosleep": true, "clock_nanosleep": true, "epoll_wait": true, "epoll_pwait": true,
+	"epoll_pwait2": true, "poll": true, "ppoll": true, "select": true, "pselect6": true,
+	"rt_sigsuspend": true, "rt_sigtimedwait": true, "pause": true,
+}
+
+// Interrupted says how the syscall nr that th is blocked in ends when a
+// pending signal interrupts it (handle_signal in arch/*/kernel/signal.c,
+// signal(7)): a call that already moved bytes (blocked on a kernel
+// object, onObject) returns their count; one the signal's action
+// restarts (SA_RESTART, and not a sleep or event wait) runs again after
+// the handler; any other fails with EINTR.
+func (k *Kernel) Interrupted(a *arch.Arch, nr int, th *Thread, onObject bool) (restart bool, ret uint64) {
+	if onObject && th.wait.done > 0 {
+		return false, th.wait.done
+	}
+	for _, p := range th.pending {
+		if th.sigmask&sigBit(p.Signo) == 0 {
+			if k.actions[p.Signo-1].flags&SA_RESTART != 0 && !neverRestarted[Name(a, nr)] {
+				return true, 0
+			}
+			break
+		}
+	}
+	return false, EINTR.ret()
+}
+
 // DeliverPending delivers the first pending signal the calling thread
 // does not block, as Linux does on the way back to user mode
 // (get_signal): it runs the handler the signal has now, or does the

@@ -201,3 +201,52 @@ func TestFaultNotDelivered(t *testing.T) {
 		}
 	})
 }
+
+// TestInterrupted: how a blocked call ends when a signal interrupts it.
+func TestInterrupted(t *testing.T) {
+	forArches(t, func(t *testing.T, a *arch.Arch) {
+		f := newFake(t, a)
+		nr := func(name string) int {
+			n, ok := Number(a, name)
+			if !ok {
+				t.Fatalf("no %s on %s", name, a.Name)
+			}
+			return n
+		}
+		f.ok(t, "rt_sigaction", SIGURG, f.sigact(0x1234, SA_SIGINFO|SA_RESTART|SA_RESTORER, 0x1280, 0), 0, 8)
+		f.ok(t, "rt_sigaction", SIGUSR1, f.sigact(0x1234, SA_SIGINFO|SA_RESTORER, 0x1280, 0), 0, 8)
+		eintr := EINTR.ret()
+		for _, c := range []struct {
+			sig      int
+			call     string
+			onObject bool
+			done     uint64
+			restart  bool
+			ret      uint64
+		}{
+			{SIGURG, "futex", false, 0, true, 0},
+			{SIGURG, "read", true, 0, true, 0},
+			{SIGURG, "nanosleep", false, 0, false, eintr},  // sleeps never restart
+			{SIGURG, "epoll_pwait", true, 0, false, eintr}, // nor event waits
+			{SIGUSR1, "futex", false, 0, false, eintr},     // no SA_RESTART
+			{SIGURG, "write", true, 3, false, 3},           // bytes already moved
+			{SIGURG, "futex", false, 3, true, 0},           // a stale count is not a futex's
+		} {
+			f.th.pending, f.th.wait.done = nil, c.done
+			f.th.queue(SigInfo{Signo: c.sig, Code: SI_TKILL})
+			restart, ret := f.p.k.Interrupted(a, nr(c.call), f.th, c.onObject)
+			if restart != c.restart || ret != c.ret {
+				t.Errorf("%s interrupted by %s: restart %v, ret %#x; want %v, %#x", c.call, SignalName(c.sig), restart, ret, c.restart, c.ret)
+			}
+		}
+
+		// Sending interrupts the receiving thread, not the sender.
+		f.th.pending = nil
+		other := f.thread(4243, NewThread())
+		other.ok(t, "gettid")
+		f.ok(t, "tgkill", DefaultPID, 4243, SIGURG)
+		if got := f.p.interrupted; len(got) != 1 || got[0] != 4243 {
+			t.Errorf("interrupted %v, want [4243]", got)
+		}
+	})
+}

@@ -171,8 +171,9 @@ func defaultActionOf(sig int) defaultAction {
 // signal for a handler, or a blocked one, becomes pending on its thread
 // (for the process: the sender if it does not block it, else the first
 // thread by tid that does not, as Linux's complete_signal wants one that
-// can take it), and is delivered when that thread next runs guest code
-// with the signal unblocked.
+// can take it). A thread blocked in a syscall is interrupted
+// (Task.Interrupt); the signal is delivered when the thread next runs
+// guest code with the signal unblocked.
 func sendSignal(t Task, tid, sig, code int) (uint64, error) {
 	if sig == 0 {
 		return 0, nil // existence and permission probe
@@ -181,24 +182,25 @@ func sendSignal(t Task, tid, sig, code int) (uint64, error) {
 	name := SignalName(sig)
 	target := "process " + strconv.Itoa(k.cfg.PID)
 	var th *Thread
+	thTID := tid
 	if tid != 0 {
 		target = "tid " + strconv.Itoa(tid)
 		th, _ = k.thread(tid)
 	} else if self := t.Thread(); self.sigmask&sigBit(sig) == 0 {
-		// Linux picks a thread that wants the signal and wakes it from
-		// any wait; here a thread blocked in a syscall is not woken, so
-		// the sender, which is running, takes its own signal.
-		th = self
+		// Linux picks a thread that wants the signal, the leader first,
+		// and wakes it from any wait; the sender, which is running,
+		// takes it here without interrupting anyone.
+		th, thTID = self, t.TID()
 	} else {
 		tids := slices.Sorted(maps.Keys(k.threads))
 		for _, id := range tids {
 			if k.threads[id].sigmask&sigBit(sig) == 0 {
-				th = k.threads[id]
+				th, thTID = k.threads[id], id
 				break
 			}
 		}
 		if th == nil && len(tids) > 0 {
-			th = k.threads[tids[0]]
+			th, thTID = k.threads[tids[0]], tids[0]
 		}
 	}
 	blocked := th != nil && th.sigmask&sigBit(sig) != 0
@@ -221,6 +223,10 @@ func sendSignal(t Task, tid, sig, code int) (uint64, error) {
 			note(t, "%s to %s left pending: blocked", name, target)
 		default:
 			note(t, "%s to %s pending for its handler", name, target)
+			// A thread asleep in a syscall wakes for it (signal_wake_up).
+			if err := t.Interrupt(thTID); err != nil {
+				return 0, err
+			}
 		}
 	case defaultActionOf(sig) == actIgnore || defaultActionOf(sig) == actContinue:
 		note(t, "%s to %s ignored (default action)", name, target)

@@ -92,6 +92,11 @@ type Task interface {
 	// Restarted reports whether this call is a restart after Block, and
 	// whether the deadline passed (rather than a Notify).
 	Restarted() (restarted, timedOut bool)
+	// Interrupt ends the syscall thread tid is blocked in, if it is, for
+	// a signal now pending on it: the emulator asks Kernel.Interrupted
+	// whether the call restarts or returns. Its error is an emulator
+	// error.
+	Interrupt(tid int) error
 	// Yield lets the next runnable thread run after this call returns.
 	Yield()
 	// Now is the virtual monotonic clock in ns since boot.

@@ -4,7 +4,9 @@
 // (tgkill) can stop, while main waits for the P to come back. "notify"
 // sends itself SIGUSR1 with kill and receives it through os/signal. "gc"
 // allocates on four goroutines through three forced collections, which
-// stop goroutines with the same signal.
+// stop goroutines with the same signal. "interrupt" sends SIGUSR1 with
+// tgkill to a thread blocked in read(2) on an empty pipe: Go's SA_RESTART
+// handler runs and the read goes on waiting, then gets its data.
 package main
 
 import (
@@ -47,7 +49,39 @@ func main() {
 		fmt.Println("received:", <-c)
 	case "gc":
 		fmt.Println(collect())
+	case "interrupt":
+		interrupt()
 	}
+}
+
+// interrupt blocks a thread in read(2) on an empty pipe, sends that thread
+// SIGUSR1, and then writes to the pipe.
+func interrupt() {
+	c := make(chan os.Signal, 1)
+	signal.Notify(c, syscall.SIGUSR1)
+	var fds [2]int
+	if err := syscall.Pipe(fds[:]); err != nil { // blocking, unlike os.Pipe
+		fmt.Println("pipe:", err)
+		return
+	}
+	tids := make(chan int)
+	done := make(chan string)
+	go func() {
+		runtime.LockOSThread()
+		tids <- syscall.Gettid()
+		buf := make([]byte, 16)
+		n, err := syscall.Read(fds[0], buf)
+		done <- fmt.Sprintf("read %q, %v", buf[:n], err)
+	}()
+	tid := <-tids
+	time.Sleep(time.Millisecond) // the reader is asleep in read by now
+	if err := syscall.Tgkill(os.Getpid(), tid, syscall.SIGUSR1); err != nil {
+		fmt.Println("tgkill:", err)
+		return
+	}
+	fmt.Println("received:", <-c)
+	syscall.Write(fds[1], []byte("hello"))
+	fmt.Println(<-done)
 }
 
 type node struct {
