@@ -169,9 +169,9 @@ func defaultActionOf(sig int) defaultAction {
 // sendSignal sends sig (si_code code) to the thread tid (thread-directed)
 // or, with tid 0, to the process, and does what the disposition says. A
 // signal for a handler, or a blocked one, becomes pending on its thread
-// (for the process: the sender if it does not block it, else the first
-// thread by tid that does not, as Linux's complete_signal wants one that
-// can take it). A thread blocked in a syscall is interrupted
+// (for the process: the first thread by tid, the leader, that does not
+// block it, as Linux's complete_signal wants one that can take it). A
+// thread blocked in a syscall is interrupted
 // (Task.Interrupt); the signal is delivered when the thread next runs
 // guest code with the signal unblocked.
 func sendSignal(t Task, tid, sig, code int) (uint64, error) {
@@ -186,12 +186,9 @@ func sendSignal(t Task, tid, sig, code int) (uint64, error) {
 	if tid != 0 {
 		target = "tid " + strconv.Itoa(tid)
 		th, _ = k.thread(tid)
-	} else if self := t.Thread(); self.sigmask&sigBit(sig) == 0 {
-		// Linux picks a thread that wants the signal, the leader first,
-		// and wakes it from any wait; the sender, which is running,
-		// takes it here without interrupting anyone.
-		th, thTID = self, t.TID()
 	} else {
+		// complete_signal: the leader if it does not block the signal,
+		// else another thread that does not (in tid order here).
 		tids := slices.Sorted(maps.Keys(k.threads))
 		for _, id := range tids {
 			if k.threads[id].sigmask&sigBit(sig) == 0 {

@@ -171,23 +171,25 @@ func TestKill(t *testing.T) {
 		}
 		f.th.sigmask = 0 // as rt_sigreturn would leave it
 
-		// A signal to the process goes to the sender when it can take it
-		// (it is running; a thread asleep in a syscall would not wake),
-		// else to the first thread by tid that does not block it.
+		// A signal to the process goes to the leader when it does not
+		// block it, else to the first thread by tid that does not; the
+		// thread it goes to is interrupted if it sleeps in a syscall.
 		other := f.thread(4243, NewThread())
 		other.ok(t, "gettid")
 		f.ok(t, "rt_sigaction", SIGUSR1, f.sigact(0x1234, SA_SIGINFO|SA_RESTORER, 0x1280, 0), 0, 8)
+		f.p.interrupted = nil
 		other.ok(t, "kill", pid, SIGUSR1)
-		if !other.th.Deliverable() || f.th.Deliverable() {
-			t.Error("kill from thread 4243: the sender should take it")
-		}
-		other.th.pending = nil
-		other.th.sigmask = sigBit(SIGUSR1)
-		other.ok(t, "kill", pid, SIGUSR1)
-		if !f.th.Deliverable() || other.th.Deliverable() {
-			t.Error("kill from a thread that blocks it: thread 4242 should take it")
+		if !f.th.Deliverable() || other.th.Deliverable() || len(f.p.interrupted) != 1 || f.p.interrupted[0] != DefaultPID {
+			t.Errorf("kill from thread 4243: the leader should take it (interrupted %v)", f.p.interrupted)
 		}
 		f.th.pending = nil
+		f.th.sigmask = sigBit(SIGUSR1)
+		other.ok(t, "kill", pid, SIGUSR1)
+		if !other.th.Deliverable() || f.th.Deliverable() {
+			t.Error("kill while the leader blocks it: thread 4243 should take it")
+		}
+		other.th.pending = nil
+		f.th.sigmask = 0
 		// Signal 0 probes.
 		f.ok(t, "tgkill", pid, pid, 0)
 		f.fails(t, ESRCH, "tgkill", pid, 9999, 0)
