@@ -217,7 +217,7 @@ func (p *Process) interrupt(t *Thread) error {
 	if err != nil {
 		return err
 	}
-	restart, ret := p.kernel.Interrupted(p.arch, int(nr), t.kstate, t.object != 0)
+	restart, ret := p.kernel.Interrupted(&task{p: p, t: t}, int(nr), t.object != 0, t.deadline)
 	how := "restarts after the handler"
 	switch {
 	case restart:

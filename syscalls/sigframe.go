@@ -120,22 +120,40 @@ var neverRestarted = map[string]bool{
 	"rt_sigsuspend": true, "rt_sigtimedwait": true, "pause": true,
 }
 
-// Interrupted says how the syscall nr that th is blocked in ends when a
-// pending signal interrupts it (handle_signal in arch/*/kernel/signal.c,
-// signal(7)): a call that already moved bytes (blocked on a kernel
-// object, onObject) returns their count; one the signal's action
-// restarts (SA_RESTART, and not a sleep or event wait) runs again after
-// the handler; any other fails with EINTR.
-func (k *Kernel) Interrupted(a *arch.Arch, nr int, th *Thread, onObject bool) (restart bool, ret uint64) {
+// Interrupted says how the syscall nr that t's thread is blocked in ends
+// when a pending signal interrupts it (handle_signal in
+// arch/*/kernel/signal.c, signal(7)): a call that already moved bytes
+// (blocked on a kernel object, onObject) returns their count; one the
+// signal's action restarts (SA_RESTART, and not a sleep or event wait)
+// runs again after the handler; any other fails with EINTR, and a
+// relative nanosleep or clock_nanosleep first stores the time it had
+// left before deadline in its rem argument.
+func (k *Kernel) Interrupted(t Task, nr int, onObject bool, deadline int64) (restart bool, ret uint64) {
+	th := t.Thread()
 	if onObject && th.wait.done > 0 {
 		return false, th.wait.done
 	}
+	name := Name(t.Arch(), nr)
 	for _, p := range th.pending {
 		if th.sigmask&sigBit(p.Signo) == 0 {
-			if k.actions[p.Signo-1].flags&SA_RESTART != 0 && !neverRestarted[Name(a, nr)] {
+			if k.actions[p.Signo-1].flags&SA_RESTART != 0 && !neverRestarted[name] {
 				return true, 0
 			}
 			break
+		}
+	}
+	if name == "nanosleep" || name == "clock_nanosleep" {
+		args, err := readRegs(t, t.Arch().SyscallArgs[:4])
+		rem := args[1]
+		if name == "clock_nanosleep" {
+			rem = args[3]
+			if args[1]&TIMER_ABSTIME != 0 {
+				rem = 0
+			}
+		}
+		if err == nil && rem != 0 && deadline != NoDeadline {
+			// A fault here would be EFAULT on Linux; the call fails either way.
+			_ = writeTimespec(t, rem, max(deadline-t.Now(), 0))
 		}
 	}
 	return false, EINTR.ret()

@@ -234,10 +234,22 @@ func TestInterrupted(t *testing.T) {
 		} {
 			f.th.pending, f.th.wait.done = nil, c.done
 			f.th.queue(SigInfo{Signo: c.sig, Code: SI_TKILL})
-			restart, ret := f.p.k.Interrupted(a, nr(c.call), f.th, c.onObject)
+			restart, ret := f.p.k.Interrupted(f, nr(c.call), c.onObject, NoDeadline)
 			if restart != c.restart || ret != c.ret {
 				t.Errorf("%s interrupted by %s: restart %v, ret %#x; want %v, %#x", c.call, SignalName(c.sig), restart, ret, c.restart, c.ret)
 			}
+		}
+
+		// An interrupted relative nanosleep stores the time it had left.
+		rem := f.alloc(16)
+		f.WriteRegs(a.SyscallArgs[:2], []uint64{f.alloc(16), rem})
+		f.th.pending = nil
+		f.th.queue(SigInfo{Signo: SIGURG, Code: SI_TKILL})
+		if restart, ret := f.p.k.Interrupted(f, nr("nanosleep"), false, f.Now()+2_000_000_005); restart || ret != eintr {
+			t.Errorf("nanosleep: restart %v, ret %#x", restart, ret)
+		}
+		if sec, nsec := f.u64At(t, rem), f.u64At(t, rem+8); sec != 2 || nsec != 5 {
+			t.Errorf("rem = %d s %d ns, want 2 s 5 ns", sec, nsec)
 		}
 
 		// Sending interrupts the receiving thread, not the sender.
