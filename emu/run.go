@@ -264,12 +264,6 @@ func (p *Process) fault(t *Thread, uf *unicorn.Fault) (*StopReason, error) {
 // signal's default action).
 func (p *Process) deliverPending(t *Thread) (*StopReason, error) {
 	at := t.pc
-	// The frame saves the PC register, which a stop between chained
-	// blocks leaves stale (see unicorn.Exit.StopPC): t.pc is where the
-	// thread is.
-	if err := t.SetRegs([]arch.Reg{p.arch.PC}, []uint64{at}); err != nil {
-		return nil, err
-	}
 	info, ok, err := p.kernel.DeliverPending(&task{p: p, t: t})
 	if err != nil {
 		return nil, fmt.Errorf("emu: thread %d at %s: delivering a signal: %w", t.TID, p.symbolize(at), err)
@@ -318,10 +312,13 @@ func (p *Process) afterSyscall(t *Thread) *StopReason {
 // ErrNoSymbol is returned by Run when a symbol to stop at does not exist.
 var ErrNoSymbol = errors.New("no symbol")
 
-// pcAfter returns where the thread resumes after x.
+// pcAfter returns where the thread resumes after x. A stop between
+// chained blocks leaves the PC register stale (see unicorn.Exit.StopPC);
+// it is set here, so that the register and Thread.pc agree for whatever
+// reads the thread's registers next (a signal frame, Thread.Reg).
 func (p *Process) pcAfter(x unicorn.Exit) (uint64, error) {
 	if x.StopPC != 0 {
-		return x.StopPC, nil
+		return x.StopPC, p.eng.RegWrite(int(p.arch.PC), x.StopPC)
 	}
 	return p.eng.RegRead(int(p.arch.PC))
 }

@@ -221,7 +221,11 @@ func (p *Process) interrupt(t *Thread) error {
 	how := "restarts after the handler"
 	switch {
 	case restart:
-		t.pc -= p.arch.SyscallInsnLen // its number and arguments are still in the registers
+		// Back to the syscall instruction: its number and arguments are
+		// still in the registers.
+		if err := t.SetRegs([]arch.Reg{p.arch.PC}, []uint64{t.pc - p.arch.SyscallInsnLen}); err != nil {
+			return err
+		}
 	case ret == errnoResult(syscalls.EINTR):
 		t.result, t.hasResult = ret, true
 		how = "fails with EINTR"

@@ -421,7 +421,6 @@ func (tr *tracer) flush() {
 	tr.pending = tr.pending[:0]
 }
 
-// signal reports a fault delivered to the guest's handler.
 // signal reports that thread t, interrupted at at, now runs the handler
 // of signal sig; why is the fault or who sent it.
 func (tr *tracer) signal(t *Thread, at uint64, sig int, why string) {
