@@ -9,10 +9,9 @@ import (
 )
 
 // Signals. Dispositions, masks and alternate stacks are kept exactly.
-// Faults are delivered to the guest's handlers (sigframe.go); a signal
-// sent with kill, tkill or tgkill that would run guest code is dropped
-// with a note, one whose default action ends the process ends it through
-// Task.KillGroup, and stopping is an emulator gap.
+// Faults and signals sent with kill, tkill or tgkill run the guest's
+// handlers (sigframe.go); a signal whose default action ends the process
+// ends it through Task.KillGroup, and stopping is an emulator gap.
 
 // sigBit is sig's bit in a sigset.
 func sigBit(sig int) uint64 { return 1 << (sig - 1) }
@@ -171,9 +170,8 @@ func defaultActionOf(sig int) defaultAction {
 // signal for a handler, or a blocked one, becomes pending on its thread
 // (for the process: the first thread by tid, the leader, that does not
 // block it, as Linux's complete_signal wants one that can take it). A
-// thread blocked in a syscall is interrupted
-// (Task.Interrupt); the signal is delivered when the thread next runs
-// guest code with the signal unblocked.
+// thread blocked in a syscall is interrupted (Task.Interrupt); the signal
+// is delivered when the thread next runs guest code with it unblocked.
 func sendSignal(t Task, tid, sig, code int) (uint64, error) {
 	if sig == 0 {
 		return 0, nil // existence and permission probe
