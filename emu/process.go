@@ -80,6 +80,7 @@ type Config struct {
 type Process struct {
 	img    *loader.Image
 	arch   *arch.Arch
+	cpu    arch.CPU // the CPUID and HWCAP the guest is shown
 	cfg    Config
 	eng    *unicorn.Engine
 	mem    *addressSpace
@@ -167,8 +168,11 @@ func New(img *loader.Image, cfg Config) (_ *Process, err error) {
 			p.Close()
 		}
 	}()
-	if a.CPUID != nil {
-		if err := eng.SetCPUID(a.CPUID); err != nil {
+	if p.cpu, err = cpuOf(a); err != nil {
+		return nil, err
+	}
+	if p.cpu.CPUID != nil {
+		if err := eng.SetCPUID(p.cpu.CPUID); err != nil {
 			return nil, err
 		}
 	}
@@ -282,8 +286,8 @@ func (p *Process) mapStack() error {
 		Random:          random,
 		Top:             a.StackTop,
 		Platform:        a.Machine,
-		HWCAP:           a.HWCAP,
-		HWCAP2:          a.HWCAP2,
+		HWCAP:           p.cpu.HWCAP,
+		HWCAP2:          p.cpu.HWCAP2,
 		PageSize:        a.PageSize,
 		MinSigStackSize: a.MinSigStackSize,
 	})

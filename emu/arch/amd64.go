@@ -46,7 +46,7 @@ var AMD64 = &Arch{
 	UnicornMode: ucMode64,
 	// Haswell is the newest model whose instructions Unicorn's TCG
 	// executes apart from AVX; the CPUID the guest sees is gorunemu's own
-	// (emu/cpuid.go) and advertises only what runs.
+	// and advertises only what runs (Arch.CPU).
 	CPUModel: ucCPUX86Haswell,
 
 	PtrSize:    8,
@@ -76,10 +76,10 @@ var AMD64 = &Arch{
 	SyscallInsnLen: 2,
 
 	// AT_HWCAP on x86 is CPUID.1:EDX (arch/x86/include/asm/elf.h
-	// ELF_HWCAP). AT_HWCAP2 would carry FSGSBASE, which is not offered.
-	HWCAP:  amd64Leaf1EDX,
-	HWCAP2: 0,
-	CPUID:  amd64CPUID,
+	// ELF_HWCAP), which Arch.CPU fills in. AT_HWCAP2 would carry FSGSBASE,
+	// which is not offered.
+	CPUID:    amd64CPUID,
+	Features: amd64Features,
 	// x86 exception vectors (Intel SDM vol. 3A, 6.3.1) and the signals
 	// arch/x86/kernel/traps.c sends for them.
 	ExceptionSignals: map[uint32]int{
@@ -103,47 +103,56 @@ var AMD64 = &Arch{
 	},
 }
 
-// CPUID feature bits the emulated x86 CPU reports (Intel SDM vol. 2A,
-// CPUID). Each one is there because Unicorn 2.0.1's TCG executes the
-// instructions it stands for; emu/unicorn's tests run one instruction per
-// bit. Unicorn's own CPUID leaves out SSE3 and FPU, which it executes,
-// and the Haswell model would claim POPCNT, MOVBE, PCLMULQDQ and XSAVE,
-// which it does not, so gorunemu answers CPUID itself.
-const (
-	amd64Leaf1ECX = 1<<0 | // SSE3
-		1<<9 | // SSSE3
-		1<<13 | // CMPXCHG16B
-		1<<19 | // SSE4.1
-		1<<20 | // SSE4.2
-		1<<25 // AES
-	amd64Leaf1EDX = 1<<0 | // FPU
-		1<<4 | // TSC
-		1<<8 | // CMPXCHG8B
-		1<<15 | // CMOV
-		1<<19 | // CLFLUSH
-		1<<23 | // MMX
-		1<<24 | // FXSAVE
-		1<<25 | // SSE
-		1<<26 // SSE2
-	amd64Leaf7EBX = 1<<3 | // BMI1
-		1<<8 | // BMI2
-		1<<19 // ADX
-	amd64Ext1ECX = 1<<0 | // LAHF/SAHF in 64-bit mode
-		1<<5 // LZCNT
-	amd64Ext1EDX = 1<<11 | // SYSCALL
-		1<<20 | // NX
-		1<<27 | // RDTSCP
-		1<<29 // long mode
-)
+// amd64Features are the CPUID feature bits the emulated x86 CPU may
+// report (Intel SDM vol. 2A, CPUID), each with one instruction that uses
+// the feature. Which of them execute depends on the Unicorn linked (2.0.1
+// lacks POPCNT, MOVBE and PCLMULQDQ; 2.1.1 runs those but not ADCX), so
+// emu probes them on the engine itself and reports exactly the ones that
+// run. AVX and XSAVE are not candidates: Unicorn's TCG has no AVX, and
+// OSXSAVE would only invite the runtime to look for it.
+//
+// A probe runs with RBX and RDI pointing at a writable page and must not
+// move RSP or branch.
+var amd64Features = []CPUFeature{
+	{"SSE3", 1, 0, ECX, 0, []byte{0xf2, 0x0f, 0x12, 0xc1}},                  // movddup xmm0, xmm1
+	{"PCLMULQDQ", 1, 0, ECX, 1, []byte{0x66, 0x0f, 0x3a, 0x44, 0xc1, 0x00}}, // pclmulqdq xmm0, xmm1, 0
+	{"SSSE3", 1, 0, ECX, 9, []byte{0x66, 0x0f, 0x38, 0x00, 0xc1}},           // pshufb xmm0, xmm1
+	{"CX16", 1, 0, ECX, 13, []byte{0xf0, 0x48, 0x0f, 0xc7, 0x0f}},           // lock cmpxchg16b [rdi]
+	{"SSE4.1", 1, 0, ECX, 19, []byte{0x66, 0x0f, 0x38, 0x39, 0xc1}},         // pminsd xmm0, xmm1
+	{"SSE4.2", 1, 0, ECX, 20, []byte{0xf2, 0x48, 0x0f, 0x38, 0xf1, 0xc3}},   // crc32 rax, rbx
+	{"MOVBE", 1, 0, ECX, 22, []byte{0x48, 0x0f, 0x38, 0xf0, 0x03}},          // movbe rax, [rbx]
+	{"POPCNT", 1, 0, ECX, 23, []byte{0xf3, 0x48, 0x0f, 0xb8, 0xc3}},         // popcnt rax, rbx
+	{"AES", 1, 0, ECX, 25, []byte{0x66, 0x0f, 0x38, 0xdc, 0xc1}},            // aesenc xmm0, xmm1
+	{"FPU", 1, 0, EDX, 0, []byte{0xd9, 0xe8}},                               // fld1
+	{"TSC", 1, 0, EDX, 4, []byte{0x0f, 0x31}},                               // rdtsc
+	{"CX8", 1, 0, EDX, 8, []byte{0xf0, 0x0f, 0xc7, 0x0f}},                   // lock cmpxchg8b [rdi]
+	{"CMOV", 1, 0, EDX, 15, []byte{0x48, 0x0f, 0x44, 0xc3}},                 // cmovz rax, rbx
+	{"CLFSH", 1, 0, EDX, 19, []byte{0x0f, 0xae, 0x3b}},                      // clflush [rbx]
+	{"MMX", 1, 0, EDX, 23, []byte{0x0f, 0xfc, 0xc1}},                        // paddb mm0, mm1
+	{"FXSR", 1, 0, EDX, 24, []byte{0x0f, 0xae, 0x07}},                       // fxsave [rdi]
+	{"SSE", 1, 0, EDX, 25, []byte{0x0f, 0x58, 0xc1}},                        // addps xmm0, xmm1
+	{"SSE2", 1, 0, EDX, 26, []byte{0x66, 0x0f, 0xd4, 0xc1}},                 // paddq xmm0, xmm1
+	{"BMI1", 7, 0, EBX, 3, []byte{0xc4, 0xe2, 0xf8, 0xf2, 0xc3}},            // andn rax, rax, rbx
+	{"BMI2", 7, 0, EBX, 8, []byte{0xc4, 0xe2, 0xf9, 0xf7, 0xc3}},            // shlx rax, rbx, rax
+	{"ADX", 7, 0, EBX, 19, []byte{0x66, 0x48, 0x0f, 0x38, 0xf6, 0xc3}},      // adcx rax, rbx
+	{"LAHF-SAHF", 0x80000001, 0, ECX, 0, []byte{0x9f}},                      // lahf
+	{"LZCNT", 0x80000001, 0, ECX, 5, []byte{0xf3, 0x48, 0x0f, 0xbd, 0xc3}},  // lzcnt rax, rbx
+	{"SYSCALL", 0x80000001, 0, EDX, 11, nil},                                // how the guest reaches the kernel at all
+	{"NX", 0x80000001, 0, EDX, 20, nil},                                     // page protection, not an instruction
+	{"RDTSCP", 0x80000001, 0, EDX, 27, []byte{0x0f, 0x01, 0xf9}},            // rdtscp
+	{"LM", 0x80000001, 0, EDX, 29, nil},                                     // the guest runs in long mode
+}
 
+// amd64CPUID is the CPUID table without feature bits; Arch.CPU adds the
+// features that execute.
 var amd64CPUID = []CPUIDLeaf{
 	// Highest basic leaf 7; vendor "GenuineIntel" in EBX, EDX, ECX.
 	{Leaf: 0, Subleaf: AnySubleaf, EAX: 7, EBX: 0x756e6547, EDX: 0x49656e69, ECX: 0x6c65746e},
 	// Family 6 model 0x3c stepping 4 (Haswell); 64-byte CLFLUSH lines.
-	{Leaf: 1, Subleaf: AnySubleaf, EAX: 0x306c4, EBX: 0x800, ECX: amd64Leaf1ECX, EDX: amd64Leaf1EDX},
-	{Leaf: 7, Subleaf: 0, EBX: amd64Leaf7EBX},
+	{Leaf: 1, Subleaf: AnySubleaf, EAX: 0x306c4, EBX: 0x800},
+	{Leaf: 7, Subleaf: 0},
 	{Leaf: 0x80000000, Subleaf: AnySubleaf, EAX: 0x80000004, EBX: 0x756e6547, EDX: 0x49656e69, ECX: 0x6c65746e},
-	{Leaf: 0x80000001, Subleaf: AnySubleaf, ECX: amd64Ext1ECX, EDX: amd64Ext1EDX},
+	{Leaf: 0x80000001, Subleaf: AnySubleaf},
 	// Brand string "gorunemu virtual x86-64 CPU", 16 bytes per leaf.
 	brandLeaf(0x80000002, "gorunemu virtual"),
 	brandLeaf(0x80000003, " x86-64 CPU"),

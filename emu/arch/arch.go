@@ -70,12 +70,17 @@ type Arch struct {
 	SyscallInsnLen uint64
 
 	// HWCAP and HWCAP2 go in the auxiliary vector; they advertise only
-	// what the emulated CPU executes.
+	// what the emulated CPU executes. On x86 HWCAP is CPUID.1:EDX, which
+	// Arch.CPU computes; use that.
 	HWCAP, HWCAP2 uint64
 	// MinSigStackSize is AT_MINSIGSTKSZ, or 0 to omit it.
 	MinSigStackSize uint64
-	// CPUID is what the x86 CPUID instruction answers (nil on arm64).
+	// CPUID is what the x86 CPUID instruction answers before feature bits
+	// are added (nil on arm64); Arch.CPU gives the whole answer.
 	CPUID []CPUIDLeaf
+	// Features are the CPUID feature bits the CPU may report, each
+	// reported only where its probe executes on the engine.
+	Features []CPUFeature
 	// ExceptionSignals maps a CPU exception number (as Unicorn reports it)
 	// to the signal Linux delivers for it; others are SIGSEGV.
 	ExceptionSignals map[uint32]int
@@ -130,6 +135,81 @@ type CPUIDLeaf struct {
 
 // AnySubleaf in CPUIDLeaf.Subleaf matches every subleaf.
 const AnySubleaf = 0xffffffff
+
+// CPUIDReg names one of the four registers a CPUID leaf answers in.
+type CPUIDReg int
+
+// The registers of a CPUID answer.
+const (
+	EAX CPUIDReg = iota
+	EBX
+	ECX
+	EDX
+)
+
+// CPUFeature is one feature bit of a CPUID answer and an instruction that
+// executes only on a CPU with the feature.
+type CPUFeature struct {
+	Name          string
+	Leaf, Subleaf uint32
+	Reg           CPUIDReg
+	Bit           uint
+	// Probe is machine code using the feature, or nil for a bit that is
+	// not an instruction set the engine can lack (long mode, NX).
+	Probe []byte
+}
+
+// CPU is what the guest is told about its CPU: the CPUID answers (x86)
+// and the auxiliary vector's hardware capabilities.
+type CPU struct {
+	CPUID         []CPUIDLeaf
+	HWCAP, HWCAP2 uint64
+}
+
+// CPU returns what the guest is told about a CPU on which exactly the
+// features f with runs(f) execute.
+func (a *Arch) CPU(runs func(CPUFeature) bool) CPU {
+	c := CPU{HWCAP: a.HWCAP, HWCAP2: a.HWCAP2}
+	if a.CPUID == nil {
+		return c
+	}
+	c.CPUID = append([]CPUIDLeaf(nil), a.CPUID...)
+	for _, f := range a.Features {
+		if f.Probe != nil && !runs(f) {
+			continue
+		}
+		for i := range c.CPUID {
+			l := &c.CPUID[i]
+			if l.Leaf == f.Leaf && (l.Subleaf == f.Subleaf || l.Subleaf == AnySubleaf) {
+				*l.reg(f.Reg) |= 1 << f.Bit
+				break
+			}
+		}
+	}
+	// AT_HWCAP on x86 is CPUID.1:EDX (arch/x86/include/asm/elf.h ELF_HWCAP).
+	c.HWCAP = uint64(c.Leaf(1, 0).EDX)
+	return c
+}
+
+// Leaf returns the answer for EAX=leaf, ECX=sub: zeros where none is listed.
+func (c CPU) Leaf(leaf, sub uint32) CPUIDLeaf {
+	for _, l := range c.CPUID {
+		if l.Leaf == leaf && (l.Subleaf == sub || l.Subleaf == AnySubleaf) {
+			return l
+		}
+	}
+	return CPUIDLeaf{Leaf: leaf, Subleaf: sub}
+}
+
+// Has reports whether the CPU reports feature f.
+func (c CPU) Has(f CPUFeature) bool {
+	l := c.Leaf(f.Leaf, f.Subleaf)
+	return *l.reg(f.Reg)&(1<<f.Bit) != 0
+}
+
+func (l *CPUIDLeaf) reg(r CPUIDReg) *uint32 {
+	return [...]*uint32{&l.EAX, &l.EBX, &l.ECX, &l.EDX}[r]
+}
 
 // Signal numbers used for faults (asm-generic/signal.h; the same on amd64
 // and arm64).

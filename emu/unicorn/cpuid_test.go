@@ -1,6 +1,7 @@
 package unicorn
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/gorunemu/gorunemu/emu/arch"
@@ -20,16 +21,22 @@ func runX86(t *testing.T, code []byte, setup func(e *Engine)) (*Engine, Exit) {
 	if setup != nil {
 		setup(e)
 	}
-	x, err := e.Start(0x1000, 0)
+	x, err := e.Start(0x1000, Unlimited)
 	require.NoError(t, err)
 	return e, x
 }
 
+// allFeatures is the CPU with every candidate feature of amd64 reported.
+func allFeatures() arch.CPU {
+	return arch.AMD64.CPU(func(arch.CPUFeature) bool { return true })
+}
+
 func TestCPUIDAnswersFromTable(t *testing.T) {
+	cpu := allFeatures()
 	regs := []int{int(arch.AMD64_RAX), int(arch.AMD64_RBX), int(arch.AMD64_RCX), int(arch.AMD64_RDX)}
-	for _, l := range arch.AMD64.CPUID {
+	for _, l := range cpu.CPUID {
 		e, x := runX86(t, []byte{0x0f, 0xa2}, func(e *Engine) {
-			require.NoError(t, e.SetCPUID(arch.AMD64.CPUID))
+			require.NoError(t, e.SetCPUID(cpu.CPUID))
 			require.NoError(t, e.RegWriteBatch([]int{int(arch.AMD64_RAX), int(arch.AMD64_RCX)}, []uint64{uint64(l.Leaf), 0}))
 		})
 		require.True(t, x.Syscall)
@@ -39,7 +46,7 @@ func TestCPUIDAnswersFromTable(t *testing.T) {
 	}
 	// A leaf that is not listed reads as zeros.
 	e, x := runX86(t, []byte{0x0f, 0xa2}, func(e *Engine) {
-		require.NoError(t, e.SetCPUID(arch.AMD64.CPUID))
+		require.NoError(t, e.SetCPUID(cpu.CPUID))
 		require.NoError(t, e.RegWriteBatch(regs, []uint64{0xd, 1, 2, 3}))
 	})
 	require.True(t, x.Syscall)
@@ -48,85 +55,57 @@ func TestCPUIDAnswersFromTable(t *testing.T) {
 	assert.Equal(t, []uint64{0, 0, 0, 0}, v)
 }
 
-// TestAdvertisedFeaturesExecute runs one instruction for every CPUID
-// feature bit gorunemu reports, and one for features it must not report.
-func TestAdvertisedFeaturesExecute(t *testing.T) {
-	leaf := func(l, sub uint32) arch.CPUIDLeaf {
-		for _, x := range arch.AMD64.CPUID {
-			if x.Leaf == l && (x.Subleaf == sub || x.Subleaf == arch.AnySubleaf) {
-				return x
-			}
+// TestProbeMatchesExecution runs every candidate feature's instruction on
+// an engine of its own and checks that Probe, which runs them all on one
+// engine, reports the same.
+func TestProbeMatchesExecution(t *testing.T) {
+	var snippets [][]byte
+	var names []string
+	for _, f := range arch.AMD64.Features {
+		if f.Probe != nil {
+			snippets = append(snippets, f.Probe)
+			names = append(names, f.Name)
 		}
-		t.Fatalf("no leaf %#x", l)
-		return arch.CPUIDLeaf{}
 	}
-	l1, l7, e1 := leaf(1, 0), leaf(7, 0), leaf(0x80000001, 0)
-	cases := []struct {
-		name string
-		reg  uint32 // the feature word
-		bit  uint
-		code []byte
-	}{
-		{"SSE3 movddup", l1.ECX, 0, []byte{0xf2, 0x0f, 0x12, 0xc1}},
-		{"SSSE3 pshufb", l1.ECX, 9, []byte{0x66, 0x0f, 0x38, 0x00, 0xc1}},
-		{"CX16 cmpxchg16b", l1.ECX, 13, []byte{0xf0, 0x48, 0x0f, 0xc7, 0x0f}},
-		{"SSE4.1 pminsd", l1.ECX, 19, []byte{0x66, 0x0f, 0x38, 0x39, 0xc1}},
-		{"SSE4.2 crc32", l1.ECX, 20, []byte{0xf2, 0x48, 0x0f, 0x38, 0xf1, 0xc3}},
-		{"AES aesenc", l1.ECX, 25, []byte{0x66, 0x0f, 0x38, 0xdc, 0xc1}},
-		{"FPU fld1", l1.EDX, 0, []byte{0xd9, 0xe8}},
-		{"TSC rdtsc", l1.EDX, 4, []byte{0x0f, 0x31}},
-		{"CX8 cmpxchg8b", l1.EDX, 8, []byte{0xf0, 0x0f, 0xc7, 0x0f}},
-		{"CMOV cmovz", l1.EDX, 15, []byte{0x48, 0x0f, 0x44, 0xc3}},
-		{"CLFSH clflush", l1.EDX, 19, []byte{0x0f, 0xae, 0x3b}},
-		{"MMX paddb", l1.EDX, 23, []byte{0x0f, 0xfc, 0xc1}},
-		{"FXSR fxsave", l1.EDX, 24, []byte{0x0f, 0xae, 0x07}},
-		{"SSE addps", l1.EDX, 25, []byte{0x0f, 0x58, 0xc1}},
-		{"SSE2 paddq", l1.EDX, 26, []byte{0x66, 0x0f, 0xd4, 0xc1}},
-		{"BMI1 andn", l7.EBX, 3, []byte{0xc4, 0xe2, 0xf8, 0xf2, 0xc3}},
-		{"BMI2 shlx", l7.EBX, 8, []byte{0xc4, 0xe2, 0xf9, 0xf7, 0xc3}},
-		{"ADX adcx", l7.EBX, 19, []byte{0x66, 0x48, 0x0f, 0x38, 0xf6, 0xc3}},
-		{"LAHF lahf", e1.ECX, 0, []byte{0x9f}},
-		{"LZCNT lzcnt", e1.ECX, 5, []byte{0xf3, 0x48, 0x0f, 0xbd, 0xc3}},
-		{"RDTSCP rdtscp", e1.EDX, 27, []byte{0x0f, 0x01, 0xf9}},
+	a := arch.AMD64
+	ran, err := Probe(Arch(a.UnicornArch), Mode(a.UnicornMode), a.CPUModel, snippets)
+	require.NoError(t, err)
+	require.Len(t, ran, len(snippets))
+	for i, code := range snippets {
+		_, x := runX86(t, code, nil)
+		if x.Syscall {
+			assert.True(t, ran[i], "%s runs but the probe says it does not", names[i])
+		} else {
+			require.NotNil(t, x.Fault, names[i])
+			assert.Equal(t, FaultInvalidInsn, x.Fault.Kind, names[i])
+			assert.False(t, ran[i], "%s does not run but the probe says it does", names[i])
+		}
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			require.NotZero(t, c.reg&(1<<c.bit), "feature bit not advertised")
-			_, x := runX86(t, c.code, nil)
-			assert.True(t, x.Syscall, "instruction did not run: %v", x.Fault)
-		})
-	}
-	// Not advertised, because they do not execute.
-	absent := []struct {
-		name string
-		reg  uint32
-		bit  uint
-		code []byte
-	}{
-		{"POPCNT", l1.ECX, 23, []byte{0xf3, 0x48, 0x0f, 0xb8, 0xc3}},
-		{"MOVBE", l1.ECX, 22, []byte{0x48, 0x0f, 0x38, 0xf0, 0x03}},
-		{"PCLMULQDQ", l1.ECX, 1, []byte{0x66, 0x0f, 0x3a, 0x44, 0xc1, 0x00}},
-		{"OSXSAVE xgetbv", l1.ECX, 27, []byte{0x0f, 0x01, 0xd0}},
-	}
-	for _, c := range absent {
-		t.Run("no "+c.name, func(t *testing.T) {
-			assert.Zero(t, c.reg&(1<<c.bit), "feature bit advertised")
-			_, x := runX86(t, c.code, nil)
-			require.NotNil(t, x.Fault, "instruction ran: advertise it")
-			assert.Equal(t, FaultInvalidInsn, x.Fault.Kind)
-		})
-	}
+	// A snippet that is not an instruction at all (UD2) never runs.
+	ran, err = Probe(Arch(a.UnicornArch), Mode(a.UnicornMode), a.CPUModel, [][]byte{{0x0f, 0x0b}, {0x90}})
+	require.NoError(t, err)
+	assert.Equal(t, []bool{false, true}, ran)
 }
 
-func TestFixTSC(t *testing.T) {
-	// rdtsc; nop; then SYSCALL: the hook on the nop replaces RDX:RAX.
-	e, x := runX86(t, []byte{0x0f, 0x31, 0x90}, func(e *Engine) {
-		require.NoError(t, e.FixTSC([]uint64{0x1002}))
-		e.SetTSCOffset(1 << 40)
-	})
-	require.True(t, x.Syscall)
-	v := make([]uint64, 2)
-	require.NoError(t, e.RegReadBatch([]int{int(arch.AMD64_RAX), int(arch.AMD64_RDX)}, v))
-	tsc := v[1]<<32 | v[0]
-	assert.Equal(t, uint64(1<<40)+e.Insns(), tsc, "one tick per instruction plus the offset")
+// TestEngineFeatures pins what the linked Unicorn executes, so that a
+// change of engine shows up as a change of the guest's CPU. 2.1 runs the
+// x86-64-v2 instructions 2.0.1 lacked (POPCNT above all), and still not
+// ADCX, which Haswell's successors have.
+func TestEngineFeatures(t *testing.T) {
+	require.True(t, strings.HasPrefix(Version(), "2."), Version())
+	for _, c := range []struct {
+		name string
+		code []byte
+		runs bool
+	}{
+		{"POPCNT", []byte{0xf3, 0x48, 0x0f, 0xb8, 0xc3}, true},
+		{"MOVBE", []byte{0x48, 0x0f, 0x38, 0xf0, 0x03}, true},
+		{"PCLMULQDQ", []byte{0x66, 0x0f, 0x3a, 0x44, 0xc1, 0x00}, true},
+		{"SSE4.2 crc32", []byte{0xf2, 0x48, 0x0f, 0x38, 0xf1, 0xc3}, true},
+		{"ADX adcx", []byte{0x66, 0x48, 0x0f, 0x38, 0xf6, 0xc3}, false},
+		{"AVX vaddps", []byte{0xc5, 0xf4, 0x58, 0xc2}, false},
+	} {
+		_, x := runX86(t, c.code, nil)
+		assert.Equal(t, c.runs, x.Syscall, "%s on libunicorn %s", c.name, Version())
+	}
 }

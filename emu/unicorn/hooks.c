@@ -98,7 +98,7 @@ static uint32_t icount(gre_state *st, uint64_t addr, uint32_t size) {
 
 static void hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user) {
 	gre_state *st = user;
-	if (st->limit != 0 && st->insns >= st->limit) {
+	if (st->insns >= st->limit) {
 		st->stop_pc = addr;
 		stop(st, GRE_EXIT_BUDGET);
 		return;
@@ -341,7 +341,9 @@ uc_err gre_start(gre_state *st, uint64_t begin, uint64_t budget) {
 	st->exit = 0;
 	st->stop_pc = 0;
 	st->intno = 0;
-	st->limit = budget ? st->insns + budget : 0;
+	// No budget means "no limit" by accident: all ones (Go's Unlimited)
+	// is a limit never reached, and 0 stops before the first block.
+	st->limit = budget > UINT64_MAX - st->insns ? UINT64_MAX : st->insns + budget;
 	return uc_emu_start(st->uc, begin, 0, 0, 0);
 }
 
@@ -350,11 +352,10 @@ uc_err gre_set_cpu_model(uc_engine *uc, int model) {
 	return uc_ctl_set_cpu_model(uc, model);
 }
 
-// gre_flush_tbs drops all translated code. It costs seconds in 2.0.1 (it
-// walks the whole page-descriptor tree), so it is only for global hooks
-// added after the first run; ranges use gre_remove_tbs.
+// gre_flush_tbs drops all translated code, for global hooks added after
+// the first run; ranges use gre_remove_tbs.
 uc_err gre_flush_tbs(uc_engine *uc) {
-	return uc_ctl_flush_tlb(uc); // despite the name: UC_CTL_TB_FLUSH
+	return uc_ctl_flush_tb(uc);
 }
 
 uc_err gre_remove_tbs(uc_engine *uc, uint64_t begin, uint64_t end) {

@@ -6,7 +6,15 @@
 
 #include <stdint.h>
 #include <stddef.h>
+#if !__has_include(<unicorn/unicorn.h>)
+#error "gorunemu needs Unicorn 2.1 or later and finds none: run scripts/install-deps.sh (make deps)"
+#endif
 #include <unicorn/unicorn.h>
+// 2.0 sends every guest store through a slow path (Unicorn issue 1970) and
+// names its calls differently; gorunemu is built and tested on 2.1.
+#if UC_API_MAJOR < 2 || (UC_API_MAJOR == 2 && UC_API_MINOR < 1)
+#error "gorunemu needs Unicorn 2.1 or later, and these headers are older: run scripts/install-deps.sh (make deps), which fetches Debian trixie's libunicorn-dev into /opt/gorunemu/unicorn"
+#endif
 
 // Reasons a run stopped, as bits in gre_state.exit (several may be set).
 enum {
@@ -64,7 +72,7 @@ typedef struct gre_state {
 
 	uint64_t insns; // instructions executed, counted per block
 	uint64_t tsc_offset; // virtual TSC = insns + tsc_offset
-	uint64_t limit; // stop before a block once insns >= limit
+	uint64_t limit; // stop before a block once insns >= limit (UINT64_MAX: never)
 
 	// The block that started last, for correcting the count when a stop
 	// address ends it early.

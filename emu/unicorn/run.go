@@ -80,10 +80,14 @@ func (f *Fault) Error() string {
 	return f.Kind.String()
 }
 
-// Start runs the guest from begin until a hook stops it. budget > 0 stops
-// at the first block boundary at or after budget more instructions; the
-// first block always runs. A Unicorn error that is not a guest fault is
-// returned as error.
+// Unlimited as a Start budget lets the guest run until something else
+// stops it.
+const Unlimited = ^uint64(0)
+
+// Start runs the guest from begin until a hook stops it, or until the
+// first block boundary at or after budget more instructions (a budget of
+// 0 stops before the first block; Unlimited never stops). A Unicorn error
+// that is not a guest fault is returned as error.
 func (e *Engine) Start(begin, budget uint64) (Exit, error) {
 	if err := e.check(); err != nil {
 		return Exit{}, err

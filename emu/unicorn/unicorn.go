@@ -1,5 +1,7 @@
-// Package unicorn is gorunemu's cgo binding to libunicorn 2 (Debian
-// libunicorn-dev, 2.0.1). It is the only package that uses cgo.
+// Package unicorn is gorunemu's cgo binding to libunicorn 2.1 or later
+// (Debian's libunicorn-dev; scripts/install-deps.sh fetches trixie's
+// 2.1.1 into /opt/gorunemu/unicorn where the system has an older one). It
+// is the only package that uses cgo.
 //
 // The binding is shaped for running whole processes: memory can be backed
 // by host memory the caller owns (MapPtr), registers move in batches, CPU
@@ -15,9 +17,9 @@
 package unicorn
 
 /*
-#cgo LDFLAGS: -l:libunicorn.a -lpthread -lm
+#cgo CFLAGS: -I/opt/gorunemu/unicorn/include
+#cgo LDFLAGS: -L/opt/gorunemu/unicorn/lib -l:libunicorn.a -lpthread -lm
 #include <stdlib.h>
-#include <unicorn/unicorn.h>
 #include "hooks.h"
 */
 import "C"
@@ -59,11 +61,10 @@ const (
 	ProtAll   Prot = C.UC_PROT_ALL
 )
 
-// Version returns libunicorn's version as "major.minor".
+// Version returns the linked libunicorn's version as "major.minor.patch".
 func Version() string {
-	var major, minor C.uint
-	C.uc_version(&major, &minor)
-	return fmt.Sprintf("%d.%d", major, minor)
+	v := uint32(C.uc_version(nil, nil))
+	return fmt.Sprintf("%d.%d.%d", v>>24, v>>16&0xff, v>>8&0xff)
 }
 
 // Error is a failed Unicorn call.

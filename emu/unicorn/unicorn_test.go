@@ -76,7 +76,7 @@ func TestSyscallStopsAfterInstruction(t *testing.T) {
 			require.NoError(t, e.Map(0x1000, 0x1000, ProtRead|ProtExec))
 			require.NoError(t, e.WriteMem(0x1000, p.code))
 
-			x, err := e.Start(0x1000, 0)
+			x, err := e.Start(0x1000, Unlimited)
 			require.NoError(t, err)
 			assert.True(t, x.Syscall)
 			assert.Nil(t, x.Fault)
@@ -89,7 +89,7 @@ func TestSyscallStopsAfterInstruction(t *testing.T) {
 			assert.Equal(t, map[string]uint64{"amd64": 39, "arm64": 172}[a.Name], nr)
 
 			for round := uint64(1); round <= 3; round++ {
-				x, err = e.Start(pc, 0)
+				x, err = e.Start(pc, Unlimited)
 				require.NoError(t, err)
 				require.True(t, x.Syscall)
 				pc, err = e.RegRead(int(a.PC))
@@ -114,7 +114,7 @@ func TestStopAddress(t *testing.T) {
 			require.NoError(t, e.SetStops([]uint64{0x1000}))
 
 			// Starting on a stop address stops before it runs.
-			x, err := e.Start(0x1000, 0)
+			x, err := e.Start(0x1000, Unlimited)
 			require.NoError(t, err)
 			assert.True(t, x.StopAddr)
 			assert.Equal(t, uint64(0x1000), x.StopPC)
@@ -122,10 +122,10 @@ func TestStopAddress(t *testing.T) {
 
 			// Skipping once runs to the syscall, then back to the stop.
 			e.SkipStopOnce(0x1000)
-			x, err = e.Start(0x1000, 0)
+			x, err = e.Start(0x1000, Unlimited)
 			require.NoError(t, err)
 			require.True(t, x.Syscall)
-			x, err = e.Start(p.afterSyscall, 0)
+			x, err = e.Start(p.afterSyscall, Unlimited)
 			require.NoError(t, err)
 			assert.True(t, x.StopAddr)
 			pc, err := e.RegRead(int(a.PC))
@@ -138,10 +138,10 @@ func TestStopAddress(t *testing.T) {
 
 			// A stop added after the code was translated still fires.
 			require.NoError(t, e.SetStops([]uint64{p.afterSyscall}))
-			x, err = e.Start(0x1000, 0)
+			x, err = e.Start(0x1000, Unlimited)
 			require.NoError(t, err)
 			require.True(t, x.Syscall)
-			x, err = e.Start(p.afterSyscall, 0)
+			x, err = e.Start(p.afterSyscall, Unlimited)
 			require.NoError(t, err)
 			assert.True(t, x.StopAddr)
 			assert.Equal(t, p.afterSyscall, x.StopPC)
@@ -185,7 +185,7 @@ func TestFaults(t *testing.T) {
 			if a.Name == "arm64" {
 				require.NoError(t, e.RegWrite(int(arch.ARM64X(1)), 0x10))
 			}
-			x, err := e.Start(0x1000, 0)
+			x, err := e.Start(0x1000, Unlimited)
 			require.NoError(t, err)
 			require.NotNil(t, x.Fault)
 			assert.Equal(t, FaultRead, x.Fault.Kind)
@@ -206,7 +206,7 @@ func TestFaults(t *testing.T) {
 			if a.Name == "arm64" {
 				require.NoError(t, e.RegWrite(int(arch.ARM64X(1)), 0x2000))
 			}
-			x, err = e.Start(0x1100, 0)
+			x, err = e.Start(0x1100, Unlimited)
 			require.NoError(t, err)
 			require.NotNil(t, x.Fault)
 			assert.Equal(t, FaultWrite, x.Fault.Kind)
@@ -233,7 +233,7 @@ func TestFaultMidBlock(t *testing.T) {
 			e := open(t, a)
 			require.NoError(t, e.Map(0x1000, 0x1000, ProtRead|ProtExec))
 			require.NoError(t, e.WriteMem(0x1000, code[a.Name]))
-			x, err := e.Start(0x1000, 0)
+			x, err := e.Start(0x1000, Unlimited)
 			require.NoError(t, err)
 			require.NotNil(t, x.Fault)
 			assert.Equal(t, uint64(0x10), x.Fault.Addr)

@@ -1,0 +1,50 @@
+package emu
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/gorunemu/gorunemu/emu/arch"
+	"github.com/gorunemu/gorunemu/emu/unicorn"
+)
+
+// cpus caches, per arch, what the guest is told about its CPU. The linked
+// engine cannot change while the program runs, so each arch is probed once.
+var cpus sync.Map // *arch.Arch -> *cpuProbe
+
+type cpuProbe struct {
+	once sync.Once
+	cpu  arch.CPU
+	err  error
+}
+
+// cpuOf returns the CPU a guest of arch a is shown: the CPUID answers and
+// HWCAP with exactly the candidate features whose instructions execute on
+// the linked Unicorn.
+func cpuOf(a *arch.Arch) (arch.CPU, error) {
+	v, _ := cpus.LoadOrStore(a, &cpuProbe{})
+	c := v.(*cpuProbe)
+	c.once.Do(func() {
+		var snippets [][]byte
+		for _, f := range a.Features {
+			if f.Probe != nil {
+				snippets = append(snippets, f.Probe)
+			}
+		}
+		ran, err := unicorn.Probe(unicorn.Arch(a.UnicornArch), unicorn.Mode(a.UnicornMode), a.CPUModel, snippets)
+		if err != nil {
+			c.err = fmt.Errorf("emu: probing the %s CPU's features: %w", a, err)
+			return
+		}
+		runs := map[string]bool{}
+		i := 0
+		for _, f := range a.Features {
+			if f.Probe != nil {
+				runs[f.Name] = ran[i]
+				i++
+			}
+		}
+		c.cpu = a.CPU(func(f arch.CPUFeature) bool { return runs[f.Name] })
+	})
+	return c.cpu, c.err
+}
