@@ -133,11 +133,13 @@ func (p *Process) run(ctx context.Context) (*StopReason, error) {
 			}
 			return p.stop(&StopReason{Kind: kind}), nil
 		}
-		t := p.next(rotate)
+		// A thread whose slice is used up yields, however its last start
+		// ended (the budget, a syscall, a stop address, a fault).
+		t := p.next(rotate || sliceLeft == 0)
 		if t == nil {
 			return p.stop(&StopReason{Kind: StopDeadlock}), nil
 		}
-		if t != p.cur || rotate {
+		if t != p.cur || rotate || sliceLeft == 0 {
 			sliceLeft = p.cfg.Slice
 		}
 		rotate = false
@@ -216,8 +218,6 @@ func (p *Process) run(ctx context.Context) (*StopReason, error) {
 			if r := p.afterSyscall(t); r != nil {
 				return r, nil
 			}
-		case x.Budget:
-			rotate = sliceLeft == 0
 		}
 	}
 }

@@ -212,3 +212,23 @@ func firstFuncs(bt []string, n int) []string {
 	}
 	return out
 }
+
+// TestSpinAfterSyscallYields runs a goroutine that spins right after a
+// syscall while main sleeps. With a one-instruction slice every start that
+// ends in a syscall uses up the slice; the spinning thread must still
+// yield at the end of its next slice, so main wakes, prints and exits.
+// (When it did not, the spinning thread ran on unchecked, past the
+// instruction limit too, and this test hung.)
+func TestSpinAfterSyscallYields(t *testing.T) {
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			t.Parallel()
+			var out bytes.Buffer
+			p := start(t, loadertest.Build(t, "spin", a.Name), emu.Config{Slice: 1, MaxInsns: 50_000_000, Stdout: &out})
+			r := runTo(t, p, emu.UntilExit())
+			require.Equal(t, emu.StopExited, r.Kind, "stop: %s", r)
+			assert.Equal(t, 0, r.Code)
+			assert.Equal(t, "main ran again\n", out.String())
+		})
+	}
+}
