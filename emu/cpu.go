@@ -18,10 +18,10 @@ type cpuProbe struct {
 	err  error
 }
 
-// cpuOf returns the CPU a guest of arch a is shown: the CPUID answers and
+// GuestCPU returns the CPU a guest of arch a is shown: the CPUID answers and
 // HWCAP with exactly the candidate features whose instructions execute on
 // the linked Unicorn.
-func cpuOf(a *arch.Arch) (arch.CPU, error) {
+func GuestCPU(a *arch.Arch) (arch.CPU, error) {
 	v, _ := cpus.LoadOrStore(a, &cpuProbe{})
 	c := v.(*cpuProbe)
 	c.once.Do(func() {

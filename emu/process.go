@@ -168,7 +168,7 @@ func New(img *loader.Image, cfg Config) (_ *Process, err error) {
 			p.Close()
 		}
 	}()
-	if p.cpu, err = cpuOf(a); err != nil {
+	if p.cpu, err = GuestCPU(a); err != nil {
 		return nil, err
 	}
 	if p.cpu.CPUID != nil {
