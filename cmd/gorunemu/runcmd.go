@@ -6,8 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,10 +36,10 @@ type runOptions struct {
 	seed        uint64
 	env         envFlag
 	goarch      string
-	maxInsns    uint64
-	maxMem      uint64
-	maxThreads  int
-	timeout     time.Duration
+	maxInsns    optUint
+	maxMem      optUint
+	maxThreads  optUint
+	timeout     optDuration
 	strict      bool
 	stopOnFault bool
 	fsRoot      string
@@ -48,13 +50,113 @@ func (o *runOptions) register(fs *flag.FlagSet) {
 	fs.Uint64Var(&o.seed, "seed", emu.DefaultSeed, "seed for AT_RANDOM and getrandom: same seed, same run")
 	fs.Var(&o.env, "env", "set an environment variable `KEY=VALUE` for the guest (repeatable; the guest starts with none)")
 	fs.StringVar(&o.goarch, "arch", "amd64", "GOARCH to build a package directory for: amd64 or arm64")
-	fs.Uint64Var(&o.maxInsns, "max-insns", emu.DefaultMaxInsns, "stop after this many guest instructions")
-	fs.Uint64Var(&o.maxMem, "max-mem", 1<<30, "stop when the guest maps more than this many bytes of accessible memory")
-	fs.IntVar(&o.maxThreads, "max-threads", emu.DefaultMaxThreads, "stop when the guest runs more threads than this")
-	fs.DurationVar(&o.timeout, "timeout", time.Minute, "stop after this much wall-clock time (0: none)")
+	fs.Var(&o.maxInsns, "max-insns", fmt.Sprintf("stop after `N` guest instructions (0: none; default %s)", defaultsHelp(func(l limits) string { return count(l.insns) })))
+	fs.Var(&o.maxMem, "max-mem", fmt.Sprintf("stop when the guest maps more than `BYTES` of accessible memory (default %s)", defaultsHelp(func(l limits) string { return fmt.Sprintf("%d GiB", l.mem>>30) })))
+	fs.Var(&o.maxThreads, "max-threads", fmt.Sprintf("stop when the guest runs more than `N` threads (default %s)", defaultsHelp(func(l limits) string { return count(l.threads) })))
+	fs.Var(&o.timeout, "timeout", fmt.Sprintf("stop after `DURATION` of wall-clock time (0: none; default %s)", defaultsHelp(func(l limits) string {
+		if l.timeout == 0 {
+			return "none"
+		}
+		return l.timeout.String()
+	})))
 	fs.StringVar(&o.fsRoot, "fs-root", "", "let the guest read host `DIR` as its root filesystem, read-only (default: only the virtual /proc, /sys and /dev files)")
 	fs.BoolVar(&o.strict, "strict", false, "stop at the first syscall gorunemu does not implement, instead of returning ENOSYS")
 	fs.BoolVar(&o.stopOnFault, "stop-on-fault", false, "stop at a guest fault (exit 128+signal) even if the guest handles the signal, as gdb does (default: deliver it as Linux does; Go panics)")
+}
+
+// limits are the bounds a run stops at.
+type limits struct {
+	insns, mem, threads uint64 // 0 insns: no instruction limit
+	timeout             time.Duration
+}
+
+// The defaults depend on the stop. A run to main.main or another symbol
+// is startup, which takes a few hundred thousand instructions; one that
+// takes billions or a minute is a runaway, and stops early. A run to exit
+// is a whole program, which runs as long as it runs, as natively or under
+// qemu-user (Ctrl-C stops it); memory and threads stay bounded because
+// they are the host's: 8 GiB, and Go's own default thread limit, so a Go
+// program meets its runtime's limit first.
+var (
+	startupLimits = limits{insns: emu.DefaultMaxInsns, mem: 1 << 30, threads: emu.DefaultMaxThreads, timeout: time.Minute}
+	programLimits = limits{insns: 0, mem: 8 << 30, threads: 10000, timeout: 0}
+)
+
+func defaultsHelp(show func(limits) string) string {
+	return show(startupLimits) + " to a symbol, " + show(programLimits) + " to exit"
+}
+
+func count(n uint64) string {
+	if n == 0 {
+		return "none"
+	}
+	return fmt.Sprint(n)
+}
+
+// limits returns the bounds of this run: the flags given, and the
+// defaults for the stop asked for.
+func (o *runOptions) limits() limits {
+	l := startupLimits
+	if o.until == "exit" {
+		l = programLimits
+	}
+	if o.maxInsns.set {
+		l.insns = o.maxInsns.v
+	}
+	if o.maxMem.set {
+		l.mem = o.maxMem.v
+	}
+	if o.maxThreads.set {
+		l.threads = o.maxThreads.v
+	}
+	if o.timeout.set {
+		l.timeout = o.timeout.v
+	}
+	return l
+}
+
+// optUint and optDuration are flag values that know whether they were
+// given, so that a default can depend on other flags.
+type optUint struct {
+	v   uint64
+	set bool
+}
+
+func (f *optUint) String() string {
+	if !f.set {
+		return ""
+	}
+	return fmt.Sprint(f.v)
+}
+
+func (f *optUint) Set(s string) error {
+	v, err := strconv.ParseUint(s, 0, 64)
+	if err != nil {
+		return errors.New("want a non-negative integer")
+	}
+	f.v, f.set = v, true
+	return nil
+}
+
+type optDuration struct {
+	v   time.Duration
+	set bool
+}
+
+func (f *optDuration) String() string {
+	if !f.set {
+		return ""
+	}
+	return f.v.String()
+}
+
+func (f *optDuration) Set(s string) error {
+	v, err := time.ParseDuration(s)
+	if err != nil || v < 0 {
+		return errors.New("want a duration such as 30s or 5m, or 0 for none")
+	}
+	f.v, f.set = v, true
+	return nil
 }
 
 // guest is a binary ready to run, and what it took to get it.
@@ -104,15 +206,21 @@ func openImage(path string) (*loader.Image, int, error) {
 // newProcess prepares img to run with the options; args follow argv[0].
 func (o *runOptions) newProcess(img *loader.Image, args []string, stdout, stderr io.Writer, obs emu.Observer, tr *emu.TraceOptions) (*emu.Process, int, error) {
 	argv := append([]string{"./" + baseName(img.Path)}, args...)
+	l := o.limits()
+	maxInsns := l.insns
+	if maxInsns == 0 {
+		maxInsns = math.MaxUint64
+	}
+	maxThreads := int(min(l.threads, math.MaxInt32))
 	p, err := emu.New(img, emu.Config{
 		Argv:        argv,
 		Env:         o.env,
 		Seed:        o.seed,
 		Stdout:      stdout,
 		Stderr:      stderr,
-		MaxInsns:    o.maxInsns,
-		MaxMem:      o.maxMem,
-		MaxThreads:  o.maxThreads,
+		MaxInsns:    maxInsns,
+		MaxMem:      l.mem,
+		MaxThreads:  maxThreads,
 		Strict:      o.strict,
 		StopOnFault: o.stopOnFault,
 		FSRoot:      o.fsRoot,
@@ -151,9 +259,9 @@ func (o *runOptions) execute(p *emu.Process) (*emu.StopReason, error) {
 		return nil, fmt.Errorf("--until: %w: %w", errBadUntil, err)
 	}
 	ctx := context.Background()
-	if o.timeout > 0 {
+	if t := o.limits().timeout; t > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, o.timeout)
+		ctx, cancel = context.WithTimeout(ctx, t)
 		defer cancel()
 	}
 	return p.Run(ctx, until)
@@ -198,15 +306,16 @@ func (o *runOptions) abnormal(r *emu.StopReason) bool {
 
 // limitFlag names the flag whose limit r reached, as "--timeout=1s: ".
 func (o *runOptions) limitFlag(r *emu.StopReason) string {
+	l := o.limits()
 	switch r.Kind {
 	case emu.StopInsnLimit:
-		return fmt.Sprintf("--max-insns=%d: ", o.maxInsns)
+		return fmt.Sprintf("--max-insns=%d: ", l.insns)
 	case emu.StopMemLimit:
-		return fmt.Sprintf("--max-mem=%d: ", o.maxMem)
+		return fmt.Sprintf("--max-mem=%d: ", l.mem)
 	case emu.StopThreadLimit:
-		return fmt.Sprintf("--max-threads=%d: ", o.maxThreads)
+		return fmt.Sprintf("--max-threads=%d: ", l.threads)
 	case emu.StopTimeout:
-		return fmt.Sprintf("--timeout=%v: ", o.timeout)
+		return fmt.Sprintf("--timeout=%v: ", l.timeout)
 	case emu.StopUnimplemented:
 		return "--strict: "
 	}
