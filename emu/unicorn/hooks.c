@@ -11,10 +11,8 @@ gre_state *gre_new(uc_engine *uc, int arch) {
 	st->uc = uc;
 	st->arch = arch;
 	if (arch == UC_ARCH_X86) {
-		size_t n = (size_t)1 << GRE_ICACHE_BITS;
-		st->icache_key = calloc(n, sizeof(uint64_t));
-		st->icache_val = calloc(n, sizeof(uint32_t));
-		if (st->icache_key == NULL || st->icache_val == NULL) {
+		st->icache = calloc((size_t)1 << GRE_ICACHE_BITS, sizeof(gre_icache_entry));
+		if (st->icache == NULL) {
 			gre_free(st);
 			return NULL;
 		}
@@ -26,8 +24,7 @@ void gre_free(gre_state *st) {
 	if (st == NULL) {
 		return;
 	}
-	free(st->icache_key);
-	free(st->icache_val);
+	free(st->icache);
 	free(st->cpuid);
 	gre_ring_free(&st->blocks);
 	gre_ring_free(&st->insns_ring);
@@ -65,16 +62,18 @@ static uint32_t icount(gre_state *st, uint64_t addr, uint32_t size) {
 	}
 	size_t mask = ((size_t)1 << GRE_ICACHE_BITS) - 1;
 	size_t i = (size_t)((addr * 0x9E3779B97F4A7C15ull) >> (64 - GRE_ICACHE_BITS));
+	gre_icache_entry *e;
 	for (;;) {
-		if (st->icache_key[i] == addr + 1) {
+		e = &st->icache[i];
+		if (e->key == addr + 1) {
 			// The size check catches a block at the same address that was
 			// translated differently (for example after a cache flush).
-			if ((st->icache_val[i] >> 16) == (size & 0xffff)) {
-				return st->icache_val[i] & 0xffff;
+			if (e->size == size) {
+				return e->count;
 			}
 			break;
 		}
-		if (st->icache_key[i] == 0) {
+		if (e->key == 0) {
 			break;
 		}
 		i = (i + 1) & mask;
@@ -86,13 +85,14 @@ static uint32_t icount(gre_state *st, uint64_t addr, uint32_t size) {
 	}
 	// Insert unless the table is 3/4 full, in which case the count is simply
 	// looked up again next time.
-	if (st->icache_key[i] == 0 && st->icache_used < (mask + 1) / 4 * 3) {
+	if (e->key == 0 && st->icache_used < (mask + 1) / 4 * 3) {
 		st->icache_used++;
-	} else if (st->icache_key[i] != addr + 1) {
+	} else if (e->key != addr + 1) {
 		return n;
 	}
-	st->icache_key[i] = addr + 1;
-	st->icache_val[i] = ((size & 0xffff) << 16) | (n & 0xffff);
+	e->key = addr + 1;
+	e->size = size;
+	e->count = n;
 	return n;
 }
 

@@ -66,6 +66,12 @@ typedef struct {
 
 #define GRE_ICACHE_BITS 16
 
+typedef struct {
+	uint64_t key;   // block address + 1 (0: empty)
+	uint32_t size;  // block size in bytes, to notice a block translated anew
+	uint32_t count; // instructions in the block
+} gre_icache_entry;
+
 typedef struct gre_state {
 	uc_engine *uc;
 	int arch; // UC_ARCH_X86 or UC_ARCH_ARM64
@@ -93,9 +99,9 @@ typedef struct gre_state {
 	int64_t fault_value;
 
 	// x86 instruction counts per block start address: an open-addressing
-	// table filled from UC_CTL_TB_REQUEST_CACHE on first sight.
-	uint64_t *icache_key;
-	uint32_t *icache_val;
+	// table filled from UC_CTL_TB_REQUEST_CACHE on first sight. Key and
+	// count share an entry so that a lookup touches one cache line.
+	gre_icache_entry *icache;
 	size_t icache_used;
 
 	// CPUID answers (x86): leaf, subleaf, eax, ebx, ecx, edx per row.
