@@ -53,6 +53,8 @@ static void stop(gre_state *st, uint32_t why) {
 	uc_emu_stop(st->uc);
 }
 
+static uint32_t icount_slow(gre_state *st, uint64_t addr, uint32_t size);
+
 // icount returns the number of instructions in the block at addr. AArch64
 // instructions are 4 bytes; x86 block lengths come from the translation
 // block itself, which exists because it is executing, cached by address.
@@ -60,6 +62,21 @@ static uint32_t icount(gre_state *st, uint64_t addr, uint32_t size) {
 	if (st->arch != UC_ARCH_X86) {
 		return size / 4;
 	}
+	// A small direct-mapped table of recent blocks stays in the host's
+	// L1/L2 cache; the large table behind it holds every block seen.
+	gre_icache_entry *hot = &st->icache_hot[(addr ^ (addr >> GRE_ICACHE_HOT_BITS)) & (((size_t)1 << GRE_ICACHE_HOT_BITS) - 1)];
+	if (hot->key == addr + 1 && hot->size == size) {
+		return hot->count;
+	}
+	uint32_t n = icount_slow(st, addr, size);
+	hot->key = addr + 1;
+	hot->size = size;
+	hot->count = n;
+	return n;
+}
+
+// icount_slow looks a block up in the large table, filling it on a miss.
+static uint32_t icount_slow(gre_state *st, uint64_t addr, uint32_t size) {
 	size_t mask = ((size_t)1 << GRE_ICACHE_BITS) - 1;
 	size_t i = (size_t)((addr * 0x9E3779B97F4A7C15ull) >> (64 - GRE_ICACHE_BITS));
 	gre_icache_entry *e;

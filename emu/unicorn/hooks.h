@@ -65,6 +65,7 @@ typedef struct {
 } gre_ring;
 
 #define GRE_ICACHE_BITS 16
+#define GRE_ICACHE_HOT_BITS 12
 
 typedef struct {
 	uint64_t key;   // block address + 1 (0: empty)
@@ -103,6 +104,7 @@ typedef struct gre_state {
 	// count share an entry so that a lookup touches one cache line.
 	gre_icache_entry *icache;
 	size_t icache_used;
+	gre_icache_entry icache_hot[1 << GRE_ICACHE_HOT_BITS];
 
 	// CPUID answers (x86): leaf, subleaf, eax, ebx, ecx, edx per row.
 	uint32_t (*cpuid)[6];
