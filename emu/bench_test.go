@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -111,5 +112,68 @@ func BenchmarkTrace(b *testing.B) {
 			}
 			b.ReportMetric(float64(elapsed[0].Microseconds())/float64(b.N)/1000, "untraced-ms")
 		})
+	}
+}
+
+// BenchmarkWorkloads runs whole programs to exit: the benchmark fixtures
+// testdata/sha, mapgc and pingpong (compute, allocation and GC on four goroutines,
+// channel round trips), at sizes that take a fraction of a second, and
+// reports guest instructions per second. Where qemu-user is installed,
+// each iteration also runs the same binary under it, alternating, and
+// "x-qemu" is gorunemu's time over qemu-user's (scripts/compare-qemu.sh
+// does the same for the full-size programs through the command line).
+func BenchmarkWorkloads(b *testing.B) {
+	workloads := []struct {
+		name string
+		args []string
+	}{
+		{"sha", []string{"16"}},
+		{"mapgc", []string{"4"}},
+		{"pingpong", []string{"100000"}},
+	}
+	for _, w := range workloads {
+		for _, a := range arch.All() {
+			b.Run(w.name+"/"+a.Name, func(b *testing.B) {
+				bin := loadertest.Build(b, w.name, a.Name)
+				img, err := loader.Open(bin)
+				if err != nil {
+					b.Fatal(err)
+				}
+				qemu, _ := exec.LookPath(map[string]string{"amd64": "qemu-x86_64", "arm64": "qemu-aarch64"}[a.Name])
+				var own, theirs time.Duration
+				var insns uint64
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					start := time.Now()
+					p, err := emu.New(img, emu.Config{Argv: append([]string{"./" + filepath.Base(bin)}, w.args...), MaxInsns: 1 << 62})
+					if err != nil {
+						b.Fatal(err)
+					}
+					r, err := p.Run(context.Background(), emu.UntilExit())
+					if err != nil || r.Kind != emu.StopExited || r.Code != 0 {
+						b.Fatalf("%v %v", r, err)
+					}
+					insns = r.Insns
+					if err := p.Close(); err != nil {
+						b.Fatal(err)
+					}
+					own += time.Since(start)
+					if qemu != "" {
+						b.StopTimer()
+						start := time.Now()
+						if out, err := exec.Command(qemu, append([]string{bin}, w.args...)...).CombinedOutput(); err != nil {
+							b.Fatalf("%s: %v\n%s", qemu, err, out)
+						}
+						theirs += time.Since(start)
+						b.StartTimer()
+					}
+				}
+				b.ReportMetric(float64(insns), "insns/op")
+				b.ReportMetric(float64(insns)*float64(b.N)/own.Seconds()/1e6, "Minsns/s")
+				if qemu != "" {
+					b.ReportMetric(float64(own)/float64(theirs), "x-qemu")
+				}
+			})
+		}
 	}
 }
