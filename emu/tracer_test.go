@@ -263,3 +263,41 @@ func TestTraceDeterministic(t *testing.T) {
 }
 
 func fmtHex(v uint64) string { return "0x" + strconv.FormatUint(v, 16) }
+
+// TestTraceCallsIgnoreStops checks that the stops milestones make at
+// function entries do not change the calls trace: a block that a stop
+// cut short is followed once, not again when it resumes.
+func TestTraceCallsIgnoreStops(t *testing.T) {
+	type call struct {
+		kind        trace.Kind
+		insns       uint64
+		depth       int
+		fn, retName string
+	}
+	calls := func(r *recorder) []call {
+		var out []call
+		for _, e := range r.events {
+			if e.Kind == trace.Call || e.Kind == trace.Return {
+				out = append(out, call{e.Kind, e.Insns, e.Depth, e.At.Func, e.Name})
+			}
+		}
+		return out
+	}
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			t.Parallel()
+			bin := loadertest.Build(t, "hello", a.Name)
+			plain, _, _ := traced(t, bin, emu.UntilSymbol("main.main"), emu.TraceOptions{Calls: true})
+			stopped, _, _ := traced(t, bin, emu.UntilSymbol("main.main"), emu.TraceOptions{Calls: true, Milestones: true})
+			require.NotEmpty(t, stopped.of(trace.Milestone))
+			want, got := calls(plain), calls(stopped)
+			require.NotEmpty(t, want)
+			assert.Equal(t, want, got)
+			for i := 1; i < len(got); i++ {
+				if got[i].kind == trace.Call && got[i-1].kind == trace.Call && got[i].fn == got[i-1].fn && got[i].insns == got[i-1].insns {
+					t.Fatalf("%s entered twice at instruction %d", got[i].fn, got[i].insns)
+				}
+			}
+		})
+	}
+}

@@ -160,18 +160,34 @@ static void stop_before(gre_state *st, uint64_t addr, uint32_t why) {
 
 // gre_uncount_from takes back the instructions from addr to the end of the
 // block that started last, which was counted whole when it started and
-// will be counted again when execution resumes at addr.
+// will be counted again when execution resumes at addr. The block ring
+// recorded that block whole too: it keeps only the part that ran, or
+// nothing if none did, so a resumed block is not seen twice.
 void gre_uncount_from(gre_state *st, uint64_t addr) {
+	uint32_t taken = 0;
 	if (addr == st->cur_block) {
-		st->insns -= st->cur_icount;
+		taken = st->cur_icount;
 	} else if (addr > st->cur_block && addr < st->cur_block + st->cur_size) {
 		if (st->arch != UC_ARCH_X86) {
-			st->insns -= (st->cur_block + st->cur_size - addr) / 4;
+			taken = (uint32_t)((st->cur_block + st->cur_size - addr) / 4);
 		} else {
 			// The block that resumes at addr ends where this one does.
 			uc_tb tb;
 			if (uc_ctl_request_cache(st->uc, addr, &tb) == UC_ERR_OK && tb.icount <= st->cur_icount) {
-				st->insns -= tb.icount;
+				taken = tb.icount;
+			}
+		}
+	}
+	st->insns -= taken;
+	gre_ring *r = &st->blocks;
+	if (taken > 0 && st->trace_blocks && r->len > 0) {
+		gre_block *b = (gre_block *)r->buf + r->len - 1;
+		if (b->addr == st->cur_block) {
+			if (taken >= b->icount) {
+				r->len--;
+			} else {
+				b->icount -= taken;
+				b->size = (uint32_t)(addr - b->addr);
 			}
 		}
 	}
