@@ -100,6 +100,32 @@ func (p *Process) amd64FaultPC(t *Thread, addr uint64, write bool, pc uint64, co
 }
 
 // codeAt reads up to n bytes of code at pc, stopping at unmapped memory.
+// insnsBetween counts the instructions from block, where a translation
+// block starts, up to pc inside it: the index of pc's instruction in the
+// block. It is 0 when pc is not found by decoding from block.
+func (p *Process) insnsBetween(block, pc uint64) uint64 {
+	if pc <= block || pc-block > maxBlockBytes {
+		return 0
+	}
+	if n := p.arch.InsnLen; n != 0 {
+		return (pc - block) / n
+	}
+	code := p.codeAt(block, int(pc-block))
+	var count uint64
+	for off := 0; off < len(code); count++ {
+		inst, err := x86asm.Decode(code[off:], 64)
+		if err != nil {
+			return 0
+		}
+		off += inst.Len
+	}
+	return count
+}
+
+// maxBlockBytes bounds a translation block's size (QEMU's TCG stops a
+// block well within a page).
+const maxBlockBytes = 4096
+
 func (p *Process) codeAt(pc uint64, n int) []byte {
 	code := make([]byte, n)
 	page := p.arch.PageSize

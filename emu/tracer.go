@@ -3,6 +3,7 @@ package emu
 import (
 	"encoding/binary"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -75,12 +76,25 @@ type tracer struct {
 	lastProgress time.Time
 	pending      [][2]*Thread // started threads waiting for their clone's event
 
+	// With more than one of calls, instructions and watches on, a drain
+	// queues its events and sends them in instruction order: a call
+	// before the instruction it enters with, a write after the
+	// instruction that stored it.
+	queuing bool
+	rank    int
+	queue   []queuedEvent
+
 	// With --regs: the registers traced, and the last instruction, whose
 	// changes are known once the next one's record (or the run's end)
 	// shows the registers after it.
 	regs    []arch.RegInfo
 	last    lastInsn
 	hasLast bool
+}
+
+type queuedEvent struct {
+	rank int
+	ev   trace.Event
 }
 
 type lastInsn struct {
@@ -158,9 +172,32 @@ func (tr *tracer) emit(t *Thread, kind trace.Kind) *trace.Event {
 }
 
 func (tr *tracer) send() {
+	if tr.queuing {
+		tr.queue = append(tr.queue, queuedEvent{tr.rank, tr.ev})
+		return
+	}
 	if tr.err == nil {
 		tr.err = tr.opts.Sink.Emit(&tr.ev)
 	}
+}
+
+// sendQueued sends the queued events in instruction order; at the same
+// count, in rank order (calls, instructions, writes).
+func (tr *tracer) sendQueued() {
+	q := tr.queue
+	sort.SliceStable(q, func(i, j int) bool {
+		if q[i].ev.Insns != q[j].ev.Insns {
+			return q[i].ev.Insns < q[j].ev.Insns
+		}
+		return q[i].rank < q[j].rank
+	})
+	tr.queuing = false
+	for i := range q {
+		tr.ev = q[i].ev
+		tr.send()
+	}
+	clear(q)
+	tr.queue = q[:0]
 }
 
 // loc symbolizes pc, cached.
@@ -208,6 +245,17 @@ func (tr *tracer) drain(t *Thread, startInsns uint64) {
 	eng := tr.p.eng
 	// t.insns already includes this run; threadBase is its count before.
 	threadBase := t.insns - (eng.Insns() - startInsns)
+	streams := 0
+	for _, on := range []bool{tr.opts.Calls, tr.opts.Insns, len(tr.opts.Watches) > 0} {
+		if on {
+			streams++
+		}
+	}
+	if streams > 1 {
+		tr.queuing = true
+		defer tr.sendQueued()
+	}
+	tr.rank = 0
 	if tr.opts.Calls {
 		n := startInsns
 		eng.DrainBlocks(func(bs []unicorn.Block) {
@@ -217,6 +265,7 @@ func (tr *tracer) drain(t *Thread, startInsns uint64) {
 			}
 		})
 	}
+	tr.rank = 1
 	if tr.opts.Insns {
 		n := startInsns
 		nr := len(tr.regs)
@@ -249,12 +298,13 @@ func (tr *tracer) drain(t *Thread, startInsns uint64) {
 			tr.finishInsn(after)
 		}
 	}
+	tr.rank = 2
 	if len(tr.opts.Watches) > 0 {
 		lost := eng.DrainWrites(func(ws []unicorn.Write) {
 			for _, w := range ws {
 				e := tr.emit(t, trace.Write)
-				e.Insns = w.Insns
-				e.ThreadInsns = threadBase + w.Insns - startInsns
+				e.Insns = w.Insns + tr.p.insnsBetween(w.Block, w.PC)
+				e.ThreadInsns = threadBase + e.Insns - startInsns
 				e.At = tr.loc(w.PC)
 				e.Addr, e.Size, e.Old, e.New = w.Addr, int(w.Size), w.Old, w.Value
 				e.Target = tr.dataName(w.Addr)

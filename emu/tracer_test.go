@@ -301,3 +301,45 @@ func TestTraceCallsIgnoreStops(t *testing.T) {
 		})
 	}
 }
+
+// TestTraceEventsInOrder traces every level at once and checks that the
+// events come in instruction order, and that a watched store is stamped
+// with the count of the instruction that made it, right after it.
+func TestTraceEventsInOrder(t *testing.T) {
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			t.Parallel()
+			bin := loadertest.Build(t, "hello", a.Name)
+			img, err := loader.Open(bin)
+			require.NoError(t, err)
+			g0, ok := img.Data("runtime.g0")
+			require.True(t, ok)
+			rec, _, _ := traced(t, bin, emu.UntilSymbol("runtime.schedinit"), emu.TraceOptions{
+				Milestones: true, Syscalls: true, Calls: true, Insns: true,
+				Watches: []emu.Watch{{Addr: g0.Addr, Size: g0.Size, Label: "runtime.g0"}},
+			})
+			writes := 0
+			for i, e := range rec.events {
+				if i > 0 {
+					require.GreaterOrEqual(t, e.Insns, rec.events[i-1].Insns, "event %d (%s) after %s", i, e.Kind, rec.events[i-1].Kind)
+				}
+				if e.Kind != trace.Write {
+					continue
+				}
+				writes++
+				// The storing instruction is the last one before the write.
+				var prev *trace.Event
+				for j := i - 1; j >= 0; j-- {
+					if rec.events[j].Kind == trace.Insn {
+						prev = &rec.events[j]
+						break
+					}
+				}
+				require.NotNil(t, prev)
+				assert.Equal(t, prev.At.PC, e.At.PC, "write %d", writes)
+				assert.Equal(t, prev.Insns, e.Insns, "write %d at %s", writes, e.At.Func)
+			}
+			assert.GreaterOrEqual(t, writes, 4, "rt0_go stores g0's stack bounds and guards")
+		})
+	}
+}

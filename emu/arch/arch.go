@@ -65,6 +65,9 @@ type Arch struct {
 	SyscallRet  Reg
 	// LinkReg is the return-address register (arm64), or -1.
 	LinkReg Reg
+	// InsnLen is the length of every instruction, or 0 where lengths vary
+	// (x86).
+	InsnLen uint64
 	// SyscallInsnLen is the length of the syscall instruction (SYSCALL,
 	// SVC #0): the PC after a syscall less this is the instruction.
 	SyscallInsnLen uint64

@@ -85,6 +85,7 @@ var ARM64 = &Arch{
 	SyscallArgs:    [6]Reg{ARM64X(0), ARM64X(1), ARM64X(2), ARM64X(3), ARM64X(4), ARM64X(5)},
 	SyscallRet:     ARM64X(0),
 	LinkReg:        ARM64_X30,
+	InsnLen:        4,
 	SyscallInsnLen: 4,
 
 	// What the "max" CPU executes of the features Go's internal/cpu reads.

@@ -261,7 +261,9 @@ static void hook_write(uc_engine *uc, uc_mem_type type, uint64_t addr, int size,
 	if (size > 0 && size <= 8) {
 		uc_mem_read(uc, addr, &w->old, (size_t)size);
 	}
-	w->insns = st->insns;
+	// The block was counted whole when it started.
+	w->block = st->cur_block;
+	w->insns = st->insns - st->cur_icount;
 	if (r->len >= r->cap - r->cap / 4) {
 		stop(st, GRE_EXIT_RINGFULL);
 	}

@@ -51,7 +51,8 @@ typedef struct {
 	uint64_t addr;
 	uint64_t value;
 	uint64_t old;
-	uint64_t insns; // instruction count at the block holding the write
+	uint64_t block; // start of the block holding the write
+	uint64_t insns; // instruction count at the start of that block
 	uint32_t size;
 	uint32_t pad;
 } gre_write;

@@ -315,7 +315,8 @@ type Insn struct {
 // Write is one guest store into a watched range, seen before it happens.
 type Write struct {
 	PC, Addr, Value, Old uint64
-	Insns                uint64 // instruction count at the start of the writing block
+	Block                uint64 // start of the writing block
+	Insns                uint64 // instruction count at the start of that block
 	Size                 uint32
 	_                    uint32
 }
