@@ -8,6 +8,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+
+	"github.com/gorunemu/gorunemu/emu"
+	"github.com/gorunemu/gorunemu/emu/arch"
 )
 
 // isPackageDir reports whether path is a directory (to be built) rather
@@ -15,6 +18,26 @@ import (
 func isPackageDir(path string) bool {
 	fi, err := os.Stat(path)
 	return err == nil && fi.IsDir()
+}
+
+// cpuLevel returns the GOAMD64 or GOARM64 setting for a build that the
+// emulated CPU runs, whatever the caller's environment says: the highest
+// x86-64 level whose features the engine executes, and the arm64 base
+// level (the runtime finds LSE atomics through AT_HWCAP at run time).
+func cpuLevel(goarch string) (string, error) {
+	a, err := arch.ByName(goarch)
+	if err != nil {
+		return "", err
+	}
+	if a != arch.AMD64 {
+		return "GOARM64=v8.0", nil
+	}
+	cpu, err := emu.GuestCPU(a)
+	if err != nil {
+		return "", err
+	}
+	level, _ := cpu.GOAMD64(a)
+	return "GOAMD64=" + level, nil
 }
 
 // buildPackage builds the Go main package in dir for linux/goarch with the
@@ -35,9 +58,13 @@ func buildPackage(dir, goarch string) (string, error) {
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		return "", err
 	}
+	level, err := cpuLevel(goarch)
+	if err != nil {
+		return "", err
+	}
 	cmd := exec.Command("go", "build", "-trimpath", "-o", out, ".")
 	cmd.Dir = abs
-	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+goarch, "CGO_ENABLED=0")
+	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+goarch, "CGO_ENABLED=0", level)
 	var msg bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &msg, &msg
 	if err := cmd.Run(); err != nil {

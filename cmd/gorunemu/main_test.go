@@ -52,6 +52,28 @@ func TestRunPackageDirToMain(t *testing.T) {
 	}
 }
 
+// TestPackageDirIgnoresHostLevel builds a package directory with the
+// caller's environment asking for CPU levels the emulated CPU lacks: the
+// build pins them to what it runs, so the program still runs to exit.
+func TestPackageDirIgnoresHostLevel(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds fixtures")
+	}
+	t.Setenv("GOAMD64", "v4")
+	t.Setenv("GOARM64", "v9.5")
+	dir := filepath.Join(moduleRoot(t), "testdata", "hello")
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			code, out, errOut := gorunemu("run", "--arch", a.Name, "--until", "exit", dir)
+			require.Equal(t, 0, code, "stderr: %s", errOut)
+			assert.Equal(t, "hello world\n", out)
+		})
+	}
+	level, err := cpuLevel("amd64")
+	require.NoError(t, err)
+	assert.Equal(t, "GOAMD64=v2", level, "Unicorn 2.1 runs x86-64-v2")
+}
+
 func TestRunUntilExitPassesOutputAndCode(t *testing.T) {
 	for _, a := range arch.All() {
 		t.Run(a.Name, func(t *testing.T) {

@@ -194,6 +194,42 @@ func (a *Arch) CPU(runs func(CPUFeature) bool) CPU {
 	return c
 }
 
+// goamd64Levels are the CPUID features each GOAMD64 level above v1 needs,
+// as the Go runtime checks them at startup (runtime/asm_amd64.s) and
+// cmd/compile assumes them.
+var goamd64Levels = []struct {
+	level string
+	needs []string
+}{
+	{"v2", []string{"CX16", "LAHF-SAHF", "POPCNT", "SSE3", "SSE4.1", "SSE4.2", "SSSE3"}},
+	{"v3", []string{"AVX", "AVX2", "BMI1", "BMI2", "F16C", "FMA", "LZCNT", "MOVBE", "OSXSAVE"}},
+}
+
+// GOAMD64 returns the highest GOAMD64 level whose features the CPU
+// reports ("v1" at least), and for each higher level the features it
+// lacks.
+func (c CPU) GOAMD64(a *Arch) (level string, missing map[string][]string) {
+	has := map[string]bool{}
+	for _, f := range a.Features {
+		has[f.Name] = c.Has(f)
+	}
+	level = "v1"
+	missing = map[string][]string{}
+	reached := true // each level includes the ones below it
+	for _, l := range goamd64Levels {
+		for _, n := range l.needs {
+			if !has[n] {
+				missing[l.level] = append(missing[l.level], n)
+			}
+		}
+		reached = reached && len(missing[l.level]) == 0
+		if reached {
+			level = l.level
+		}
+	}
+	return level, missing
+}
+
 // Leaf returns the answer for EAX=leaf, ECX=sub: zeros where none is listed.
 func (c CPU) Leaf(leaf, sub uint32) CPUIDLeaf {
 	for _, l := range c.CPUID {
