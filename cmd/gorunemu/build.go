@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,17 @@ import (
 	"github.com/gorunemu/gorunemu/emu"
 	"github.com/gorunemu/gorunemu/emu/arch"
 )
+
+func readHead(path string, n int) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b := make([]byte, n)
+	_, err = io.ReadFull(f, b)
+	return b, err
+}
 
 // isPackageDir reports whether path is a directory (to be built) rather
 // than a file (to be run).
@@ -69,6 +81,10 @@ func buildPackage(dir, goarch string) (string, error) {
 	cmd.Stdout, cmd.Stderr = &msg, &msg
 	if err := cmd.Run(); err != nil {
 		return "", fmt.Errorf("go build %s for linux/%s: %w\n%s", dir, goarch, err, bytes.TrimSpace(msg.Bytes()))
+	}
+	// go build -o writes a package archive for a package that is not main.
+	if head, err := readHead(out, 4); err != nil || string(head) != "\x7fELF" {
+		return "", fmt.Errorf("%s is not a main package: nothing to run", dir)
 	}
 	return out, nil
 }

@@ -36,25 +36,27 @@ func inspectCmd(args []string, stdout, stderr io.Writer) int {
 	var o runOptions
 	o.register(fs)
 	asJSON := fs.Bool("json", false, "print the snapshot and the checks as one JSON object")
-	usage := func() {
-		fmt.Fprint(stderr, inspectUsage)
+	usage := func(w io.Writer) {
+		fmt.Fprint(w, inspectUsage)
+		fs.SetOutput(w)
 		fs.PrintDefaults()
-		fmt.Fprint(stderr, exitCodesHelp)
-		fmt.Fprintln(stderr, "  1       inspect: a startup check failed")
+		fmt.Fprint(w, exitCodesHelp)
+		fmt.Fprintln(w, "  1       inspect: a startup check failed")
 	}
-	if code, ok := parseArgs(fs, args, usage, stderr); !ok {
+	guestArgs, code, ok := parseArgs(fs, args, usage, stdout, stderr)
+	if !ok {
 		return code
 	}
 	if o.until == "exit" || o.until == "" {
 		fmt.Fprintln(stderr, "gorunemu inspect: --until must name a symbol or an address: the runtime is read in a live process")
 		return exitUsage
 	}
-	g, code, err := o.resolveBinary(fs.Arg(0))
+	g, code, err := o.resolveBinary(guestArgs[0])
 	if err != nil {
 		fmt.Fprintf(stderr, "gorunemu: %v\n", err)
 		return code
 	}
-	p, code, err := o.open(g, fs.Args()[1:], io.Discard, io.Discard, nil)
+	p, code, err := o.open(g, guestArgs[1:], io.Discard, io.Discard, nil)
 	if err != nil {
 		fmt.Fprintf(stderr, "gorunemu: %v\n", err)
 		return code

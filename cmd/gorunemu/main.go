@@ -27,14 +27,14 @@ Usage:
   gorunemu run [flags] BINARY|PKGDIR [ARGS...]      run to main.main (or --until) and summarise
   gorunemu trace [flags] BINARY|PKGDIR [ARGS...]    trace the startup: milestones, calls, syscalls, instructions
   gorunemu inspect [flags] BINARY|PKGDIR [ARGS...]  read g0, m0 and each thread's g, m and TLS there; check them
-  gorunemu version                                  print versions
+  gorunemu version                                  print versions (also --version)
   gorunemu help                                     this text
 
 BINARY is a linux/amd64 or linux/arm64 Go executable. PKGDIR is a directory
 holding a Go main package; gorunemu builds it with the local Go toolchain
 for --arch (CGO_ENABLED=0) into its cache and runs that.
 
-Run "gorunemu run -h" for the flags of run.
+Run "gorunemu help COMMAND" for the flags of a command.
 ` + exitCodesHelp
 
 // run is the whole program; main only passes it the process's arguments
@@ -51,9 +51,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return inspectCmd(args[1:], stdout, stderr)
 	case "trace":
 		return traceCmd(args[1:], stdout, stderr)
-	case "version":
+	case "version", "-version", "--version":
 		return versionCmd(stdout)
 	case "help", "-h", "-help", "--help":
+		if len(args) > 1 && args[0] == "help" {
+			switch args[1] {
+			case "run", "trace", "inspect":
+				return run([]string{args[1], "-h"}, stdout, stderr)
+			case "version", "help":
+			default:
+				fmt.Fprintf(stderr, "gorunemu help: unknown command %q\n\n%s", args[1], usage)
+				return exitUsage
+			}
+		}
 		fmt.Fprint(stdout, usage)
 		return exitOK
 	}

@@ -152,11 +152,65 @@ func TestHelpAndVersion(t *testing.T) {
 	code, out, _ := gorunemu("help")
 	assert.Equal(t, exitOK, code)
 	assert.Contains(t, out, "Exit codes:")
-	code, _, errOut := gorunemu("run", "-h")
-	assert.Equal(t, exitOK, code)
-	assert.Contains(t, errOut, "--until")
-	code, out, _ = gorunemu("version")
-	assert.Equal(t, exitOK, code)
-	assert.True(t, strings.HasPrefix(out, "gorunemu "), out)
-	assert.Contains(t, out, "libunicorn 2.")
+	for _, c := range []struct {
+		args []string
+		cmd  string
+	}{
+		{[]string{"run", "-h"}, "run"},
+		{[]string{"run", "--help"}, "run"},
+		{[]string{"help", "run"}, "run"},
+		{[]string{"trace", "-h"}, "trace"},
+		{[]string{"help", "inspect"}, "inspect"},
+	} {
+		code, out, errOut := gorunemu(c.args...)
+		assert.Equal(t, exitOK, code, "%v", c.args)
+		assert.Contains(t, out, "Usage: gorunemu "+c.cmd+" [flags]", "%v: help goes to stdout", c.args)
+		assert.Contains(t, out, "--until", "%v", c.args)
+		assert.Empty(t, errOut, "%v", c.args)
+	}
+	code, _, errOut := gorunemu("help", "nosuch")
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, errOut, `unknown command "nosuch"`)
+	for _, v := range []string{"version", "--version", "-version"} {
+		code, out, _ = gorunemu(v)
+		assert.Equal(t, exitOK, code)
+		assert.True(t, strings.HasPrefix(out, "gorunemu "), out)
+		assert.Contains(t, out, "libunicorn 2.")
+	}
+}
+
+// TestMisuseGuides checks that command lines that cannot mean what they
+// say are refused with a usage error that says what to do.
+func TestMisuseGuides(t *testing.T) {
+	hello := loadertest.Build(t, "hello", "amd64")
+	args := loadertest.Build(t, "args", "amd64")
+	root := moduleRoot(t)
+	for _, c := range []struct {
+		name string
+		args []string
+		code int
+		msg  string
+	}{
+		{"flag after binary", []string{"run", hello, "--until", "exit"}, exitUsage, "--until comes after " + hello + ": gorunemu's flags go before BINARY; to pass it to the guest, put -- before"},
+		{"flag=value after binary", []string{"trace", hello, "x", "-calls=runtime"}, exitUsage, "-calls=runtime comes after"},
+		{"regs without insns", []string{"trace", "--regs", hello}, exitUsage, "--regs shows the registers each instruction changed: it needs --insns"},
+		{"arch of a binary", []string{"run", "--arch", "arm64", hello}, exitUsage, "--arch arm64: " + hello + " is a linux/amd64 binary; --arch only chooses how to build a package directory"},
+		{"bad arch", []string{"run", "--arch", "386", hello}, exitUsage, `invalid value "386" for flag -arch: want amd64 or arm64`},
+		{"a .go file", []string{"run", filepath.Join(root, "testdata", "hello", "main.go")}, exitBadInput, "pass its package directory: gorunemu run " + filepath.Join(root, "testdata", "hello")},
+		{"not a main package", []string{"run", filepath.Join(root, "loader")}, exitNoInput, "is not a main package: nothing to run"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, _, errOut := gorunemu(c.args...)
+			assert.Equal(t, c.code, code, "stderr: %s", errOut)
+			assert.Contains(t, errOut, c.msg)
+		})
+	}
+	// After --, words that look like gorunemu's flags are the guest's.
+	code, out, errOut := gorunemu("run", "-q", "--until", "exit", args, "--", "--until", "x", "--")
+	require.Equal(t, 0, code, "stderr: %s", errOut)
+	assert.Contains(t, out, "arg[1]=--until\narg[2]=x\narg[3]=--\n")
+	// Words that are not gorunemu's flags pass without --.
+	code, out, errOut = gorunemu("run", "-q", "--until", "exit", args, "-v", "--nosuch")
+	require.Equal(t, 0, code, "stderr: %s", errOut)
+	assert.Contains(t, out, "arg[1]=-v\narg[2]=--nosuch\n")
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -36,6 +37,7 @@ type runOptions struct {
 	seed        uint64
 	env         envFlag
 	goarch      string
+	archSet     bool // --arch was given
 	maxInsns    optUint
 	maxMem      optUint
 	maxThreads  optUint
@@ -49,7 +51,14 @@ func (o *runOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.until, "until", "main.main", "where to stop: main.main, a `SYMBOL`, an address 0xADDR, or exit")
 	fs.Uint64Var(&o.seed, "seed", emu.DefaultSeed, "seed for AT_RANDOM and getrandom: same seed, same run")
 	fs.Var(&o.env, "env", "set an environment variable `KEY=VALUE` for the guest (repeatable; the guest starts with none)")
-	fs.StringVar(&o.goarch, "arch", "amd64", "GOARCH to build a package directory for: amd64 or arm64")
+	o.goarch = "amd64"
+	fs.Func("arch", "`GOARCH` to build a package directory for: amd64 or arm64 (default amd64)", func(v string) error {
+		if v != "amd64" && v != "arm64" {
+			return errors.New("want amd64 or arm64")
+		}
+		o.goarch, o.archSet = v, true
+		return nil
+	})
 	fs.Var(&o.maxInsns, "max-insns", fmt.Sprintf("stop after `N` guest instructions (0: none; default %s)", defaultsHelp(func(l limits) string { return count(l.insns) })))
 	fs.Var(&o.maxMem, "max-mem", fmt.Sprintf("stop when the guest maps more than `BYTES` of accessible memory (default %s)", defaultsHelp(func(l limits) string { return fmt.Sprintf("%d GiB", l.mem>>30) })))
 	fs.Var(&o.maxThreads, "max-threads", fmt.Sprintf("stop when the guest runs more than `N` threads (default %s)", defaultsHelp(func(l limits) string { return count(l.threads) })))
@@ -180,9 +189,6 @@ func (o *runOptions) resolveBinary(target string) (guest, int, error) {
 	if !isPackageDir(target) {
 		return guest{path: target}, 0, nil
 	}
-	if o.goarch != "amd64" && o.goarch != "arm64" {
-		return guest{}, exitUsage, fmt.Errorf("--arch %q: want amd64 or arm64", o.goarch)
-	}
 	start := time.Now()
 	bin, err := buildPackage(target, o.goarch)
 	if err != nil {
@@ -191,14 +197,22 @@ func (o *runOptions) resolveBinary(target string) (guest, int, error) {
 	return guest{path: bin, source: target, built: time.Since(start)}, 0, nil
 }
 
-// openImage loads the guest binary, with the exit code for failures.
-func openImage(path string) (*loader.Image, int, error) {
+// openImage loads the guest binary, with the exit code for failures. A
+// binary of another arch than --arch asked for is a usage error: --arch
+// chooses how to build a package directory and cannot change a binary.
+func (o *runOptions) openImage(path string) (*loader.Image, int, error) {
 	img, err := loader.Open(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission) {
 			return nil, exitNoInput, err
 		}
+		if strings.HasSuffix(path, ".go") {
+			err = fmt.Errorf("%w (to build and run a Go program, pass its package directory: gorunemu run %s)", err, filepath.Dir(path))
+		}
 		return nil, exitBadInput, err
+	}
+	if o.archSet && img.Arch.Name != o.goarch {
+		return nil, exitUsage, fmt.Errorf("--arch %s: %s is a linux/%s binary; --arch only chooses how to build a package directory", o.goarch, path, img.Arch.Name)
 	}
 	return img, 0, nil
 }
@@ -238,7 +252,7 @@ func (o *runOptions) newProcess(img *loader.Image, args []string, stdout, stderr
 
 // open loads the guest binary and prepares it to run.
 func (o *runOptions) open(g guest, args []string, stdout, stderr io.Writer, obs emu.Observer) (*emu.Process, int, error) {
-	img, code, err := openImage(g.path)
+	img, code, err := o.openImage(g.path)
 	if err != nil {
 		return nil, code, err
 	}
@@ -269,23 +283,55 @@ func (o *runOptions) execute(p *emu.Process) (*emu.StopReason, error) {
 
 var errBadUntil = errors.New("bad stop")
 
-// parseArgs parses a guest command's flags (usage prints its help) and
-// checks that a BINARY or PKGDIR follows them. It returns ok, or the exit
-// code to stop with.
-func parseArgs(fs *flag.FlagSet, args []string, usage func(), stderr io.Writer) (int, bool) {
-	fs.Usage = usage
+// parseArgs parses a guest command's flags and checks that a BINARY or
+// PKGDIR follows them. Asked for with -h, the help goes to stdout; after
+// a usage error, to stderr. It returns BINARY and the guest's arguments,
+// or the exit code to stop with.
+//
+// A flag of gorunemu's own among the guest's arguments is refused rather
+// than passed on (gorunemu run ./prog --until exit is a mistake, not a
+// request), unless "--" after BINARY says that what follows is the
+// guest's; that "--" is dropped.
+func parseArgs(fs *flag.FlagSet, args []string, usage func(io.Writer), stdout, stderr io.Writer) (guestArgs []string, code int, ok bool) {
+	fs.SetOutput(stderr)
+	fs.Usage = func() {} // printed below, to the right stream
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return exitOK, false
+			usage(stdout)
+			return nil, exitOK, false
 		}
-		return exitUsage, false
+		usage(stderr)
+		return nil, exitUsage, false
 	}
 	if fs.NArg() == 0 {
 		fmt.Fprintf(stderr, "gorunemu %s: missing BINARY or PKGDIR\n", fs.Name())
-		usage()
-		return exitUsage, false
+		usage(stderr)
+		return nil, exitUsage, false
 	}
-	return 0, true
+	guestArgs = fs.Args()
+	for i, a := range guestArgs[1:] {
+		if a == "--" {
+			return append(guestArgs[:i+1:i+1], guestArgs[i+2:]...), 0, true
+		}
+		if name, ok := flagName(a); ok && fs.Lookup(name) != nil {
+			fmt.Fprintf(stderr, "gorunemu %s: %s comes after %s: gorunemu's flags go before BINARY; to pass it to the guest, put -- before the guest's arguments\n", fs.Name(), a, guestArgs[0])
+			return nil, exitUsage, false
+		}
+	}
+	return guestArgs, 0, true
+}
+
+// flagName returns the name of a command-line flag written -name,
+// --name or --name=value.
+func flagName(arg string) (string, bool) {
+	if len(arg) < 2 || arg[0] != '-' {
+		return "", false
+	}
+	name := strings.TrimPrefix(arg[1:], "-")
+	if i := strings.IndexByte(name, '='); i >= 0 {
+		name = name[:i]
+	}
+	return name, name != "" && name[0] != '-'
 }
 
 // runFailed reports an error from running the guest and returns the exit
@@ -359,18 +405,21 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	var o runOptions
 	o.register(fs)
 	quiet := fs.Bool("q", false, "print no summary")
-	usage := func() {
-		fmt.Fprintf(stderr, "Usage: gorunemu run [flags] BINARY|PKGDIR [ARGS...]\n\n"+
+	usage := func(w io.Writer) {
+		fmt.Fprintf(w, "Usage: gorunemu run [flags] BINARY|PKGDIR [ARGS...]\n\n"+
 			"Runs the guest to --until and prints a summary: to stdout, or to stderr\n"+
 			"with --until exit, where the guest's own stdout and stderr pass through.\n"+
-			"Flags must come before BINARY; what follows it is the guest's argv.\n\nFlags:\n")
+			"Flags must come before BINARY; what follows it is the guest's argv\n"+
+			"(after --, also words that look like gorunemu's flags).\n\nFlags:\n")
+		fs.SetOutput(w)
 		fs.PrintDefaults()
-		fmt.Fprint(stderr, exitCodesHelp)
+		fmt.Fprint(w, exitCodesHelp)
 	}
-	if code, ok := parseArgs(fs, args, usage, stderr); !ok {
+	guestArgs, code, ok := parseArgs(fs, args, usage, stdout, stderr)
+	if !ok {
 		return code
 	}
-	g, code, err := o.resolveBinary(fs.Arg(0))
+	g, code, err := o.resolveBinary(guestArgs[0])
 	if err != nil {
 		fmt.Fprintf(stderr, "gorunemu: %v\n", err)
 		return code
@@ -380,7 +429,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	if o.until == "exit" {
 		guestOut, guestErr, summary = stdout, stderr, stderr
 	}
-	p, code, err := o.open(g, fs.Args()[1:], guestOut, guestErr, nil)
+	p, code, err := o.open(g, guestArgs[1:], guestOut, guestErr, nil)
 	if err != nil {
 		fmt.Fprintf(stderr, "gorunemu: %v\n", err)
 		return code

@@ -87,13 +87,19 @@ func traceCmd(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&watches, "watch", "report stores into `SYMBOL[.FIELD][:SIZE]` or 0xADDR:SIZE (repeatable)")
 	format := fs.String("format", "text", "output format: text, jsonl, perfetto or pprof")
 	out := fs.String("o", "", "write the trace to `FILE` instead of stdout")
-	usage := func() {
-		fmt.Fprint(stderr, traceUsage)
+	usage := func(w io.Writer) {
+		fmt.Fprint(w, traceUsage)
+		fs.SetOutput(w)
 		fs.PrintDefaults()
-		fmt.Fprint(stderr, exitCodesHelp)
+		fmt.Fprint(w, exitCodesHelp)
 	}
-	if code, ok := parseArgs(fs, args, usage, stderr); !ok {
+	guestArgs, code, ok := parseArgs(fs, args, usage, stdout, stderr)
+	if !ok {
 		return code
+	}
+	if *regs && !*insns {
+		fmt.Fprintln(stderr, "gorunemu trace: --regs shows the registers each instruction changed: it needs --insns")
+		return exitUsage
 	}
 	syn, err := trace.ParseSyntax(*syntax)
 	if err != nil {
@@ -105,12 +111,12 @@ func traceCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "gorunemu trace: %v\n", err)
 		return exitUsage
 	}
-	g, code, err := o.resolveBinary(fs.Arg(0))
+	g, code, err := o.resolveBinary(guestArgs[0])
 	if err != nil {
 		fmt.Fprintf(stderr, "gorunemu: %v\n", err)
 		return code
 	}
-	img, code, err := openImage(g.path)
+	img, code, err := o.openImage(g.path)
 	if err != nil {
 		fmt.Fprintf(stderr, "gorunemu: %v\n", err)
 		return code
@@ -162,7 +168,7 @@ func traceCmd(args []string, stdout, stderr io.Writer) int {
 	progress := newProgress(stderr)
 	opts.Progress = progress.update
 
-	p, code, err := o.newProcess(img, fs.Args()[1:], guestOut, guestOut, nil, opts)
+	p, code, err := o.newProcess(img, guestArgs[1:], guestOut, guestOut, nil, opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "gorunemu: %v\n", err)
 		return code
