@@ -232,3 +232,26 @@ func TestSpinAfterSyscallYields(t *testing.T) {
 		})
 	}
 }
+
+// TestBacktraceFramesNamed stops hello at instruction limits that land on
+// threads in different states (a new M in mstart, a goroutine growing
+// its stack, the main goroutine) and checks that every frame of every
+// backtrace is a function: unwinding stops at a thread's or a stack's
+// first frame instead of reading what lies past it.
+func TestBacktraceFramesNamed(t *testing.T) {
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			t.Parallel()
+			bin := loadertest.Build(t, "hello", a.Name)
+			for _, n := range []uint64{150_000, 200_500, 210_000, 250_000, 260_000} {
+				p := start(t, bin, emu.Config{MaxInsns: n})
+				r := runTo(t, p, emu.UntilSymbol("main.main"))
+				require.Equal(t, emu.StopInsnLimit, r.Kind)
+				require.NotEmpty(t, r.Backtrace, "at %d", n)
+				for i, f := range r.Backtrace {
+					assert.Regexp(t, `^[\w./()*\-]+(\+0x[0-9a-f]+)?$`, f, "frame %d of %v at %d", i, r.Backtrace, n)
+				}
+			}
+		})
+	}
+}

@@ -584,8 +584,8 @@ func (p *Process) backtrace(t *Thread, n int) []uint64 {
 			ret = binary.LittleEndian.Uint64(word[:])
 			sp += uint64(delta) + 8
 		}
-		if ret == 0 {
-			break
+		if _, ok := p.img.FuncAt(ret - 1); ret == 0 || !ok {
+			break // past the outermost frame (a thread's or stack's first)
 		}
 		out = append(out, ret)
 		pc, lr = ret-1, 0
