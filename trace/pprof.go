@@ -17,6 +17,7 @@ type PprofSink struct {
 	h       Header
 	threads map[int]*pprofThread
 	counts  map[string]int64 // "\x00"-joined stack, leaf last -> instructions
+	entries map[string]Loc   // function -> its entry's file and line
 }
 
 type pprofThread struct {
@@ -26,7 +27,7 @@ type pprofThread struct {
 
 // NewPprof returns a sink writing a profile to w on Close.
 func NewPprof(w io.Writer) *PprofSink {
-	return &PprofSink{w: w, threads: map[int]*pprofThread{}, counts: map[string]int64{}}
+	return &PprofSink{w: w, threads: map[int]*pprofThread{}, counts: map[string]int64{}, entries: map[string]Loc{}}
 }
 
 // Begin records the header for the profile's comments.
@@ -57,6 +58,9 @@ func (s *PprofSink) Emit(e *Event) error {
 	switch e.Kind {
 	case Call:
 		t.stack = append(t.stack[:min(e.Depth, len(t.stack))], e.At.Func)
+		if _, ok := s.entries[e.At.Func]; !ok {
+			s.entries[e.At.Func] = e.At
+		}
 	case Return:
 		t.stack = t.stack[:min(e.Depth, len(t.stack))]
 	}
@@ -80,10 +84,13 @@ func (s *PprofSink) Close() error {
 		if l, ok := locs[name]; ok {
 			return l
 		}
-		f := &profile.Function{ID: uint64(len(funcs) + 1), Name: name, SystemName: name}
+		// Instructions are charged per function, so each function has one
+		// location: its entry, with the file and line the calls saw.
+		at := s.entries[name]
+		f := &profile.Function{ID: uint64(len(funcs) + 1), Name: name, SystemName: name, Filename: at.File, StartLine: int64(at.Line)}
 		funcs[name] = f
 		p.Function = append(p.Function, f)
-		l := &profile.Location{ID: uint64(len(locs) + 1), Mapping: m, Line: []profile.Line{{Function: f}}}
+		l := &profile.Location{ID: uint64(len(locs) + 1), Mapping: m, Address: at.PC, Line: []profile.Line{{Function: f, Line: int64(at.Line)}}}
 		locs[name] = l
 		p.Location = append(p.Location, l)
 		return l

@@ -170,6 +170,19 @@ func TestPprof(t *testing.T) {
 		"runtime.settls < runtime.rt0_go": 13,
 		"runtime.mstart":                  9,
 	}, got)
+	// Each function's location is its entry, with the file and line the
+	// call saw, so pprof -lines and list can show source.
+	for _, f := range p.Function {
+		if f.Name == "runtime.rt0_go" {
+			assert.Equal(t, "runtime/asm_amd64.s", f.Filename)
+			assert.Equal(t, int64(177), f.StartLine)
+		}
+	}
+	for _, l := range p.Location {
+		if l.Line[0].Function.Name == "runtime.rt0_go" {
+			assert.Equal(t, int64(177), l.Line[0].Line)
+		}
+	}
 }
 
 func TestDisassemble(t *testing.T) {
