@@ -172,17 +172,16 @@ func TestPprof(t *testing.T) {
 	}, got)
 	// Each function's location is its entry, with the file and line the
 	// call saw, so pprof -lines and list can show source.
-	for _, f := range p.Function {
-		if f.Name == "runtime.rt0_go" {
+	found := 0
+	for _, l := range p.Location {
+		if f := l.Line[0].Function; f.Name == "runtime.rt0_go" {
+			found++
 			assert.Equal(t, "runtime/asm_amd64.s", f.Filename)
 			assert.Equal(t, int64(177), f.StartLine)
-		}
-	}
-	for _, l := range p.Location {
-		if l.Line[0].Function.Name == "runtime.rt0_go" {
 			assert.Equal(t, int64(177), l.Line[0].Line)
 		}
 	}
+	assert.Equal(t, 1, found, "one location for rt0_go")
 }
 
 func TestDisassemble(t *testing.T) {
