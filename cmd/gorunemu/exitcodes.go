@@ -16,6 +16,7 @@ const (
 	exitThreads  = 74 // --max-threads reached
 	exitTimeout  = 75 // --timeout reached
 	exitNotReach = 76 // the process ended before reaching --until
+	exitTraceMax = 77 // trace: --max-trace-bytes reached
 )
 
 const exitCodesHelp = `
@@ -37,4 +38,5 @@ Exit codes:
   74      thread limit (--max-threads) reached
   75      wall-clock limit (--timeout) reached
   76      the process ended before reaching --until
+  77      trace: the trace reached --max-trace-bytes
 `

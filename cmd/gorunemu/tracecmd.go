@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -86,7 +87,8 @@ func traceCmd(args []string, stdout, stderr io.Writer) int {
 	syntax := fs.String("syntax", "go", "disassembly syntax: go, gnu or intel")
 	fs.Var(&watches, "watch", "report stores into `SYMBOL[.FIELD][:SIZE]` or 0xADDR:SIZE (repeatable)")
 	format := fs.String("format", "text", "output format: text, jsonl, perfetto or pprof")
-	out := fs.String("o", "", "write the trace to `FILE` instead of stdout")
+	out := fs.String("o", "", "write the trace to `FILE` instead of stdout; FILE.gz or FILE.zst compresses it")
+	maxBytes := fs.Uint64("max-trace-bytes", defaultMaxTraceBytes, "stop when the trace reaches `BYTES`, before any compression (0: no limit)")
 	usage := func(w io.Writer) {
 		fmt.Fprint(w, traceUsage)
 		fs.SetOutput(w)
@@ -138,6 +140,12 @@ func traceCmd(args []string, stdout, stderr io.Writer) int {
 		defer f.Close()
 		w, guestOut = f, stdout
 	}
+	tout, err := newTraceOutput(w, *out, *maxBytes)
+	if err != nil {
+		fmt.Fprintf(stderr, "gorunemu trace: %v\n", err)
+		return exitInternal
+	}
+	w = tout
 	var sink trace.Sink
 	switch *format {
 	case "text":
@@ -165,7 +173,9 @@ func traceCmd(args []string, stdout, stderr io.Writer) int {
 		Watches:    ws,
 		Binary:     g.display(),
 	}
-	progress := newProgress(stderr)
+	// The progress line shares a terminal with the trace only if the trace
+	// goes to stdout; then it stays off.
+	progress := newProgress(stderr, *out != "" || !isTerminal(stdout))
 	opts.Progress = progress.update
 
 	p, code, err := o.newProcess(img, guestArgs[1:], guestOut, guestOut, nil, opts)
@@ -178,6 +188,14 @@ func traceCmd(args []string, stdout, stderr io.Writer) int {
 	progress.clear()
 	if cerr := sink.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("writing the trace: %w", cerr)
+	}
+	if cerr := tout.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("writing the trace: %w", cerr)
+	}
+	if errors.Is(err, errTraceFull) {
+		fmt.Fprintf(stderr, "gorunemu trace: --max-trace-bytes=%d: the trace reached %d bytes after %d instructions and stops there; narrow it (--calls=FILTER, --until, fewer levels) or raise the limit (0: none)\n",
+			*maxBytes, tout.n, p.Stats().Insns)
+		return exitTraceMax
 	}
 	if err != nil {
 		return runFailed(err, stderr)
@@ -238,9 +256,15 @@ type progress struct {
 	shown bool
 }
 
-func newProgress(w io.Writer) *progress {
+// newProgress shows progress on w if w is a terminal and allowed says the
+// trace does not go to the same terminal.
+func newProgress(w io.Writer, allowed bool) *progress {
+	return &progress{w: w, tty: allowed && isTerminal(w), start: time.Now()}
+}
+
+func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	return &progress{w: w, tty: ok && term.IsTerminal(int(f.Fd())), start: time.Now()}
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 func (p *progress) update(s emu.Stats) {

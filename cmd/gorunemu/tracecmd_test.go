@@ -1,7 +1,9 @@
 package main
 
 import (
+	"compress/gzip"
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/google/pprof/profile"
+	"github.com/klauspost/compress/zstd"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -101,5 +104,64 @@ func TestTraceFormats(t *testing.T) {
 		require.NoError(t, err, "%s", top)
 		assert.Contains(t, string(top), "Type: instructions")
 		assert.Contains(t, string(top), "runtime.mallocinit")
+	}
+}
+
+// TestTraceBoundedAndCompressed writes the same trace plain, gzipped and
+// zstd-compressed, and stops a trace of a spinning program at its size
+// bound with its own exit code and a message that says what to do.
+func TestTraceBoundedAndCompressed(t *testing.T) {
+	hello := loadertest.Build(t, "hello", "arm64")
+	dir := t.TempDir()
+	read := func(name string) string {
+		t.Helper()
+		f, err := os.Open(name)
+		require.NoError(t, err)
+		defer f.Close()
+		var r io.Reader = f
+		switch filepath.Ext(name) {
+		case ".gz":
+			zr, err := gzip.NewReader(f)
+			require.NoError(t, err)
+			r = zr
+		case ".zst":
+			zr, err := zstd.NewReader(f)
+			require.NoError(t, err)
+			defer zr.Close()
+			r = zr
+		}
+		b, err := io.ReadAll(r)
+		require.NoError(t, err)
+		return string(b)
+	}
+	var plain string
+	for _, name := range []string{"t.txt", "t.txt.gz", "t.txt.zst"} {
+		out := filepath.Join(dir, name)
+		code, _, errOut := gorunemu("trace", "--syscalls", "-o", out, hello)
+		require.Equal(t, exitOK, code, "stderr: %s", errOut)
+		got := read(out)
+		if plain == "" {
+			plain = got
+			require.True(t, strings.Contains(plain, " syscall clone("), "the trace has the syscalls")
+			continue
+		}
+		assert.True(t, plain == got, "%s decompresses to the plain trace", name)
+		fi, err := os.Stat(out)
+		require.NoError(t, err)
+		assert.Less(t, fi.Size(), int64(len(plain))/3, "%s is compressed", name)
+	}
+
+	for _, name := range []string{"loop.txt", "loop.txt.zst"} {
+		out := filepath.Join(dir, name)
+		code, _, errOut := gorunemu("trace", "--insns", "--max-trace-bytes", "200000", "--until", "exit", "-o", out, loadertest.Build(t, "loop", "amd64"))
+		assert.Equal(t, exitTraceMax, code, "stderr: %s", errOut)
+		assert.Regexp(t, `^gorunemu trace: --max-trace-bytes=200000: the trace reached \d+ bytes after \d+ instructions and stops there; narrow it`, errOut)
+		fi, err := os.Stat(out)
+		require.NoError(t, err)
+		assert.LessOrEqual(t, fi.Size(), int64(200000))
+		text := read(out)
+		assert.LessOrEqual(t, len(text), 200000, "the bound is on the trace itself")
+		assert.Greater(t, len(text), 150000)
+		assert.True(t, strings.Contains(text, " insn 0x"), "what was written can be read")
 	}
 }
