@@ -154,19 +154,24 @@ func TestTraceStripped(t *testing.T) {
 	}
 }
 
+// g0Watch watches the whole of runtime.g0 in bin.
+func g0Watch(t *testing.T, bin string) emu.Watch {
+	t.Helper()
+	img, err := loader.Open(bin)
+	require.NoError(t, err)
+	g0, ok := img.Data("runtime.g0")
+	require.True(t, ok)
+	return emu.Watch{Addr: g0.Addr, Size: g0.Size, Label: "runtime.g0"}
+}
+
 // TestTraceWatchG0 asks who sets runtime.g0.stack.lo: rt0_go, in assembly.
 func TestTraceWatchG0(t *testing.T) {
 	for _, a := range arch.All() {
 		t.Run(a.Name, func(t *testing.T) {
 			t.Parallel()
 			bin := loadertest.Build(t, "hello", a.Name)
-			img, err := loader.Open(bin)
-			require.NoError(t, err)
-			g0, ok := img.Data("runtime.g0")
-			require.True(t, ok)
-			rec, _, _ := traced(t, bin, emu.UntilSymbol("main.main"), emu.TraceOptions{
-				Watches: []emu.Watch{{Addr: g0.Addr, Size: g0.Size, Label: "runtime.g0"}},
-			})
+			g0 := g0Watch(t, bin)
+			rec, _, _ := traced(t, bin, emu.UntilSymbol("main.main"), emu.TraceOptions{Watches: []emu.Watch{g0}})
 			var lo []trace.Event
 			for _, e := range rec.of(trace.Write) {
 				if e.Addr == g0.Addr { // g.stack.lo is the first field
@@ -310,13 +315,9 @@ func TestTraceEventsInOrder(t *testing.T) {
 		t.Run(a.Name, func(t *testing.T) {
 			t.Parallel()
 			bin := loadertest.Build(t, "hello", a.Name)
-			img, err := loader.Open(bin)
-			require.NoError(t, err)
-			g0, ok := img.Data("runtime.g0")
-			require.True(t, ok)
 			rec, _, _ := traced(t, bin, emu.UntilSymbol("runtime.schedinit"), emu.TraceOptions{
 				Milestones: true, Syscalls: true, Calls: true, Insns: true,
-				Watches: []emu.Watch{{Addr: g0.Addr, Size: g0.Size, Label: "runtime.g0"}},
+				Watches: []emu.Watch{g0Watch(t, bin)},
 			})
 			writes := 0
 			for i, e := range rec.events {
