@@ -36,6 +36,7 @@ func inspectCmd(args []string, stdout, stderr io.Writer) int {
 	var o runOptions
 	o.register(fs)
 	asJSON := fs.Bool("json", false, "print the snapshot and the checks as one JSON object")
+	quiet := fs.Bool("q", false, "print only the checks that failed and the count (the exit code says the rest)")
 	usage := func(w io.Writer) {
 		fmt.Fprint(w, inspectUsage)
 		fs.SetOutput(w)
@@ -90,6 +91,8 @@ func inspectCmd(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "gorunemu inspect: %v\n", err)
 			return exitInternal
 		}
+	} else if *quiet {
+		writeChecks(stdout, results, true)
 	} else {
 		writeInspect(stdout, g, r, s, results, elapsed)
 	}
@@ -313,10 +316,19 @@ func writeInspect(w io.Writer, g guest, r *emu.StopReason, s *goruntime.Snapshot
 
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "checks")
-	t = newTable(w)
+	writeChecks(w, results, false)
+}
+
+// writeChecks prints the check results, or with failedOnly only the
+// failures, and the count of each status.
+func writeChecks(w io.Writer, results []goruntime.Result, failedOnly bool) {
+	t := newTable(w)
 	var n [3]int
 	for _, res := range results {
 		n[res.Status]++
+		if failedOnly && res.Status != goruntime.Fail {
+			continue
+		}
 		where := ""
 		if res.TID != 0 {
 			where = strconv.Itoa(res.TID)

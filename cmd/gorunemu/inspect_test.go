@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -106,6 +107,14 @@ func TestInspectFailingCheck(t *testing.T) {
 			require.Equal(t, exitCheckFailed, code, "stderr: %s\n%s", errOut, out)
 			assert.Regexp(t, `(?m)^  FAIL +page-size +runtime\.physPageSize 8192 ≠ AT_PAGESZ 4096$`, out)
 			assert.Regexp(t, `(?m)^\d+ passed, 1 failed, \d+ skipped$`, out)
+
+			// -q prints the failure and the count, nothing else.
+			code, out, _ = gorunemu("inspect", "-q", bin)
+			require.Equal(t, exitCheckFailed, code)
+			lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+			require.Len(t, lines, 2, out)
+			assert.Regexp(t, `^  FAIL +page-size +runtime\.physPageSize 8192 ≠ AT_PAGESZ 4096$`, lines[0])
+			assert.Regexp(t, `^\d+ passed, 1 failed, \d+ skipped$`, lines[1])
 
 			code, out, _ = gorunemu("inspect", "--json", bin)
 			require.Equal(t, exitCheckFailed, code)
