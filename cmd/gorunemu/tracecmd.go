@@ -14,6 +14,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/gorunemu/gorunemu/emu"
+	"github.com/gorunemu/gorunemu/emu/goruntime"
 	"github.com/gorunemu/gorunemu/loader"
 	"github.com/gorunemu/gorunemu/trace"
 )
@@ -233,10 +234,16 @@ func parseWatches(img *loader.Image, specs []string) ([]emu.Watch, error) {
 			continue
 		}
 		f, err := img.LookupField(name)
-		if err != nil {
-			if img.Stripped {
-				return nil, fmt.Errorf("--watch %s: the binary is stripped: watch an address instead", s)
+		if err != nil && img.Stripped {
+			// Without symbols and DWARF, g0 and m0 are still found the
+			// way inspect finds them.
+			var serr error
+			if f, serr = goruntime.StaticField(img, name); serr != nil {
+				return nil, fmt.Errorf("--watch %s: the binary is stripped, and %v: watch an address instead", s, serr)
 			}
+			err = nil
+		}
+		if err != nil {
 			return nil, fmt.Errorf("--watch %s: %w", s, err)
 		}
 		if !hasSize {

@@ -18,6 +18,38 @@ import (
 	"github.com/gorunemu/gorunemu/loader/loadertest"
 )
 
+// TestTraceWatchStripped watches g0's and m0's fields in stripped
+// binaries, found as inspect finds them, and gets the same writes as
+// from the unstripped build.
+func TestTraceWatchStripped(t *testing.T) {
+	writes := func(bin string, watch string) []string {
+		t.Helper()
+		code, out, errOut := gorunemu("trace", "--milestones=false", "--until", "main.main", "--watch", watch, bin)
+		require.Equal(t, exitOK, code, errOut)
+		var ws []string
+		for _, l := range strings.Split(out, "\n") {
+			if strings.Contains(l, " write ") {
+				ws = append(ws, l)
+			}
+		}
+		return ws
+	}
+	for _, a := range []string{"amd64", "arm64"} {
+		t.Run(a, func(t *testing.T) {
+			full := loadertest.Build(t, "hello", a)
+			stripped := loadertest.Build(t, "hello", a, loadertest.Stripped())
+			for _, watch := range []string{"runtime.g0.stack.lo", "runtime.g0.stackguard0", "runtime.m0.procid"} {
+				want, got := writes(full, watch), writes(stripped, watch)
+				require.NotEmpty(t, want, watch)
+				assert.Equal(t, want, got, watch)
+			}
+			code, _, errOut := gorunemu("trace", "--watch", "runtime.m0.nosuch", stripped)
+			assert.Equal(t, exitUsage, code)
+			assert.Contains(t, errOut, `the binary is stripped, and goruntime: runtime.m0.nosuch: no field "nosuch" known without DWARF: watch an address instead`)
+		})
+	}
+}
+
 // TestTraceWatchField asks who sets runtime.g0.stack.lo, by field name.
 func TestTraceWatchField(t *testing.T) {
 	bin := loadertest.Build(t, "hello", "amd64")
