@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorunemu/gorunemu/arch"
 	"github.com/gorunemu/gorunemu/emu"
-	"github.com/gorunemu/gorunemu/emu/arch"
 	"github.com/gorunemu/gorunemu/loader"
 	"github.com/gorunemu/gorunemu/loader/loadertest"
 	"github.com/gorunemu/gorunemu/trace"

@@ -9,7 +9,7 @@ import (
 	"path"
 	"time"
 
-	"github.com/gorunemu/gorunemu/emu/arch"
+	"github.com/gorunemu/gorunemu/arch"
 	"github.com/gorunemu/gorunemu/emu/unicorn"
 	"github.com/gorunemu/gorunemu/loader"
 	"github.com/gorunemu/gorunemu/syscalls"

@@ -14,8 +14,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gorunemu/gorunemu/arch"
 	"github.com/gorunemu/gorunemu/emu"
-	"github.com/gorunemu/gorunemu/emu/arch"
 	"github.com/gorunemu/gorunemu/loader/loadertest"
 	"github.com/gorunemu/gorunemu/trace"
 )

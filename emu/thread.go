@@ -3,7 +3,7 @@ package emu
 import (
 	"fmt"
 
-	"github.com/gorunemu/gorunemu/emu/arch"
+	"github.com/gorunemu/gorunemu/arch"
 	"github.com/gorunemu/gorunemu/emu/unicorn"
 	"github.com/gorunemu/gorunemu/syscalls"
 )

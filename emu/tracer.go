@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gorunemu/gorunemu/emu/arch"
+	"github.com/gorunemu/gorunemu/arch"
 	"github.com/gorunemu/gorunemu/emu/unicorn"
 	"github.com/gorunemu/gorunemu/loader"
 	"github.com/gorunemu/gorunemu/syscalls"

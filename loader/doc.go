@@ -18,5 +18,5 @@
 // of a real process under gdb when the host allows.
 //
 // The package is pure Go and imports no emulator code; the guest arch
-// descriptors come from emu/arch. Both arches are handled on every host.
+// descriptors come from package arch. Both arches are handled on every host.
 package loader

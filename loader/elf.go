@@ -11,7 +11,7 @@ import (
 	"os"
 	"slices"
 
-	"github.com/gorunemu/gorunemu/emu/arch"
+	"github.com/gorunemu/gorunemu/arch"
 )
 
 // Limits that keep hostile or absurd files from costing memory. A Go

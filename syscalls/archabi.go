@@ -3,7 +3,7 @@ package syscalls
 import (
 	"encoding/binary"
 
-	"github.com/gorunemu/gorunemu/emu/arch"
+	"github.com/gorunemu/gorunemu/arch"
 )
 
 // archABI holds the parts of the syscall ABI that differ between the two

@@ -3,7 +3,7 @@ package syscalls
 import (
 	"testing"
 
-	"github.com/gorunemu/gorunemu/emu/arch"
+	"github.com/gorunemu/gorunemu/arch"
 )
 
 // epev puts a struct epoll_event in the arch's layout in scratch memory.

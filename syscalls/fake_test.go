@@ -6,7 +6,7 @@ import (
 	"sort"
 	"testing"
 
-	"github.com/gorunemu/gorunemu/emu/arch"
+	"github.com/gorunemu/gorunemu/arch"
 )
 
 // fakeProc is the process-wide side of the fake: memory, futex queues and

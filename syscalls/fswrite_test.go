@@ -3,7 +3,7 @@ package syscalls
 import (
 	"testing"
 
-	"github.com/gorunemu/gorunemu/emu/arch"
+	"github.com/gorunemu/gorunemu/arch"
 )
 
 // TestChangesRefused: every call that would change a file fails the way

@@ -9,7 +9,7 @@ import (
 	"sort"
 	"testing"
 
-	"github.com/gorunemu/gorunemu/emu/arch"
+	"github.com/gorunemu/gorunemu/arch"
 )
 
 // The syscall fuzzer runs small programs against a fake process: up to

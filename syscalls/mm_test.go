@@ -3,7 +3,7 @@ package syscalls
 import (
 	"testing"
 
-	"github.com/gorunemu/gorunemu/emu/arch"
+	"github.com/gorunemu/gorunemu/arch"
 )
 
 // mmapRecorder wraps the fake to record the decoded requests.

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gorunemu/gorunemu/emu/arch"
+	"github.com/gorunemu/gorunemu/arch"
 )
 
 func TestUname(t *testing.T) {

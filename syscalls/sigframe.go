@@ -3,7 +3,7 @@ package syscalls
 import (
 	"errors"
 
-	"github.com/gorunemu/gorunemu/emu/arch"
+	"github.com/gorunemu/gorunemu/arch"
 )
 
 // Signal frames: what Linux pushes on a thread's stack to run a signal

@@ -3,7 +3,7 @@ package syscalls
 import (
 	"testing"
 
-	"github.com/gorunemu/gorunemu/emu/arch"
+	"github.com/gorunemu/gorunemu/arch"
 )
 
 // sigframeCase is one arch's view of a frame: where the handler's

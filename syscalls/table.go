@@ -3,7 +3,7 @@ package syscalls
 import (
 	"strconv"
 
-	"github.com/gorunemu/gorunemu/emu/arch"
+	"github.com/gorunemu/gorunemu/arch"
 	"github.com/gorunemu/gorunemu/syscalls/amd64"
 	"github.com/gorunemu/gorunemu/syscalls/arm64"
 )

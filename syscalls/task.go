@@ -3,7 +3,7 @@ package syscalls
 import (
 	"errors"
 
-	"github.com/gorunemu/gorunemu/emu/arch"
+	"github.com/gorunemu/gorunemu/arch"
 )
 
 // Task is what a handler sees of the calling thread and its process. The

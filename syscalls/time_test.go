@@ -3,7 +3,7 @@ package syscalls
 import (
 	"testing"
 
-	"github.com/gorunemu/gorunemu/emu/arch"
+	"github.com/gorunemu/gorunemu/arch"
 )
 
 // cpuClock is MAKE_PROCESS_CPUCLOCK / MAKE_THREAD_CPUCLOCK.

@@ -10,8 +10,8 @@ import (
 	"os/exec"
 	"path/filepath"
 
+	"github.com/gorunemu/gorunemu/arch"
 	"github.com/gorunemu/gorunemu/emu"
-	"github.com/gorunemu/gorunemu/emu/arch"
 )
 
 func readHead(path string, n int) ([]byte, error) {

@@ -3,7 +3,7 @@ package goruntime
 import (
 	"fmt"
 
-	"github.com/gorunemu/gorunemu/emu/arch"
+	"github.com/gorunemu/gorunemu/arch"
 )
 
 // rules is what differs between the guest arches in where the runtime

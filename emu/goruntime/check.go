@@ -5,7 +5,7 @@ import (
 	"math"
 	"strings"
 
-	"github.com/gorunemu/gorunemu/emu/arch"
+	"github.com/gorunemu/gorunemu/arch"
 )
 
 // Status is the outcome of one check.

@@ -8,8 +8,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gorunemu/gorunemu/arch"
 	"github.com/gorunemu/gorunemu/emu"
-	"github.com/gorunemu/gorunemu/emu/arch"
 	"github.com/gorunemu/gorunemu/emu/goruntime"
 	"github.com/gorunemu/gorunemu/loader/loadertest"
 )

@@ -8,8 +8,8 @@ import (
 	"path"
 	"strings"
 
+	"github.com/gorunemu/gorunemu/arch"
 	"github.com/gorunemu/gorunemu/emu"
-	"github.com/gorunemu/gorunemu/emu/arch"
 	"github.com/gorunemu/gorunemu/loader"
 )
 
