@@ -88,6 +88,7 @@ type Process struct {
 	stack  *loader.Stack
 
 	threads []*Thread // live and exited, in creation (tid) order
+	active  []*Thread // the threads that have not exited, in tid order
 	cur     *Thread   // the thread whose state is loaded in the engine
 	nextTID int
 	futexes map[uint64][]*Thread // waiters by futex word

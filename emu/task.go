@@ -97,6 +97,7 @@ func (k *task) Clone(r syscalls.CloneRequest) (int, error) {
 func (k *task) ExitThread(code int) {
 	k.t.state = Exited
 	k.t.exitCode = code
+	k.p.retire(k.t)
 	if k.p.cfg.Observer != nil {
 		k.p.cfg.Observer.ThreadExited(k.t, code)
 	}

@@ -143,6 +143,7 @@ func (p *Process) newThread(ks *syscalls.Thread) (*Thread, error) {
 	t := &Thread{p: p, TID: p.nextTID, ctx: ctx, kstate: ks, deadline: syscalls.NoDeadline}
 	p.nextTID++
 	p.threads = append(p.threads, t)
+	p.active = append(p.active, t)
 	p.stats.Threads++
 	return t, nil
 }
@@ -150,28 +151,32 @@ func (p *Process) newThread(ks *syscalls.Thread) (*Thread, error) {
 // Threads returns every thread the process has had, in tid order.
 func (p *Process) Threads() []*Thread { return append([]*Thread(nil), p.threads...) }
 
-// Thread returns the thread with the given tid, or nil.
+// Thread returns the thread with the given tid, or nil. Tids are given
+// out in order from the main thread's, so the tid is the index.
 func (p *Process) Thread(tid int) *Thread {
-	for _, t := range p.threads {
-		if t.TID == tid {
-			return t
-		}
+	i := tid - p.threads[0].TID
+	if i < 0 || i >= len(p.threads) {
+		return nil
 	}
-	return nil
+	return p.threads[i]
 }
 
 // MainThread returns the thread that started at the entry point.
 func (p *Process) MainThread() *Thread { return p.threads[0] }
 
 // live counts threads that have not exited.
-func (p *Process) live() int {
-	n := 0
-	for _, t := range p.threads {
-		if t.state != Exited {
-			n++
+func (p *Process) live() int { return len(p.active) }
+
+// retire takes an exited thread off the scheduler's list and frees its
+// CPU context, which is never loaded again.
+func (p *Process) retire(t *Thread) {
+	for i, a := range p.active {
+		if a == t {
+			p.active = append(p.active[:i], p.active[i+1:]...)
+			break
 		}
 	}
-	return n
+	t.free()
 }
 
 // switchTo loads t's registers into the engine, saving the current ones.
@@ -283,7 +288,7 @@ func (p *Process) block(t *Thread, futex uint64, mask uint32, object uint64, dea
 // fail with ETIMEDOUT, sleeps return 0, object waits restart.
 func (p *Process) expire() {
 	now := p.now()
-	for _, t := range p.threads {
+	for _, t := range p.active {
 		if t.state == Blocked && t.deadline != syscalls.NoDeadline && t.deadline <= now {
 			var r uint64
 			if t.futex != 0 {
@@ -303,24 +308,26 @@ func errnoResult(e syscalls.Errno) uint64 { return uint64(-int64(e)) }
 func (p *Process) next(rotate bool) *Thread {
 	p.expire()
 	for {
-		start := 0
-		for i, t := range p.threads {
-			if t == p.cur {
-				start = i
-			}
-		}
 		if !rotate && p.cur != nil && p.cur.state == Runnable {
 			return p.cur
 		}
-		n := len(p.threads)
+		// The search starts after the current thread in tid order, which
+		// may have exited and left the list.
+		start := -1
+		for i, t := range p.active {
+			if p.cur != nil && t.TID <= p.cur.TID {
+				start = i
+			}
+		}
+		n := len(p.active)
 		for k := 1; k <= n; k++ {
-			if t := p.threads[(start+k)%n]; t.state == Runnable {
+			if t := p.active[(start+k)%n]; t.state == Runnable {
 				return t
 			}
 		}
 		// Everyone waits: jump to the earliest deadline, if any.
 		earliest := syscalls.NoDeadline
-		for _, t := range p.threads {
+		for _, t := range p.active {
 			if t.state == Blocked && t.deadline != syscalls.NoDeadline && (earliest == syscalls.NoDeadline || t.deadline < earliest) {
 				earliest = t.deadline
 			}

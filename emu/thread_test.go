@@ -1,6 +1,8 @@
 package emu
 
 import (
+	"bytes"
+	"context"
 	"encoding/binary"
 	"os"
 	"testing"
@@ -168,8 +170,17 @@ func TestClone(t *testing.T) {
 func TestExits(t *testing.T) {
 	w := newWorld(t, arch.ARM64, Config{})
 	ts := w.spawn(t, 1)
+	assert.Equal(t, 2, w.p.live())
 	ts[0].ExitThread(5)
 	assert.Equal(t, Exited, ts[0].t.State())
+	assert.Nil(t, ts[0].t.ctx, "an exited thread's CPU context is freed at once")
+	assert.Equal(t, 1, w.p.live())
+	assert.Same(t, ts[0].t, w.p.Thread(ts[0].t.TID), "exited threads are still listed")
+	assert.Same(t, w.main.t, w.p.Thread(w.main.t.TID))
+	assert.Nil(t, w.p.Thread(w.main.t.TID-1))
+	assert.Nil(t, w.p.Thread(ts[0].t.TID+1))
+	_, err := ts[0].t.Reg(arch.ARM64.PC)
+	assert.Error(t, err)
 	assert.Nil(t, w.p.exited, "the process lives while a thread does")
 	w.main.ExitThread(6)
 	require.NotNil(t, w.p.exited)
@@ -202,4 +213,35 @@ func TestBlockOnObjectRestarts(t *testing.T) {
 	assert.True(t, ts[1].t.restart)
 	assert.True(t, ts[1].t.timedOut, "the deadline passed")
 	assert.Empty(t, w.p.objects)
+}
+
+// TestThreadChurn runs a program that starts and ends hundreds of OS
+// threads: each exited thread gives its CPU context back at once and
+// leaves the scheduler's list, so memory and scheduling cost follow the
+// live threads, not every thread the process ever had.
+func TestThreadChurn(t *testing.T) {
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			t.Parallel()
+			var out bytes.Buffer
+			p, err := Open(loadertest.Build(t, "churn", a.Name), Config{Argv: []string{"./churn", "500"}, Stdout: &out})
+			require.NoError(t, err)
+			defer p.Close()
+			r, err := p.Run(context.Background(), UntilExit())
+			require.NoError(t, err)
+			require.Equal(t, StopExited, r.Kind, "stop: %s", r)
+			assert.Equal(t, "threads ended: 500\n", out.String())
+			assert.GreaterOrEqual(t, p.Stats().Threads, 500)
+			assert.LessOrEqual(t, p.live(), 8)
+			exited := 0
+			for _, th := range p.Threads() {
+				if th.State() == Exited {
+					exited++
+					assert.Nil(t, th.ctx, "thread %d", th.TID)
+				}
+			}
+			assert.GreaterOrEqual(t, exited, 490, "nearly all ended before main returned")
+			assert.Len(t, p.active, p.live())
+		})
+	}
 }
