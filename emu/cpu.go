@@ -25,9 +25,11 @@ func GuestCPU(a *arch.Arch) (arch.CPU, error) {
 	v, _ := cpus.LoadOrStore(a, &cpuProbe{})
 	c := v.(*cpuProbe)
 	c.once.Do(func() {
+		var probed []arch.CPUFeature
 		var snippets [][]byte
 		for _, f := range a.Features {
 			if f.Probe != nil {
+				probed = append(probed, f)
 				snippets = append(snippets, f.Probe)
 			}
 		}
@@ -37,12 +39,8 @@ func GuestCPU(a *arch.Arch) (arch.CPU, error) {
 			return
 		}
 		runs := map[string]bool{}
-		i := 0
-		for _, f := range a.Features {
-			if f.Probe != nil {
-				runs[f.Name] = ran[i]
-				i++
-			}
+		for i, f := range probed {
+			runs[f.Name] = ran[i]
 		}
 		c.cpu = a.CPU(func(f arch.CPUFeature) bool { return runs[f.Name] })
 	})

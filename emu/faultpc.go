@@ -99,7 +99,6 @@ func (p *Process) amd64FaultPC(t *Thread, addr uint64, write bool, pc uint64, co
 	return 0, false
 }
 
-// codeAt reads up to n bytes of code at pc, stopping at unmapped memory.
 // insnsBetween counts the instructions from block, where a translation
 // block starts, up to pc inside it: the index of pc's instruction in the
 // block. It is 0 when pc is not found by decoding from block.
@@ -126,6 +125,7 @@ func (p *Process) insnsBetween(block, pc uint64) uint64 {
 // block well within a page).
 const maxBlockBytes = 4096
 
+// codeAt reads up to n bytes of code at pc, stopping at unmapped memory.
 func (p *Process) codeAt(pc uint64, n int) []byte {
 	code := make([]byte, n)
 	page := p.arch.PageSize
