@@ -45,6 +45,9 @@ func (f *file) size() int64 {
 	if f.n.host != nil {
 		return f.n.host.size
 	}
+	if in := f.n.tmp; in != nil {
+		return int64(len(in.data))
+	}
 	return int64(len(f.data))
 }
 
@@ -62,6 +65,9 @@ func (f *file) release(t Task, k *Kernel) error {
 		n.pipe.release(t, f)
 	case n.ep != nil:
 		n.ep.release()
+	case n.tmp != nil:
+		n.tmp.opens--
+		k.tmpRelease(n.tmp)
 	}
 	if f.host != nil {
 		h := f.host
@@ -85,9 +91,10 @@ type fdTable struct {
 	slots []fdSlot
 }
 
-// init opens the standard descriptors: 0 reads like /dev/null, 1 and 2 are
-// pipes whose other ends are Config.Stdout and Config.Stderr, as when a
-// program runs as `prog </dev/null 2>&1 | cat`, but with stderr separate.
+// init opens the standard descriptors: 0 reads like /dev/null, or is a
+// pipe from Config.Stdin; 1 and 2 are pipes whose other ends are
+// Config.Stdout and Config.Stderr, as when a program runs as
+// `prog </dev/null 2>&1 | cat`, but with stderr separate.
 func (ft *fdTable) init(k *Kernel) {
 	ft.k = k
 	null, err := k.fs.resolve(k.fs.root, "/dev/null", true)
@@ -97,11 +104,11 @@ func (ft *fdTable) init(k *Kernel) {
 	std := func(w io.Writer) *file {
 		return &file{n: k.fs.newPipe(k.newHostPipe(w)), flags: O_WRONLY, refs: 1}
 	}
-	ft.slots = []fdSlot{
-		{f: &file{n: null, flags: O_RDONLY, largefile: true, refs: 1}},
-		{f: std(k.cfg.Stdout)},
-		{f: std(k.cfg.Stderr)},
+	in := &file{n: null, flags: O_RDONLY, largefile: true, refs: 1}
+	if k.cfg.Stdin != nil {
+		in = &file{n: k.fs.newPipe(k.newHostInPipe(k.cfg.Stdin)), flags: O_RDONLY, refs: 1}
 	}
+	ft.slots = []fdSlot{{f: in}, {f: std(k.cfg.Stdout)}, {f: std(k.cfg.Stderr)}}
 }
 
 // get returns the open file of fd, or EBADF.

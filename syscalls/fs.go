@@ -6,14 +6,18 @@ import (
 )
 
 // File syscalls over the virtual filesystem (vfs.go) and the descriptor
-// table (fd.go). The working directory is always "/".
+// table (fd.go).
 
-// startDir returns where a lookup of p relative to dirfd starts: the fd's
-// directory for a relative path, else the root (which is also the cwd).
+// startDir returns where a lookup of p relative to dirfd starts: the root
+// for an absolute path, else the working directory (AT_FDCWD) or the
+// fd's directory.
 func startDir(t Task, dirfd int32, p string) (*node, error) {
 	k := t.Kernel()
-	if strings.HasPrefix(p, "/") || dirfd == AT_FDCWD {
+	if strings.HasPrefix(p, "/") {
 		return k.fs.root, nil
+	}
+	if dirfd == AT_FDCWD {
+		return k.cwd, nil
 	}
 	f, err := k.files.get(dirfd)
 	if err != nil {
@@ -38,7 +42,7 @@ func lookupAt(t Task, dirfd int32, pathAddr uint64, follow, emptyOK bool) (*node
 			return nil, nil, ENOENT
 		}
 		if dirfd == AT_FDCWD {
-			return k.fs.root, nil, nil
+			return k.cwd, nil, nil
 		}
 		f, err := k.files.get(dirfd)
 		if err != nil {
@@ -61,15 +65,15 @@ func lookupAt(t Task, dirfd int32, pathAddr uint64, follow, emptyOK bool) (*node
 // devices open for writing. The contents of a regular file are generated
 // when it is opened.
 func Openat(t Task, a Args) (uint64, error) {
-	return openAt(t, a.Fd(0), a.Ptr(1), uint64(a.U32(2)))
+	return openAt(t, a.Fd(0), a.Ptr(1), uint64(a.U32(2)), a.U32(3))
 }
 
 // Open implements open(2) (amd64 only) as openat(AT_FDCWD, ...).
 func Open(t Task, a Args) (uint64, error) {
-	return openAt(t, AT_FDCWD, a.Ptr(0), uint64(a.U32(1)))
+	return openAt(t, AT_FDCWD, a.Ptr(0), uint64(a.U32(1)), a.U32(2))
 }
 
-func openAt(t Task, dirfd int32, pathAddr, flags uint64) (uint64, error) {
+func openAt(t Task, dirfd int32, pathAddr, flags uint64, mode uint32) (uint64, error) {
 	k := t.Kernel()
 	x := abiOf(t.Arch())
 	// build_open_flags (fs/open.c): unknown bits are dropped, O_CLOEXEC
@@ -116,15 +120,18 @@ func openAt(t Task, dirfd int32, pathAddr, flags uint64) (uint64, error) {
 		if dir.kind != kindDir {
 			return 0, ENOTDIR
 		}
+		if dir.mnt.writable() {
+			return 0, gapf("open(O_TMPFILE) on tmpfs")
+		}
 		return 0, dir.mnt.writeErr
 	}
 
 	follow := flags&x.oNofollow == 0 && !excl
 	n, err := k.fs.resolve(start, p, follow)
+	created := false
 	switch {
 	case err == ENOENT && creat:
-		// The file would be created: the parent must exist, and its
-		// filesystem refuses.
+		// The file is created if the parent exists on a writable mount.
 		if strings.HasSuffix(p, "/") {
 			return 0, EISDIR
 		}
@@ -135,12 +142,27 @@ func openAt(t Task, dirfd int32, pathAddr, flags uint64) (uint64, error) {
 		if dir.kind != kindDir {
 			return 0, ENOTDIR
 		}
-		return 0, dir.mnt.writeErr
+		if !dir.mnt.writable() {
+			return 0, dir.mnt.writeErr
+		}
+		if dir.unlinked {
+			return 0, ENOENT
+		}
+		name := path.Base(p)
+		if _, err := exists(t, dir, name); err == nil {
+			return 0, gapf("open(O_CREAT) through a dangling symlink")
+		}
+		if err := permitted(t, dir, W_OK|X_OK); err != nil {
+			return 0, err
+		}
+		n = k.tmpCreate(t, dir, name, kindFile, mode&0o7777&^k.umask, "")
+		created = true
 	case err != nil:
 		return 0, err
 	case excl:
 		return 0, EEXIST
 	}
+	trunc := !created && n.kind == kindFile && flags&O_TRUNC != 0 && flags&O_PATH == 0
 	if n.kind == kindSymlink && flags&O_PATH == 0 {
 		return 0, ELOOP // O_NOFOLLOW on a symlink
 	}
@@ -154,15 +176,28 @@ func openAt(t Task, dirfd int32, pathAddr, flags uint64) (uint64, error) {
 				return 0, EISDIR
 			}
 		case kindFile:
-			if write || flags&O_TRUNC != 0 {
-				return 0, n.mnt.writeErr
+			if (write || trunc) && !created {
+				if !n.mnt.writable() {
+					return 0, n.mnt.writeErr
+				}
+				if err := permitted(t, n, W_OK); err != nil {
+					return 0, err
+				}
 			}
 		case kindSpecial:
 			return 0, EACCES // host FIFOs, sockets and devices stay closed
 		}
 	}
 	f := &file{n: n, flags: flags &^ (O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | x.oLargefile), largefile: true}
-	if n.kind == kindFile && flags&O_PATH == 0 {
+	if in := n.tmp; in != nil {
+		if trunc && len(in.data) > 0 {
+			if err := k.tmpResize(in, 0); err != nil {
+				return 0, err
+			}
+			touch(t, n)
+		}
+		in.opens++
+	} else if n.kind == kindFile && flags&O_PATH == 0 {
 		if n.host != nil {
 			h, err := k.fs.hostOpen(n)
 			if err != nil {
@@ -261,7 +296,7 @@ func putStat(t Task, addr uint64, st statInfo) error {
 func statFile(t Task, n *node, f *file) statInfo {
 	size := 0
 	switch {
-	case n.host != nil:
+	case n.host != nil, n.tmp != nil: // stat knows their sizes
 	case f != nil:
 		size = len(f.data)
 	case n.kind == kindFile && n.mnt.fileSize == sizeReal:
@@ -620,14 +655,23 @@ func accessAt(t Task, dirfd int32, pathAddr uint64, mode, flags uint32) (uint64,
 	if err != nil {
 		return 0, err
 	}
+	return 0, permitted(t, n, mode)
+}
+
+// permitted is inode_permission for the R_OK, W_OK and X_OK bits of mode:
+// nil, EACCES, or EROFS for a write to a read-only mount.
+func permitted(t Task, n *node, mode uint32) error {
 	cfg := t.Kernel().cfg
 	root := cfg.UID == 0
 	if mode&W_OK != 0 && (n.kind == kindFile || n.kind == kindDir || n.kind == kindSymlink) && n.mnt.writeErr == EROFS {
-		return 0, EROFS
+		return EROFS
 	}
 	var uid, gid uint32
-	if n.host != nil {
+	switch {
+	case n.host != nil:
 		uid, gid = n.host.uid, n.host.gid
+	case n.tmp != nil:
+		uid, gid = cfg.UID, cfg.GID
 	}
 	bits := n.perm & 0o7 // "other": rwx = 4, 2, 1 like R_OK, W_OK, X_OK
 	switch {
@@ -642,13 +686,13 @@ func accessAt(t Task, dirfd int32, pathAddr uint64, mode, flags uint32) (uint64,
 		}
 		switch {
 		case m == X_OK && n.kind != kindDir && n.perm&0o111 == 0:
-			return 0, EACCES
+			return EACCES
 		case root:
 		case bits&m == 0:
-			return 0, EACCES
+			return EACCES
 		}
 	}
-	return 0, nil
+	return nil
 }
 
 // Faccessat implements faccessat(2).
@@ -666,9 +710,16 @@ func Access(t Task, a Args) (uint64, error) {
 	return accessAt(t, AT_FDCWD, a.Ptr(0), a.U32(1), 0)
 }
 
-// Getcwd implements getcwd(2): the working directory is always "/".
+// Getcwd implements getcwd(2). A working directory that was removed
+// fails with ENOENT.
 func Getcwd(t Task, a Args) (uint64, error) {
-	const cwd = "/\x00"
+	k := t.Kernel()
+	for n := k.cwd; n != k.fs.root; n = n.parent {
+		if n.unlinked || n.parent == nil {
+			return 0, ENOENT
+		}
+	}
+	cwd := k.fs.pathOf(k.cwd) + "\x00"
 	if a.Uint(1) < uint64(len(cwd)) {
 		return 0, ERANGE
 	}
@@ -676,4 +727,57 @@ func Getcwd(t Task, a Args) (uint64, error) {
 		return 0, err
 	}
 	return uint64(len(cwd)), nil
+}
+
+// Chdir implements chdir(2).
+func Chdir(t Task, a Args) (uint64, error) {
+	n, _, err := lookupAt(t, AT_FDCWD, a.Ptr(0), true, false)
+	if err != nil {
+		return 0, err
+	}
+	return 0, enter(t, n)
+}
+
+// Fchdir implements fchdir(2); an O_PATH descriptor will do.
+func Fchdir(t Task, a Args) (uint64, error) {
+	f, err := t.Kernel().files.get(a.Fd(0))
+	if err != nil {
+		return 0, err
+	}
+	return 0, enter(t, f.n)
+}
+
+// enter makes directory n the working directory, if the caller may search
+// it.
+func enter(t Task, n *node) error {
+	if n.kind != kindDir {
+		return ENOTDIR
+	}
+	if err := permitted(t, n, X_OK); err != nil {
+		return err
+	}
+	t.Kernel().cwd = n
+	return nil
+}
+
+// Umask implements umask(2): it sets the mask and returns the old one.
+func Umask(t Task, a Args) (uint64, error) {
+	k := t.Kernel()
+	old := k.umask
+	k.umask = a.U32(0) & 0o777
+	return uint64(old), nil
+}
+
+// Fsync implements fsync(2) and fdatasync(2): tmpfs files live in memory
+// and the host views are read-only, so there is nothing to flush; pipes,
+// eventfds and epoll instances have no fsync method.
+func Fsync(t Task, a Args) (uint64, error) {
+	f, err := fdFile(t, a.Fd(0))
+	if err != nil {
+		return 0, err
+	}
+	if !inTree(f.n) {
+		return 0, EINVAL
+	}
+	return 0, nil
 }

@@ -78,8 +78,9 @@ func (m *mount) changeErr() Errno {
 }
 
 // createAt is filename_create and what follows it: EEXIST if the name is
-// taken (or is ".", ".." or "/"), else the directory's mount refuses.
-func createAt(t Task, dirfd int32, pathAddr uint64) error {
+// taken (or is ".", ".." or "/"); a read-only mount refuses; on a tmpfs,
+// make creates the name once the caller may write the directory.
+func createAt(t Task, dirfd int32, pathAddr uint64, make func(dir *node, name string) error) error {
 	dir, last, typ, err := parentAt(t, dirfd, pathAddr)
 	if err != nil {
 		return err
@@ -92,17 +93,35 @@ func createAt(t Task, dirfd int32, pathAddr uint64) error {
 	} else if err != ENOENT || dir.mnt.fstype == "proc" {
 		return err // procfs fails lookups of missing names instead of creating them
 	}
-	return dir.mnt.changeErr()
+	if !dir.mnt.writable() {
+		return dir.mnt.changeErr()
+	}
+	if dir.unlinked {
+		return ENOENT
+	}
+	if err := permitted(t, dir, W_OK|X_OK); err != nil {
+		return err
+	}
+	return make(dir, last)
+}
+
+// mkdirAt makes a directory with mode less the umask.
+func mkdirAt(t Task, dirfd int32, pathAddr uint64, mode uint32) error {
+	k := t.Kernel()
+	return createAt(t, dirfd, pathAddr, func(dir *node, name string) error {
+		k.tmpCreate(t, dir, name, kindDir, mode&0o7777&^k.umask, "")
+		return nil
+	})
 }
 
 // Mkdirat implements mkdirat(2).
 func Mkdirat(t Task, a Args) (uint64, error) {
-	return 0, createAt(t, a.Fd(0), a.Ptr(1))
+	return 0, mkdirAt(t, a.Fd(0), a.Ptr(1), a.U32(2))
 }
 
 // Mkdir implements mkdir(2) (amd64 only).
 func Mkdir(t Task, a Args) (uint64, error) {
-	return 0, createAt(t, AT_FDCWD, a.Ptr(0))
+	return 0, mkdirAt(t, AT_FDCWD, a.Ptr(0), a.U32(1))
 }
 
 // mknodAt checks the file type (may_mknod) before the path.
@@ -114,7 +133,19 @@ func mknodAt(t Task, dirfd int32, pathAddr uint64, mode uint32) error {
 	default:
 		return EINVAL
 	}
-	return createAt(t, dirfd, pathAddr)
+	k := t.Kernel()
+	return createAt(t, dirfd, pathAddr, func(dir *node, name string) error {
+		switch mode & S_IFMT {
+		case 0, S_IFREG:
+			k.tmpCreate(t, dir, name, kindFile, mode&0o7777&^k.umask, "")
+			return nil
+		case S_IFCHR, S_IFBLK:
+			if k.cfg.UID != 0 {
+				return EPERM // needs CAP_MKNOD
+			}
+		}
+		return gapf("mknod of a FIFO, socket or device on tmpfs")
+	})
 }
 
 // Mknodat implements mknodat(2).
@@ -136,7 +167,11 @@ func symlinkAt(t Task, target uint64, dirfd int32, pathAddr uint64) error {
 	if s == "" {
 		return ENOENT
 	}
-	return createAt(t, dirfd, pathAddr)
+	k := t.Kernel()
+	return createAt(t, dirfd, pathAddr, func(dir *node, name string) error {
+		k.tmpCreate(t, dir, name, kindSymlink, 0o777, s)
+		return nil
+	})
 }
 
 // Symlinkat implements symlinkat(2).
@@ -157,10 +192,19 @@ func linkAt(t Task, olddirfd int32, oldpath uint64, newdirfd int32, newpath uint
 	if flags&AT_EMPTY_PATH != 0 && t.Kernel().cfg.UID != 0 {
 		return ENOENT // needs CAP_DAC_READ_SEARCH
 	}
-	if _, _, err := lookupAt(t, olddirfd, oldpath, flags&AT_SYMLINK_FOLLOW != 0, flags&AT_EMPTY_PATH != 0); err != nil {
+	n, _, err := lookupAt(t, olddirfd, oldpath, flags&AT_SYMLINK_FOLLOW != 0, flags&AT_EMPTY_PATH != 0)
+	if err != nil {
 		return err
 	}
-	return createAt(t, newdirfd, newpath)
+	return createAt(t, newdirfd, newpath, func(dir *node, name string) error {
+		if n.tmp == nil || n.unlinked && n.tmp.nlink <= 0 {
+			if n.kind == kindDir {
+				return EPERM
+			}
+			return EXDEV
+		}
+		return t.Kernel().tmpLink(t, n, dir, name)
+	})
 }
 
 // Linkat implements linkat(2).
@@ -203,7 +247,20 @@ func removeAt(t Task, dirfd int32, pathAddr uint64, rmdir bool) error {
 	case !rmdir && n.kind == kindDir:
 		return EISDIR
 	}
-	return dir.mnt.changeErr()
+	if !dir.mnt.writable() {
+		return dir.mnt.changeErr()
+	}
+	if err := permitted(t, dir, W_OK|X_OK); err != nil {
+		return err
+	}
+	switch {
+	case n.mnt != dir.mnt || n.bind != "" || n.ino == 1:
+		return EBUSY // a mount point or bind
+	case rmdir && len(n.children) > 0:
+		return ENOTEMPTY
+	}
+	t.Kernel().unlinkChild(t, n)
+	return nil
 }
 
 // Unlinkat implements unlinkat(2).
@@ -240,7 +297,7 @@ func renameAt(t Task, olddirfd int32, oldpath uint64, newdirfd int32, newpath ui
 	if err != nil {
 		return err
 	}
-	nd, _, ntyp, err := parentAt(t, newdirfd, newpath)
+	nd, nlast, ntyp, err := parentAt(t, newdirfd, newpath)
 	if err != nil {
 		return err
 	}
@@ -256,10 +313,23 @@ func renameAt(t Task, olddirfd int32, oldpath uint64, newdirfd int32, newpath ui
 	case od.mnt.writeErr == EROFS:
 		return EROFS
 	}
-	if _, err := exists(t, od, olast); err != nil {
+	n, err := exists(t, od, olast)
+	if err != nil {
 		return err
 	}
-	return od.mnt.changeErr()
+	if !od.mnt.writable() {
+		return od.mnt.changeErr()
+	}
+	if nd.unlinked {
+		return ENOENT
+	}
+	if err := firstErr(permitted(t, od, W_OK|X_OK), permitted(t, nd, W_OK|X_OK)); err != nil {
+		return err
+	}
+	if n.mnt != od.mnt || n.bind != "" || n.ino == 1 {
+		return EBUSY
+	}
+	return t.Kernel().tmpRename(t, n, nd, nlast, flags)
 }
 
 // Renameat2 implements renameat2(2).
@@ -281,17 +351,54 @@ func Rename(t Task, a Args) (uint64, error) {
 // Config.FSRoot), as opposed to a pipe or an anonymous inode.
 func inTree(n *node) bool { return n.kind != kindPipe && n.kind != kindAnon }
 
-// attrAt is what chmod, chown and utimes do to a path once they found it:
-// the mount refuses.
-func attrAt(t Task, dirfd int32, pathAddr uint64, follow, emptyOK bool) error {
+// attrAt is what chmod and chown do to a path once they found it: a
+// read-only mount refuses; on a tmpfs, apply changes the file.
+func attrAt(t Task, dirfd int32, pathAddr uint64, follow, emptyOK bool, apply func(n *node) error) error {
 	n, _, err := lookupAt(t, dirfd, pathAddr, follow, emptyOK)
 	if err != nil {
 		return err
 	}
+	return changeAttr(t, n, apply)
+}
+
+// changeAttr applies a change of mode, owner or times to n.
+func changeAttr(t Task, n *node, apply func(n *node) error) error {
 	if !inTree(n) {
 		return nil
 	}
-	return n.mnt.changeErr()
+	if n.tmp == nil || !n.mnt.writable() {
+		return n.mnt.changeErr()
+	}
+	if err := apply(n); err != nil {
+		return err
+	}
+	n.tmp.ctime = realNow(t)
+	return nil
+}
+
+// chmodTo returns the change chmod makes: the caller owns every tmpfs
+// file, so it may.
+func chmodTo(mode uint32) func(n *node) error {
+	return func(n *node) error {
+		n.perm = mode & 0o7777
+		return nil
+	}
+}
+
+// chownTo returns the change chown makes: tmpfs files belong to the
+// guest's ids, which "changing" to themselves (or -1) keeps; another owner
+// is refused to a non-root guest and not kept for root.
+func chownTo(t Task, uid, gid uint32) func(n *node) error {
+	return func(n *node) error {
+		cfg := t.Kernel().cfg
+		if (uid != ^uint32(0) && uid != cfg.UID) || (gid != ^uint32(0) && gid != cfg.GID) {
+			if cfg.UID != 0 {
+				return EPERM
+			}
+			return gapf("chown of a tmpfs file to another owner")
+		}
+		return nil
+	}
 }
 
 // fdFile returns the open file of fd for the f* calls, which refuse O_PATH
@@ -309,12 +416,12 @@ func fdFile(t Task, fd int32) (*file, error) {
 
 // Fchmodat implements fchmodat(2).
 func Fchmodat(t Task, a Args) (uint64, error) {
-	return 0, attrAt(t, a.Fd(0), a.Ptr(1), true, false)
+	return 0, attrAt(t, a.Fd(0), a.Ptr(1), true, false, chmodTo(a.U32(2)))
 }
 
 // Chmod implements chmod(2) (amd64 only).
 func Chmod(t Task, a Args) (uint64, error) {
-	return 0, attrAt(t, AT_FDCWD, a.Ptr(0), true, false)
+	return 0, attrAt(t, AT_FDCWD, a.Ptr(0), true, false, chmodTo(a.U32(1)))
 }
 
 // Fchmod implements fchmod(2): a pipe, eventfd or epoll instance takes the
@@ -325,7 +432,7 @@ func Fchmod(t Task, a Args) (uint64, error) {
 		return 0, err
 	}
 	if inTree(f.n) {
-		return 0, f.n.mnt.changeErr()
+		return 0, changeAttr(t, f.n, chmodTo(a.U32(1)))
 	}
 	f.n.perm = a.U32(1) & 0o7777
 	return 0, nil
@@ -337,17 +444,17 @@ func Fchownat(t Task, a Args) (uint64, error) {
 	if flags&^(AT_SYMLINK_NOFOLLOW|AT_EMPTY_PATH) != 0 {
 		return 0, EINVAL
 	}
-	return 0, attrAt(t, a.Fd(0), a.Ptr(1), flags&AT_SYMLINK_NOFOLLOW == 0, flags&AT_EMPTY_PATH != 0)
+	return 0, attrAt(t, a.Fd(0), a.Ptr(1), flags&AT_SYMLINK_NOFOLLOW == 0, flags&AT_EMPTY_PATH != 0, chownTo(t, a.U32(2), a.U32(3)))
 }
 
 // Chown implements chown(2) (amd64 only).
 func Chown(t Task, a Args) (uint64, error) {
-	return 0, attrAt(t, AT_FDCWD, a.Ptr(0), true, false)
+	return 0, attrAt(t, AT_FDCWD, a.Ptr(0), true, false, chownTo(t, a.U32(1), a.U32(2)))
 }
 
 // Lchown implements lchown(2) (amd64 only).
 func Lchown(t Task, a Args) (uint64, error) {
-	return 0, attrAt(t, AT_FDCWD, a.Ptr(0), false, false)
+	return 0, attrAt(t, AT_FDCWD, a.Ptr(0), false, false, chownTo(t, a.U32(1), a.U32(2)))
 }
 
 // Fchown implements fchown(2). Owners of pipes and anonymous inodes are
@@ -358,7 +465,7 @@ func Fchown(t Task, a Args) (uint64, error) {
 		return 0, err
 	}
 	if inTree(f.n) {
-		return 0, f.n.mnt.changeErr()
+		return 0, changeAttr(t, f.n, chownTo(t, a.U32(1), a.U32(2)))
 	}
 	cfg := t.Kernel().cfg
 	uid, gid := a.U32(1), a.U32(2)
@@ -387,7 +494,22 @@ func truncateAt(t Task, pathAddr uint64, length int64) error {
 	default:
 		return EINVAL
 	}
-	return n.mnt.changeErr()
+	if n.tmp == nil || !n.mnt.writable() {
+		return n.mnt.changeErr()
+	}
+	if err := permitted(t, n, W_OK); err != nil {
+		return err
+	}
+	return resize(t, n, length)
+}
+
+// resize truncates or extends tmpfs file n to length bytes.
+func resize(t Task, n *node, length int64) error {
+	if err := t.Kernel().tmpResize(n.tmp, length); err != nil {
+		return err
+	}
+	touch(t, n)
+	return nil
 }
 
 // Truncate implements truncate(2).
@@ -395,16 +517,20 @@ func Truncate(t Task, a Args) (uint64, error) {
 	return 0, truncateAt(t, a.Ptr(0), a.Int(1))
 }
 
-// Ftruncate implements ftruncate(2): no descriptor is a regular file open
-// for writing, so a valid one fails with EINVAL.
+// Ftruncate implements ftruncate(2): only tmpfs regular files open for
+// writing can be; any other valid descriptor fails with EINVAL.
 func Ftruncate(t Task, a Args) (uint64, error) {
 	if a.Int(1) < 0 {
 		return 0, EINVAL
 	}
-	if _, err := fdFile(t, a.Fd(0)); err != nil {
+	f, err := fdFile(t, a.Fd(0))
+	if err != nil {
 		return 0, err
 	}
-	return 0, EINVAL
+	if f.n.kind != kindFile || f.n.tmp == nil || !f.writable() {
+		return 0, EINVAL
+	}
+	return 0, resize(t, f.n, a.Int(1))
 }
 
 func utimeNsecValid(ns int64) bool {
@@ -449,13 +575,23 @@ func Utimensat(t Task, a Args) (uint64, error) {
 	if times != 0 && (!utimeNsecValid(ts[0].nsec) || !utimeNsecValid(ts[1].nsec)) {
 		return 0, EINVAL
 	}
-	if !inTree(n) {
-		return 0, nil
-	}
-	return 0, n.mnt.changeErr()
+	return 0, changeAttr(t, n, func(n *node) error {
+		now := realNow(t)
+		set := func(dst *int64, ts timespec) {
+			switch {
+			case times == 0 || ts.nsec == UTIME_NOW:
+				*dst = now
+			case ts.nsec != UTIME_OMIT:
+				*dst = ts.ns()
+			}
+		}
+		set(&n.tmp.atime, ts[0])
+		set(&n.tmp.mtime, ts[1])
+		return nil
+	})
 }
 
 // Creat implements creat(2) (amd64 only) as open(path, O_CREAT|O_WRONLY|O_TRUNC).
 func Creat(t Task, a Args) (uint64, error) {
-	return openAt(t, AT_FDCWD, a.Ptr(0), O_CREAT|O_WRONLY|O_TRUNC)
+	return openAt(t, AT_FDCWD, a.Ptr(0), O_CREAT|O_WRONLY|O_TRUNC, a.U32(1))
 }

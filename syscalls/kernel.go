@@ -65,6 +65,23 @@ type Config struct {
 	// virtual tree does not have resolves inside FSRoot, as if FSRoot were
 	// "/" (symlinks and ".." never lead out of it).
 	FSRoot string
+	// Tmpfs lists absolute guest paths where a writable in-memory tmpfs
+	// is mounted (tmpfs.go): it starts empty, hides what FSRoot holds
+	// there, and vanishes with the Kernel.
+	Tmpfs []string
+	// TmpfsSize bounds the bytes all tmpfs files hold together (0:
+	// DefaultTmpfsSize); writes past it fail with ENOSPC.
+	TmpfsSize int64
+	// Binds lists directories under FSRoot (absolute, as the guest names
+	// them) that stay visible, read-only, inside a tmpfs that would hide
+	// them: the executable's directory, the working directory.
+	Binds []string
+	// Cwd is the working directory, an absolute guest path (default "/").
+	Cwd string
+	// Stdin, if set, is what fd 0 reads: the host's standard input, read
+	// when the guest reads (the whole emulation waits for it). Nil: fd 0
+	// reads like /dev/null.
+	Stdin io.Reader
 }
 
 func (c *Config) setDefaults() {
@@ -88,6 +105,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Stderr == nil {
 		c.Stderr = io.Discard
+	}
+	if c.TmpfsSize <= 0 {
+		c.TmpfsSize = DefaultTmpfsSize
 	}
 }
 
@@ -129,6 +149,15 @@ type Kernel struct {
 	pipePages int
 
 	cur *Call // the call being dispatched
+
+	// cwd is the working directory; umask the file mode creation mask.
+	cwd   *node
+	umask uint32
+	// cwdErr says why Config.Cwd could not be entered (OpenKernel
+	// reports it).
+	cwdErr error
+	// tmpfsUsed counts the bytes tmpfs files hold (tmpfs.go).
+	tmpfsUsed int64
 }
 
 // NewKernel returns the kernel state of a new process: fds 0, 1 and 2 open
@@ -151,8 +180,21 @@ func NewKernel(c Config) *Kernel {
 	copy(seed[:], "gorunemu getrandom stream\x00\x00\x00\x00\x00\x00\x00")
 	binary.LittleEndian.PutUint64(seed[24:], c.Seed)
 	k.random = rand.NewChaCha8(seed)
+	k.umask = 0o022
 	k.fs = newVFS(k)
+	k.cwd = k.fs.root
 	k.files.init(k)
+	if c.Cwd != "" {
+		n, err := k.fs.resolve(k.fs.root, c.Cwd, true)
+		switch {
+		case err != nil:
+			k.cwdErr = fmt.Errorf("working directory %s: %w", c.Cwd, err)
+		case n.kind != kindDir:
+			k.cwdErr = fmt.Errorf("working directory %s: %w", c.Cwd, ENOTDIR)
+		default:
+			k.cwd = n
+		}
+	}
 	return k
 }
 
@@ -162,8 +204,11 @@ func OpenKernel(c Config) (*Kernel, error) {
 	k := NewKernel(c)
 	if k.fs.host != nil {
 		if _, err := k.fs.host.rootFd(); err != nil {
-			return nil, fmt.Errorf("syscalls: %w", err)
+			return nil, fmt.Errorf("syscalls: %w", errors.Join(err, k.Close()))
 		}
+	}
+	if k.cwdErr != nil {
+		return nil, fmt.Errorf("syscalls: %w", errors.Join(k.cwdErr, k.Close()))
 	}
 	return k, nil
 }

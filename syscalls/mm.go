@@ -100,8 +100,12 @@ func Mmap(t Task, a Args) (uint64, error) {
 			name = k.fs.pathOf(f.n)
 		case f.n.kind == kindFile && f.n.mnt.mmap:
 			name = k.fs.pathOf(f.n)
-			if off < uint64(len(f.data)) {
-				data = f.data[off:]
+			contents := f.data
+			if f.n.tmp != nil {
+				contents = f.n.tmp.data
+			}
+			if off < uint64(len(contents)) {
+				data = contents[off:]
 				data = data[:min(uint64(len(data)), length)]
 			}
 		default:

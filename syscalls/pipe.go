@@ -20,7 +20,10 @@ import (
 //
 // Fds 1 and 2 are pipes too, whose reader is the host: what is written to
 // them goes straight to Config.Stdout and Config.Stderr, and they never
-// fill.
+// fill. With Config.Stdin, fd 0 is a pipe whose writer is the host: a read
+// takes what Config.Stdin gives, waiting for it with the whole emulation
+// (the guest's other threads do not run meanwhile), and it always polls
+// readable.
 
 // pipe is one pipe (struct pipe_inode_info).
 type pipe struct {
@@ -39,6 +42,8 @@ type pipe struct {
 	readers, writers int
 	// out is the host writer of fds 1 and 2 (nil for a pipe2 pipe).
 	out io.Writer
+	// in is the host reader of fd 0 (nil for others).
+	in io.Reader
 }
 
 // newPipeObject makes a pipe with its default number of buffers, or
@@ -60,9 +65,14 @@ func (k *Kernel) newHostPipe(w io.Writer) *pipe {
 	return &pipe{k: k, rd: k.newWaitQueue(), wr: k.newWaitQueue(), slots: pipeDefBuffers, readers: 1, writers: 1, out: w}
 }
 
+// newHostInPipe makes the pipe of fd 0 when the host gives stdin.
+func (k *Kernel) newHostInPipe(r io.Reader) *pipe {
+	return &pipe{k: k, rd: k.newWaitQueue(), wr: k.newWaitQueue(), slots: pipeDefBuffers, readers: 1, writers: 1, in: r}
+}
+
 // free gives the pipe's pages back once no end is open.
 func (p *pipe) free() {
-	if p.out == nil {
+	if p.out == nil && p.in == nil {
 		p.k.pipePages -= p.slots
 	}
 	p.slots, p.bufs = 0, nil
@@ -85,7 +95,7 @@ func (p *pipe) unread() int {
 func (p *pipe) poll(f *file) uint32 {
 	var ev uint32
 	if f.readable() {
-		if len(p.bufs) > 0 {
+		if len(p.bufs) > 0 || p.in != nil {
 			ev |= EPOLLIN | EPOLLRDNORM
 		}
 		if p.writers == 0 {
@@ -127,6 +137,9 @@ func (p *pipe) release(t Task, f *file) {
 func (p *pipe) read(t Task, f *file, dst *ioDst) (uint64, error) {
 	if dst.left() == 0 {
 		return 0, nil // a null read succeeds at once
+	}
+	if p.in != nil {
+		return p.hostRead(dst)
 	}
 	ws, _, _ := restartState(t)
 	if len(p.bufs) == 0 {
@@ -268,6 +281,24 @@ func (p *pipe) hostWrite(fd int32, src *ioSrc) (uint64, error) {
 		}
 	}
 	return total, nil
+}
+
+// hostRead reads fd 0 from the host reader: what one Read gives, up to a
+// page at a time; 0 at the host's end of file. A failing host read is EIO.
+func (p *pipe) hostRead(dst *ioDst) (uint64, error) {
+	buf := make([]byte, min(dst.left(), pipePage*pipeDefBuffers))
+	n, err := p.in.Read(buf)
+	if n == 0 && err != nil {
+		if err == io.EOF {
+			return 0, nil
+		}
+		return 0, EIO
+	}
+	w, perr := dst.put(buf[:n])
+	if perr != nil && w == 0 {
+		return 0, perr
+	}
+	return uint64(w), nil
 }
 
 // setSize is F_SETPIPE_SZ (pipe_set_size): the size rounds up to a power

@@ -323,3 +323,81 @@ func ArchPrctl(t Task, a Args) (uint64, error) {
 	}
 	return 0, EINVAL
 }
+
+// Getgroups implements getgroups(2): the process has no supplementary
+// groups.
+func Getgroups(t Task, a Args) (uint64, error) {
+	if a.Int32(0) < 0 {
+		return 0, EINVAL
+	}
+	return 0, nil
+}
+
+// Setgroups implements setgroups(2): only root may, and the list must be
+// empty, the only one kept.
+func Setgroups(t Task, a Args) (uint64, error) {
+	n := a.Int32(0)
+	switch {
+	case n < 0 || n > ngroupsMax:
+		return 0, EINVAL
+	case t.Kernel().cfg.UID != 0:
+		return 0, EPERM
+	case n > 0:
+		return 0, gapf("setgroups with supplementary groups")
+	}
+	return 0, nil
+}
+
+// ngroupsMax is NGROUPS_MAX.
+const ngroupsMax = 65536
+
+// Options of wait4 and waitid (include/uapi/linux/wait.h).
+const (
+	WNOHANG     = 0x1
+	WUNTRACED   = 0x2 // WSTOPPED for waitid
+	WEXITED     = 0x4
+	WCONTINUED  = 0x8
+	WNOWAIT     = 0x01000000
+	__WNOTHREAD = 0x20000000
+	__WALL      = 0x40000000
+	__WCLONE    = 0x80000000
+
+	P_ALL   = 0
+	P_PID   = 1
+	P_PGID  = 2
+	P_PIDFD = 3
+)
+
+// Wait4 implements wait4(2). The process never has children (process
+// creation is not emulated), so a valid call fails with ECHILD, as on
+// Linux for a childless process.
+func Wait4(t Task, a Args) (uint64, error) {
+	if a.U32(2)&^(WNOHANG|WUNTRACED|WCONTINUED|__WNOTHREAD|__WALL|__WCLONE) != 0 {
+		return 0, EINVAL
+	}
+	if a.Int32(0) == -1<<31 {
+		return 0, ESRCH // INT_MIN cannot be negated into a group id
+	}
+	return 0, ECHILD
+}
+
+// Waitid implements waitid(2): like Wait4, ECHILD once the arguments are
+// valid, and EBADF for a P_PIDFD that is not a descriptor.
+func Waitid(t Task, a Args) (uint64, error) {
+	opts := a.U32(3)
+	if opts&^(WNOHANG|WNOWAIT|WEXITED|WUNTRACED|WCONTINUED|__WNOTHREAD|__WALL|__WCLONE) != 0 ||
+		opts&(WEXITED|WUNTRACED|WCONTINUED) == 0 {
+		return 0, EINVAL
+	}
+	switch a.U32(0) {
+	case P_ALL, P_PID, P_PGID:
+	case P_PIDFD:
+		if _, err := t.Kernel().files.get(a.Int32(1)); err != nil {
+			return 0, err
+		}
+		return 0, EINVAL // no descriptor is a pidfd
+	default:
+		return 0, EINVAL
+	}
+	return 0, ECHILD
+}

@@ -239,10 +239,14 @@ func doRead(t Task, f *file, dst *ioDst, pos *int64) (uint64, error) {
 		if f.host != nil {
 			return readHostFile(f, dst, off)
 		}
-		if *off >= int64(len(f.data)) || *off < 0 {
+		data := f.data
+		if n.tmp != nil {
+			data = n.tmp.data
+		}
+		if *off >= int64(len(data)) || *off < 0 {
 			return 0, nil
 		}
-		b := f.data[*off:]
+		b := data[*off:]
 		b = b[:min(uint64(len(b)), dst.left())]
 		w, err := dst.put(b)
 		*off += int64(w)
@@ -319,8 +323,9 @@ func readHostFile(f *file, dst *ioDst, off *int64) (uint64, error) {
 	return total, nil
 }
 
-// doWrite writes src to f, which is open for writing.
-func doWrite(t Task, f *file, fd int32, src *ioSrc) (uint64, error) {
+// doWrite writes src to f, which is open for writing, at pos (the file
+// offset if pos is nil).
+func doWrite(t Task, f *file, fd int32, src *ioSrc, pos *int64) (uint64, error) {
 	n := f.n
 	switch {
 	case n.pipe != nil && n.pipe.out != nil:
@@ -333,8 +338,13 @@ func doWrite(t Task, f *file, fd int32, src *ioSrc) (uint64, error) {
 		return 0, EINVAL
 	case n.kind == kindChar:
 		return src.left(), nil // null, zero and random take anything
+	case n.kind == kindFile && n.tmp != nil:
+		if pos == nil {
+			pos = &f.off
+		}
+		return t.Kernel().tmpWrite(t, f, src, pos)
 	}
-	// Regular files and directories are never open for writing.
+	// Only tmpfs regular files are ever open for writing.
 	return 0, EBADF
 }
 
@@ -430,7 +440,7 @@ func Write(t Task, a Args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return doWrite(t, f, fd, newSrc(t, iov))
+	return doWrite(t, f, fd, newSrc(t, iov), nil)
 }
 
 // Pwrite64 implements pwrite64(2).
@@ -440,7 +450,8 @@ func Pwrite64(t Task, a Args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if a.Int(3) < 0 {
+	off := a.Int(3)
+	if off < 0 {
 		return 0, EINVAL
 	}
 	if !positional(f) {
@@ -453,7 +464,10 @@ func Pwrite64(t Task, a Args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return doWrite(t, f, fd, newSrc(t, iov))
+	if f.flags&O_APPEND != 0 {
+		return doWrite(t, f, fd, newSrc(t, iov), nil) // pwrite ignores the offset with O_APPEND on Linux
+	}
+	return doWrite(t, f, fd, newSrc(t, iov), &off)
 }
 
 // Writev implements writev(2). A pipe takes the buffers as one write
@@ -471,5 +485,5 @@ func Writev(t Task, a Args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return doWrite(t, f, fd, newSrc(t, iov))
+	return doWrite(t, f, fd, newSrc(t, iov), nil)
 }

@@ -92,6 +92,12 @@ func (e Entry) RetHex() Entry {
 	return e
 }
 
+// RetOctal returns e showing its result in octal (umask).
+func (e Entry) RetOctal() Entry {
+	e.Ret = Octal
+	return e
+}
+
 // TableFor returns the syscall table of a guest arch, keyed by number, or
 // nil for an arch gorunemu does not emulate. The table is shared: do not
 // modify it.

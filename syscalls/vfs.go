@@ -98,6 +98,13 @@ type node struct {
 	// host describes a file under Config.FSRoot, as lstat saw it when it
 	// was looked up; nil for virtual files.
 	host *hostStat
+	// tmp is a tmpfs file's inode (tmpfs.go); nil elsewhere.
+	tmp *tmpInode
+	// bind is the host path a directory inside a tmpfs shows, read-only
+	// (Config.Binds); "" for others.
+	bind string
+	// unlinked: the name was removed; open descriptions keep the file.
+	unlinked bool
 }
 
 func (n *node) mode() uint32 {
@@ -209,7 +216,7 @@ func newVFS(k *Kernel) *vfs {
 	fs.file(proc+"/status", 0o444, k.procStatus)
 	fs.file(proc+"/comm", 0o644, func(t Task) []byte { return []byte(k.threadName(nil) + "\n") })
 	fs.symlink(proc+"/exe", func() string { return cfg.ExePath })
-	fs.symlink(proc+"/cwd", func() string { return "/" })
+	fs.symlink(proc+"/cwd", func() string { return fs.pathOf(k.cwd) })
 	fs.symlink(proc+"/root", func() string { return "/" })
 	fs.file("/proc/sys/kernel/osrelease", 0o444, static(Release+"\n"))
 	fs.file("/proc/sys/kernel/ostype", 0o444, static("Linux\n"))
@@ -248,6 +255,13 @@ func newVFS(k *Kernel) *vfs {
 	fs.chardev("/dev/zero", devZero, encodeDev(1, 5))
 	fs.chardev("/dev/random", devRandom, encodeDev(1, 8))
 	fs.chardev("/dev/urandom", devRandom, encodeDev(1, 9))
+
+	for _, p := range cfg.Tmpfs {
+		fs.addTmpfs(p)
+	}
+	for _, p := range cfg.Binds {
+		fs.addBind(p)
+	}
 	return fs
 }
 
@@ -288,21 +302,33 @@ func (fs *vfs) add(p string, n *node) {
 	}
 }
 
+// link adds n, which will be at path p, to dir, on the mount that holds p.
 func (fs *vfs) link(dir, n *node, p string) {
-	n.parent = dir
-	n.mnt = fs.mountOf(p)
-	if n.mnt.point == p {
-		n.ino = 1
-		if n.mnt.nextIno < 2 {
-			n.mnt.nextIno = 2
+	m := fs.mountOf(p)
+	if m.point == p {
+		if m.nextIno < 2 {
+			m.nextIno = 2
 		}
-	} else {
-		if n.mnt.nextIno < 2 {
-			n.mnt.nextIno = 2
-		}
-		n.ino = n.mnt.nextIno
-		n.mnt.nextIno++
+		n.parent, n.mnt, n.ino = dir, m, 1
+		insertChild(dir, n)
+		return
 	}
+	fs.linkOn(dir, n, m)
+}
+
+// linkOn adds n to dir as a new inode of mount m.
+func (fs *vfs) linkOn(dir, n *node, m *mount) {
+	if m.nextIno < 2 {
+		m.nextIno = 2
+	}
+	n.parent, n.mnt, n.ino = dir, m, m.nextIno
+	m.nextIno++
+	insertChild(dir, n)
+}
+
+// insertChild adds n to dir's children, which stay sorted by name.
+func insertChild(dir, n *node) {
+	n.parent = dir
 	i := sort.Search(len(dir.children), func(i int) bool { return dir.children[i].name >= n.name })
 	dir.children = append(dir.children, nil)
 	copy(dir.children[i+1:], dir.children[i:])
@@ -543,6 +569,13 @@ func (w *walker) hostFd(i int) (int, error) {
 	n := w.stack[i]
 	fd := noFd
 	switch {
+	case n.bind != "" && fs.host != nil:
+		bound, err := fs.openBind(n.bind)
+		if err != nil {
+			return noFd, err
+		}
+		fd = bound
+		w.owned[i] = fd >= 0
 	case fs.host == nil || (n.host == nil && n.mnt != fs.mounts[0]):
 	case i == 0:
 		root, err := fs.host.rootFd()
@@ -614,6 +647,30 @@ func (w *walker) child(name string) (*node, int, error) {
 	return n, noFd, nil
 }
 
+// openBind opens host directory p (absolute, under Config.FSRoot) as a
+// walker level, one component at a time without following symlinks; noFd
+// if it is not there or not a directory.
+func (fs *vfs) openBind(p string) (int, error) {
+	fd, err := fs.host.rootFd()
+	if err != nil {
+		return noFd, err
+	}
+	for _, name := range splitPath(p) {
+		next, st, err := fs.host.lookup(fd, name)
+		if cerr := fs.host.closeFd(fd); cerr != nil {
+			return noFd, firstErr(nil, cerr, fs.host.closeFd(next))
+		}
+		if err != nil {
+			return noFd, nil
+		}
+		if st.mode&S_IFMT != S_IFDIR {
+			return noFd, fs.host.closeFd(next)
+		}
+		fd = next
+	}
+	return fd, nil
+}
+
 func splitPath(p string) []string {
 	var out []string
 	for _, s := range strings.Split(p, "/") {
@@ -662,6 +719,18 @@ func (fs *vfs) stat(n *node, size int) statInfo {
 		}
 	case kindSymlink:
 		st.size = int64(len(n.link()))
+	}
+	if in := n.tmp; in != nil {
+		if n.kind == kindFile {
+			st.size = int64(len(in.data))
+		}
+		if n.kind != kindDir {
+			st.nlink = uint64(max(in.nlink, 0))
+		}
+		st.uid, st.gid = fs.k.cfg.UID, fs.k.cfg.GID
+		st.blocks = (st.size + 4095) / 4096 * 8
+		st.atime, st.mtime, st.ctime = in.atime, in.mtime, in.ctime
+		return st
 	}
 	st.blocks = (st.size + 511) / 512
 	t := fs.k.cfg.RealtimeBase
