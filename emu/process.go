@@ -43,10 +43,26 @@ type Config struct {
 	Random *[16]byte
 	// Stdout and Stderr receive the guest's fds 1 and 2 (nil: discarded).
 	Stdout, Stderr io.Writer
+	// Stdin, if set, is what the guest reads from fd 0 (default: nothing,
+	// as from /dev/null).
+	Stdin io.Reader
 	// FSRoot, if set, is a host directory the guest may read (never
 	// write) as its root, under the virtual /proc, /sys and /dev.
 	// Without it the guest sees only the virtual files.
 	FSRoot string
+	// Tmpfs lists guest directories where a writable in-memory
+	// filesystem is mounted; it vanishes with the Process. TmpfsSize
+	// bounds its bytes (0: syscalls.DefaultTmpfsSize).
+	Tmpfs     []string
+	TmpfsSize int64
+	// Binds lists directories under FSRoot that stay visible, read-only,
+	// inside a tmpfs that would hide them.
+	Binds []string
+	// Cwd is the guest's working directory (default "/").
+	Cwd string
+	// ExePath is the executable's path as the guest sees it, where
+	// /proc/self/exe points (default "/" + its base name).
+	ExePath string
 	// NCPU is the number of CPUs the guest sees (sched_getaffinity).
 	NCPU int
 	// Slice is the scheduler's time slice in instructions.
@@ -186,16 +202,26 @@ func New(img *loader.Image, cfg Config) (_ *Process, err error) {
 	if err := p.mapStack(); err != nil {
 		return nil, err
 	}
+	exePath := cfg.ExePath
+	if exePath == "" {
+		exePath = guestExePath(img.Path)
+	}
 	p.kernel, err = syscalls.OpenKernel(syscalls.Config{
 		PID:     pid,
 		PPID:    pid - 1,
 		NCPU:    cfg.NCPU,
-		ExePath: guestExePath(img.Path),
+		ExePath: exePath,
 		Auxv:    p.stack.AuxvBytes(),
 		Seed:    cfg.Seed,
 		Stdout:  cfg.Stdout,
 		Stderr:  cfg.Stderr,
 		FSRoot:  cfg.FSRoot,
+		Stdin:   cfg.Stdin,
+		Tmpfs:   cfg.Tmpfs,
+		Binds:   cfg.Binds,
+		Cwd:     cfg.Cwd,
+
+		TmpfsSize: cfg.TmpfsSize,
 	})
 	if err != nil {
 		return nil, err

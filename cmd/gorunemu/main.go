@@ -6,6 +6,7 @@
 //	gorunemu run [flags] BINARY|PKGDIR [ARGS...]
 //	gorunemu trace [flags] BINARY|PKGDIR [ARGS...]
 //	gorunemu inspect [flags] BINARY|PKGDIR [ARGS...]
+//	gorunemu exec [flags] BINARY [ARGS...]
 //	gorunemu version
 //
 // Run "gorunemu help" or "gorunemu COMMAND -h" for flags and exit codes.
@@ -18,6 +19,7 @@ import (
 )
 
 func main() {
+	killSelf = dieBySignal
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -27,6 +29,7 @@ Usage:
   gorunemu run [flags] BINARY|PKGDIR [ARGS...]      run to main.main (or --until) and summarise
   gorunemu trace [flags] BINARY|PKGDIR [ARGS...]    trace the startup: milestones, calls, syscalls, instructions
   gorunemu inspect [flags] BINARY|PKGDIR [ARGS...]  read g0, m0 and each thread's g, m and TLS there; check them
+  gorunemu exec [flags] BINARY [ARGS...]            run a program to exit as qemu-user does (go test -exec)
   gorunemu version                                  print versions (also --version)
   gorunemu help                                     this text
 
@@ -51,12 +54,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return inspectCmd(args[1:], stdout, stderr)
 	case "trace":
 		return traceCmd(args[1:], stdout, stderr)
+	case "exec":
+		return execCmd(args[1:], stdout, stderr)
 	case "version", "-version", "--version":
 		return versionCmd(stdout)
 	case "help", "-h", "-help", "--help":
 		if len(args) > 1 && args[0] == "help" {
 			switch args[1] {
-			case "run", "trace", "inspect":
+			case "run", "trace", "inspect", "exec":
 				return run([]string{args[1], "-h"}, stdout, stderr)
 			case "version", "help":
 			default:

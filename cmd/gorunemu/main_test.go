@@ -18,6 +18,7 @@ import (
 func TestMain(m *testing.M) {
 	code := m.Run()
 	loadertest.Cleanup()
+	removeBuilt()
 	os.Exit(code)
 }
 

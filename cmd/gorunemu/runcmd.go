@@ -220,13 +220,21 @@ func (o *runOptions) openImage(path string) (*loader.Image, int, error) {
 // newProcess prepares img to run with the options; args follow argv[0].
 func (o *runOptions) newProcess(img *loader.Image, args []string, stdout, stderr io.Writer, obs emu.Observer, tr *emu.TraceOptions) (*emu.Process, int, error) {
 	argv := append([]string{"./" + baseName(img.Path)}, args...)
+	return o.newProcessWith(img, argv, stdout, stderr, func(c *emu.Config) {
+		c.Observer, c.Trace = obs, tr
+	})
+}
+
+// newProcessWith prepares img to run with the options and argv, after
+// adjust has changed what the options do not say.
+func (o *runOptions) newProcessWith(img *loader.Image, argv []string, stdout, stderr io.Writer, adjust func(*emu.Config)) (*emu.Process, int, error) {
 	l := o.limits()
 	maxInsns := l.insns
 	if maxInsns == 0 {
 		maxInsns = math.MaxUint64
 	}
 	maxThreads := int(min(l.threads, math.MaxInt32))
-	p, err := emu.New(img, emu.Config{
+	cfg := emu.Config{
 		Argv:        argv,
 		Env:         o.env,
 		Seed:        o.seed,
@@ -238,9 +246,9 @@ func (o *runOptions) newProcess(img *loader.Image, args []string, stdout, stderr
 		Strict:      o.strict,
 		StopOnFault: o.stopOnFault,
 		FSRoot:      o.fsRoot,
-		Observer:    obs,
-		Trace:       tr,
-	})
+	}
+	adjust(&cfg)
+	p, err := emu.New(img, cfg)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission) {
 			return nil, exitNoInput, err

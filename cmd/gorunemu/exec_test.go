@@ -1,0 +1,234 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gorunemu/gorunemu/arch"
+	"github.com/gorunemu/gorunemu/loader/loadertest"
+)
+
+// execIn runs gorunemu exec in-process in directory dir with input in.
+func execIn(t *testing.T, dir, in string, args ...string) (int, string, string) {
+	t.Helper()
+	t.Chdir(dir)
+	old := stdin
+	stdin = strings.NewReader(in)
+	defer func() { stdin = old }()
+	return gorunemu(append([]string{"exec"}, args...)...)
+}
+
+// realRun runs bin natively (amd64 on an amd64 host) or under qemu-user,
+// the oracle exec is compared with.
+func realRun(t *testing.T, goarch, dir, in string, args ...string) (int, string) {
+	t.Helper()
+	var cmd *exec.Cmd
+	if goarch == runtime.GOARCH {
+		cmd = exec.Command(args[0], args[1:]...)
+	} else {
+		qemu, err := exec.LookPath(map[string]string{"amd64": "qemu-x86_64", "arm64": "qemu-aarch64"}[goarch])
+		require.NoError(t, err, "qemu-user is needed to compare with the real thing: run make test-deps")
+		cmd = exec.Command(qemu, args...)
+	}
+	cmd.Dir = dir
+	cmd.Stdin = strings.NewReader(in)
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		t.Fatalf("%s: %v", args[0], err)
+	}
+	return cmd.ProcessState.ExitCode(), out.String()
+}
+
+// TestExecLikeLinux: exec gives the guest the host's working directory,
+// environment, executable path and stdin, a private /tmp, and passes its
+// exit code through, the same as a real run (native amd64, qemu-user
+// for the other arch).
+func TestExecLikeLinux(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds fixtures")
+	}
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			bin := loadertest.Build(t, "hostio", a.Name)
+			dir := t.TempDir()
+			t.Setenv("HOSTIO", "from the host")
+			code, out, errOut := execIn(t, dir, "line 1\nline 2\n", bin, "exit", "7")
+			assert.Equal(t, 7, code, "stderr: %s", errOut)
+			assert.Empty(t, errOut)
+			for _, want := range []string{
+				"cwd: " + dir + " <nil>\n",
+				"HOSTIO: from the host\n",
+				"exe: " + bin + " <nil>\n",
+				"read back: \"written\\n\" <nil>\n",
+				"remove: <nil>\n",
+				"stdin: line 1\nstdin: line 2\n",
+			} {
+				assert.Contains(t, out, want)
+			}
+			assert.NotContains(t, out, "exe missing")
+			realCode, realOut := realRun(t, a.Name, dir, "line 1\nline 2\n", bin, "exit", "7")
+			assert.Equal(t, realCode, code)
+			assert.Equal(t, realOut, out, "same output as the real run")
+
+			// --env replaces what the host set.
+			_, out, _ = execIn(t, dir, "", "--env", "HOSTIO=flag", bin)
+			assert.Contains(t, out, "HOSTIO: flag\n")
+		})
+	}
+}
+
+// TestExecWritesNothingOnTheHost: a file the guest may not change stays
+// as it was, and the temporary files it made are not on the host.
+func TestExecWritesNothingOnTheHost(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds fixtures")
+	}
+	bin := loadertest.Build(t, "hostio", "arm64")
+	dir := t.TempDir()
+	target := filepath.Join(dir, "keep.txt")
+	require.NoError(t, os.WriteFile(target, []byte("original"), 0o644))
+	tmpBefore, err := os.ReadDir(os.TempDir())
+	require.NoError(t, err)
+	code, out, errOut := execIn(t, dir, "", bin, "write", "0", target)
+	require.Equal(t, 0, code, "stderr: %s", errOut)
+	assert.Contains(t, out, "write host: open "+target+": read-only file system\n")
+	b, err := os.ReadFile(target)
+	require.NoError(t, err)
+	assert.Equal(t, "original", string(b))
+	tmpAfter, err := os.ReadDir(os.TempDir())
+	require.NoError(t, err)
+	for _, e := range tmpAfter {
+		assert.False(t, strings.HasPrefix(e.Name(), "hostio") && !containsEntry(tmpBefore, e.Name()),
+			"the guest's temporary directory %s reached the host", e.Name())
+	}
+}
+
+func containsEntry(ents []os.DirEntry, name string) bool {
+	for _, e := range ents {
+		if e.Name() == name {
+			return true
+		}
+	}
+	return false
+}
+
+// TestExecKilled: a guest killed by a signal makes gorunemu die by the
+// same signal, so a shell or go test sees what it would natively; in
+// process, the status is 128+signal.
+func TestExecKilled(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds fixtures")
+	}
+	bin := loadertest.Build(t, "hostio", "amd64")
+	self := gorunemuBinary(t)
+	code, _, errOut := execIn(t, t.TempDir(), "", bin, "kill", "15")
+	assert.Equal(t, 128+15, code)
+	assert.Empty(t, errOut, "a kill needs no word from gorunemu")
+
+	for _, c := range []struct {
+		sig   syscall.Signal
+		trace string
+	}{
+		{syscall.SIGTERM, ""},
+		// With GOTRACEBACK=crash the guest's runtime catches SIGABRT,
+		// prints its goroutines and dies by SIGABRT, which dumps core.
+		{syscall.SIGABRT, "GOTRACEBACK=crash"},
+	} {
+		cmd := exec.Command(self, "exec", bin, "kill", fmt.Sprint(int(c.sig)))
+		cmd.Env = os.Environ()
+		if c.trace != "" {
+			cmd.Env = append(cmd.Env, c.trace)
+		}
+		err := cmd.Run()
+		var exit *exec.ExitError
+		require.ErrorAs(t, err, &exit)
+		ws := exit.Sys().(syscall.WaitStatus)
+		assert.True(t, ws.Signaled(), "status %v", ws)
+		assert.Equal(t, c.sig, ws.Signal())
+		assert.False(t, ws.CoreDump(), "gorunemu must not dump its own core for the guest")
+	}
+}
+
+// TestGoTestExec: go test -exec and go run -exec run through gorunemu on
+// both arches: testdata is found, t.TempDir works, flags and the
+// environment reach the test, and failures and exit codes come back.
+func TestGoTestExec(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds fixtures and runs go test")
+	}
+	self := gorunemuBinary(t)
+	root := moduleRoot(t)
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			goCmd := func(env []string, args ...string) (string, error) {
+				cmd := exec.Command("go", args...)
+				cmd.Dir = root
+				cmd.Env = append(os.Environ(), append([]string{"GOARCH=" + a.Name, "CGO_ENABLED=0", "GOFLAGS=-buildvcs=false"}, env...)...)
+				out, err := cmd.CombinedOutput()
+				return string(out), err
+			}
+			out, err := goCmd([]string{"GOTEST_WANT=x"}, "test", "-count=1", "-v", "-exec", self+" exec", "./testdata/gotest", "-args", "-want=x")
+			require.NoError(t, err, out)
+			assert.Contains(t, out, "--- PASS: TestHost")
+			assert.Regexp(t, `(?m)^ok\s+\S+/testdata/gotest`, out)
+
+			out, err = goCmd([]string{"GOTEST_FAIL=1"}, "test", "-count=1", "-exec", self+" exec", "./testdata/gotest")
+			require.Error(t, err, out)
+			assert.Contains(t, out, "failing as asked")
+
+			out, err = goCmd(nil, "run", "-exec", self+" exec", "./testdata/hostio", "exit", "3")
+			require.Error(t, err, out)
+			assert.Contains(t, out, "exit status 3")
+		})
+	}
+}
+
+var (
+	builtOnce sync.Once
+	builtPath string
+	builtErr  error
+)
+
+// removeBuilt removes what gorunemuBinary built (TestMain calls it).
+func removeBuilt() {
+	if builtPath != "" {
+		os.RemoveAll(filepath.Dir(builtPath))
+	}
+}
+
+// gorunemuBinary builds this command once per test binary.
+func gorunemuBinary(t *testing.T) string {
+	t.Helper()
+	root := moduleRoot(t)
+	builtOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "gorunemu-bin")
+		if err != nil {
+			builtErr = err
+			return
+		}
+		builtPath = filepath.Join(dir, "gorunemu")
+		cmd := exec.Command("go", "build", "-o", builtPath, "./cmd/gorunemu")
+		cmd.Dir = root
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			builtErr = errors.New(string(out))
+		}
+	})
+	require.NoError(t, builtErr, "building gorunemu")
+	return builtPath
+}
