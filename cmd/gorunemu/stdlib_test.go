@@ -1,0 +1,117 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/gorunemu/gorunemu/arch"
+)
+
+// Standard library packages whose tests (-test.short) run under
+// gorunemu exec. CI runs the fast ones; GORUNEMU_MATRIX=1 runs all.
+var (
+	stdlibFast = []string{"strings", "sort", "bufio", "path/filepath", "text/template", "io"}
+	stdlibAll  = append(append([]string(nil), stdlibFast...),
+		"bytes", "strconv", "fmt", "os", "os/exec", "regexp", "encoding/json", "compress/gzip",
+		"context", "sync", "time", "math/big", "net/http", "runtime", "unicode/utf8",
+		"container/list", "encoding/base64", "encoding/binary", "hash/crc32", "crypto/sha256",
+		"sync/atomic", "errors", "math", "html/template", "archive/tar", "flag")
+)
+
+// stdlibKnown are the packages that pass under qemu-user and not yet
+// under gorunemu exec, with the reason. A package listed here that
+// passes fails the test, so the list stays true.
+var stdlibKnown = map[string]string{
+	"os":            "no sockets (TestLargeCopyViaNetwork) and no child processes",
+	"os/exec":       "no child processes",
+	"encoding/json": "no sockets: an example serves HTTP on loopback",
+	"compress/gzip": "no sockets: an example serves HTTP on loopback",
+	"context":       "no sockets: ExampleAfterFunc_connection listens on loopback",
+	"sync":          "no child processes: TestMutexMisuse and TestIssue76126 re-run the test binary",
+	"net/http":      "no sockets",
+	"runtime":       "no child processes: many tests re-run the test binary",
+}
+
+// TestStdlibUnderExec runs standard library test binaries under
+// qemu-user and gorunemu exec, in the package directory as go test does:
+// each must pass under gorunemu wherever it passes under qemu-user,
+// except the known differences above.
+func TestStdlibUnderExec(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds standard library tests")
+	}
+	pkgs := stdlibFast
+	if os.Getenv("GORUNEMU_MATRIX") != "" {
+		pkgs = stdlibAll
+	}
+	self := gorunemuBinary(t)
+	goroot := strings.TrimSpace(goOutput(t, "env", "GOROOT"))
+	work := t.TempDir()
+	for _, a := range arch.All() {
+		qemu, err := exec.LookPath(map[string]string{"amd64": "qemu-x86_64", "arm64": "qemu-aarch64"}[a.Name])
+		require.NoError(t, err, "qemu-user is needed to compare with the real thing: run make test-deps")
+		for _, pkg := range pkgs {
+			t.Run(a.Name+"/"+pkg, func(t *testing.T) {
+				bin := filepath.Join(work, strings.ReplaceAll(pkg, "/", "_")+"."+a.Name+".test")
+				cmd := exec.Command("go", "test", "-c", "-o", bin, pkg)
+				cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+a.Name, "CGO_ENABLED=0")
+				out, err := cmd.CombinedOutput()
+				require.NoError(t, err, "%s", out)
+				dir := filepath.Join(goroot, "src", pkg)
+				qOK, qOut, qTime := runTest(dir, qemu, bin)
+				gOK, gOut, gTime := runTest(dir, self, "exec", bin)
+				t.Logf("%s %s: gorunemu %v (%.2fs), qemu-user %v (%.2fs)", pkg, a.Name, gOK, gTime.Seconds(), qOK, qTime.Seconds())
+				reason, known := stdlibKnown[pkg]
+				switch {
+				case !qOK:
+					t.Logf("fails under qemu-user too:\n%s", tail(qOut))
+				case gOK && known:
+					t.Errorf("passes now: remove it from stdlibKnown (%s)", reason)
+				case !gOK && !known:
+					t.Errorf("passes under qemu-user, fails under gorunemu exec:\n%s", tail(gOut))
+				case !gOK:
+					t.Logf("known difference: %s", reason)
+				}
+			})
+		}
+	}
+}
+
+// runTest runs a test binary with -test.short in dir and reports whether
+// it passed, its output and its wall time.
+func runTest(dir string, argv ...string) (bool, string, time.Duration) {
+	cmd := exec.Command(argv[0], append(argv[1:], "-test.short")...)
+	cmd.Dir = dir
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		return false, err.Error(), time.Since(start)
+	}
+	return err == nil, out.String(), time.Since(start)
+}
+
+func tail(s string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > 30 {
+		lines = lines[len(lines)-30:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func goOutput(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := exec.Command("go", args...).Output()
+	require.NoError(t, err)
+	return string(out)
+}
