@@ -2,14 +2,14 @@
 # compare-stdlib.sh runs Go standard library test binaries (go test -c,
 # -test.short) to exit under gorunemu and under qemu-user, alternating, on
 # both arches, and prints each one's wall time, result and the ratio.
-# The guest sees the host's files read-only (--fs-root /); the package
-# directory is the working directory of both runs, though gorunemu's guest
-# cwd is still / (tests that read testdata/ fail there for that reason).
+# Both run in the package directory, as go test runs them; gorunemu
+# through exec, which gives the guest that directory, the host's files
+# read-only and an in-memory /tmp.
 #
 # Usage: scripts/compare-stdlib.sh [PACKAGE...]
 set -eu
 cd "$(dirname "$0")/.."
-pkgs=${*:-strings bytes strconv sort regexp fmt encoding/json math/big crypto/sha256 sync/atomic}
+pkgs=${*:-strings bytes strconv sort regexp fmt bufio io path/filepath text/template encoding/json math/big crypto/sha256 sync/atomic}
 ./scripts/install-deps.sh qemu-user
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -33,7 +33,7 @@ for pkg in $pkgs; do
 		GOOS=linux GOARCH=$arch CGO_ENABLED=0 go test -c -o "$bin" "$pkg" >/dev/null
 		qemu=qemu-x86_64
 		[ "$arch" = arm64 ] && qemu=qemu-aarch64
-		set -- $(run "$tmp/gorunemu" run -q --until exit --fs-root / "$bin" -test.short)
+		set -- $(run "$tmp/gorunemu" exec "$bin" -test.short)
 		gt=$1 gr=$2
 		set -- $(run "$qemu" "$bin" -test.short)
 		qt=$1 qr=$2

@@ -9,7 +9,7 @@
 //
 // # Isolation
 //
-// No guest syscall touches the host except in the two ways Config allows:
+// No guest syscall touches the host except in the three ways Config allows:
 //
 //   - Files. The guest sees the virtual tree (vfs.go) and, only if
 //     Config.FSRoot is set, a read-only view of that host directory as
@@ -18,12 +18,16 @@
 //     absolute symlinks start again there, and every component is opened
 //     with O_PATH|O_NOFOLLOW relative to its parent's descriptor, so no
 //     path ever leads out of it. Only regular files and directories open.
-//     Nothing can be created, written, truncated, renamed, linked,
+//     Nothing there can be created, written, truncated, renamed, linked,
 //     removed or have its mode, owner or times changed: those calls fail
 //     as on a read-only mount (EROFS), after the path checks Linux makes
-//     first (fswrite.go).
+//     first (fswrite.go). What the guest writes goes to the in-memory
+//     filesystems of Config.Tmpfs (tmpfs.go), bounded by
+//     Config.TmpfsSize, which never reach the host; Config.Binds keeps
+//     chosen host directories visible, read-only, inside them.
 //   - Output. Writes reach the host only through fds 1 and 2, which are
 //     pipes to Config.Stdout and Config.Stderr.
+//   - Input. With Config.Stdin, fd 0 reads from the host's reader.
 //
 // Everything else stays inside the Kernel: pipes, eventfds and epoll
 // instances are emulated objects; there is no network and no socket
@@ -66,7 +70,7 @@
 // # Adding a syscall
 //
 //  1. Write the handler in the file of its family (mm.go, signal.go,
-//     thread.go, time.go, fs.go, rw.go, fswrite.go, pipe.go, eventfd.go,
+//     thread.go, time.go, fs.go, rw.go, fswrite.go, tmpfs.go, pipe.go, eventfd.go,
 //     epoll.go, net.go, proc.go) as
 //     func Xxx(t Task, a Args) (uint64, error), with the doc comment
 //     "Xxx implements xxx(2)." followed by any deviation from Linux.

@@ -58,12 +58,13 @@ func lookupAt(t Task, dirfd int32, pathAddr uint64, follow, emptyOK bool) (*node
 	return n, nil, err
 }
 
-// Openat implements openat(2). Everything is read-only: opening a regular
-// file or directory for writing, truncating or creating fails with EROFS
-// (EACCES under /proc, whose files refuse write opens here even for root,
-// where Linux would let root open some and fail the write); character
-// devices open for writing. The contents of a regular file are generated
-// when it is opened.
+// Openat implements openat(2). Files are created, truncated and opened
+// for writing only on a tmpfs (with the mode less the umask); elsewhere
+// that fails with EROFS (EACCES under /proc, whose files refuse write
+// opens here even for root, where Linux would let root open some and
+// fail the write); character devices open for writing. The contents of
+// a virtual file are generated when it is opened. O_TMPFILE on a tmpfs
+// is not emulated.
 func Openat(t Task, a Args) (uint64, error) {
 	return openAt(t, a.Fd(0), a.Ptr(1), uint64(a.U32(2)), a.U32(3))
 }

@@ -2,10 +2,11 @@ package syscalls
 
 import "strings"
 
-// Calls that would change the filesystem. Nothing the guest sees can be
-// changed: the root filesystem (virtual files and the view of
-// Config.FSRoot) and sysfs are read-only mounts, so these calls fail as
-// Linux fails them there, after the same path checks: EROFS, or EEXIST,
+// Calls that change the filesystem. On a tmpfs (Config.Tmpfs, tmpfs.go)
+// they do what Linux does. Everywhere else nothing can be changed: the
+// root filesystem (virtual files and the view of Config.FSRoot, binds
+// included) and sysfs are read-only mounts, so these calls fail as Linux
+// fails them there, after the same path checks: EROFS, or EEXIST,
 // ENOENT, ENOTDIR... when the path is wrong first. /proc refuses with
 // EPERM (it has no such operations), and /dev, which is writable on
 // Linux, refuses with EACCES. Pipes, eventfds and epoll instances live on
