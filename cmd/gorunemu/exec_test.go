@@ -232,3 +232,25 @@ func gorunemuBinary(t *testing.T) string {
 	require.NoError(t, builtErr, "building gorunemu")
 	return builtPath
 }
+
+// TestExecTrace: exec writes a trace with -o, while the program keeps
+// stdout; without -o a level is a usage error.
+func TestExecTrace(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds fixtures")
+	}
+	bin := loadertest.Build(t, "hostio", "arm64")
+	out := filepath.Join(t.TempDir(), "trace.txt")
+	code, stdout, errOut := execIn(t, t.TempDir(), "", "-o", out, "--syscalls", bin, "exit", "4")
+	require.Equal(t, 4, code, "stderr: %s", errOut)
+	assert.Contains(t, stdout, "read back: \"written\\n\" <nil>\n")
+	b, err := os.ReadFile(out)
+	require.NoError(t, err)
+	assert.Regexp(t, `syscall mkdirat\(AT_FDCWD, "/tmp/hostio\d+", 0700\) = 0`, string(b))
+	assert.Regexp(t, `milestone main\.main`, string(b))
+	assert.Regexp(t, `stop exited with code 4`, string(b))
+
+	code, _, errOut = execIn(t, t.TempDir(), "", "--calls", bin)
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, errOut, "a trace needs -o FILE")
+}

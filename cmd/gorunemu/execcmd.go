@@ -113,6 +113,9 @@ func execCmd(args []string, stdout, stderr io.Writer) int {
 	fs.Lookup("fs-root").Usage = "the host `DIR` the guest sees, read-only, as its root filesystem"
 	o.fsRoot = "/"
 	fs.Lookup("fs-root").DefValue = "/"
+	var tf traceFlags
+	tf.register(fs, true)
+	fs.Lookup("o").Usage = "write a trace of the run to `FILE` (FILE.gz or FILE.zst compresses it): milestones and the levels asked for; without it, no trace"
 	usage := func(w io.Writer) {
 		fmt.Fprintf(w, "Usage: gorunemu exec [flags] BINARY [ARGS...]\n\n"+
 			"Runs a linux/amd64 or linux/arm64 program to exit as qemu-user does: in\n"+
@@ -121,7 +124,8 @@ func execCmd(args []string, stdout, stderr io.Writer) int {
 			"signal that killed it). The program reads the host's files and writes\n"+
 			"none: /tmp and $TMPDIR are empty in-memory filesystems that vanish with\n"+
 			"it. Everything after BINARY is the program's, so it serves as\n"+
-			"  go test -exec 'gorunemu exec'   and   go run -exec 'gorunemu exec'\n\nFlags:\n")
+			"  go test -exec 'gorunemu exec'   and   go run -exec 'gorunemu exec'\n"+
+			"With -o FILE it also writes a trace there, as gorunemu trace does.\n\nFlags:\n")
 		fs.SetOutput(w)
 		fs.PrintDefaults()
 		fmt.Fprint(w, exitCodesHelp)
@@ -144,11 +148,22 @@ func execCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "gorunemu exec: runs to exit; use gorunemu run --until to stop elsewhere")
 		return exitUsage
 	}
+	if *tf.out == "" && tf.any() {
+		fmt.Fprintln(stderr, "gorunemu exec: a trace needs -o FILE: stdout is the program's")
+		return exitUsage
+	}
 	bin := fs.Arg(0)
 	img, code, err := o.openImage(bin)
 	if err != nil {
 		fmt.Fprintf(stderr, "gorunemu: %v\n", err)
 		return code
+	}
+	var tr *tracing
+	if *tf.out != "" {
+		if tr, code, err = tf.start(img, bin, stdout, stderr); err != nil {
+			fmt.Fprintf(stderr, "gorunemu exec: %v\n", err)
+			return code
+		}
 	}
 	host, err := setupHost(bin, o.fsRoot, o.env)
 	if err != nil {
@@ -163,13 +178,24 @@ func execCmd(args []string, stdout, stderr io.Writer) int {
 		c.TmpfsSize = int64(min(o.limits().mem/2, 1<<62))
 		c.Binds = host.binds
 		c.ExePath = host.exePath
+		if tr != nil {
+			c.Trace = tr.opts
+		}
 	})
 	if err != nil {
+		if tr != nil {
+			tr.finish(nil)
+		}
 		fmt.Fprintf(stderr, "gorunemu: %v\n", err)
 		return code
 	}
 	defer p.Close()
 	r, err := o.execute(p)
+	if tr != nil {
+		if err = tr.finish(err); errors.Is(err, errTraceFull) {
+			return tr.full("exec", p, stderr)
+		}
+	}
 	if err != nil {
 		return runFailed(err, stderr)
 	}

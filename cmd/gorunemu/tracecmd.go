@@ -73,23 +73,155 @@ stderr when the trace uses stdout. Flags must come before BINARY.
 Flags:
 `
 
+// traceFlags are the trace levels and output flags, shared by trace and
+// exec.
+type traceFlags struct {
+	calls      callsFlag
+	watches    listFlag
+	milestones *bool
+	syscalls   *bool
+	insns      *bool
+	regs       *bool
+	syntax     *string
+	format     *string
+	out        *string
+	maxBytes   *uint64
+}
+
+func (tf *traceFlags) register(fs *flag.FlagSet, milestones bool) {
+	tf.milestones = fs.Bool("milestones", milestones, "report the startup milestones")
+	fs.Var(&tf.calls, "calls", "report every function entry and return; `--calls=FILTER` keeps a package or regexp")
+	tf.syscalls = fs.Bool("syscalls", false, "report every syscall, strace-style")
+	tf.insns = fs.Bool("insns", false, "report every instruction with its disassembly")
+	tf.regs = fs.Bool("regs", false, "with --insns, add the registers each instruction changed")
+	tf.syntax = fs.String("syntax", "go", "disassembly syntax: go, gnu or intel")
+	fs.Var(&tf.watches, "watch", "report stores into `SYMBOL[.FIELD][:SIZE]` or 0xADDR:SIZE (repeatable)")
+	tf.format = fs.String("format", "text", "output format: text, jsonl, perfetto or pprof")
+	tf.out = fs.String("o", "", "write the trace to `FILE` instead of stdout; FILE.gz or FILE.zst compresses it")
+	tf.maxBytes = fs.Uint64("max-trace-bytes", defaultMaxTraceBytes, "stop when the trace reaches `BYTES`, before any compression (0: no limit)")
+}
+
+// any reports whether a level other than milestones is on.
+func (tf *traceFlags) any() bool {
+	return tf.calls.on || *tf.syscalls || *tf.insns || len(tf.watches) > 0
+}
+
+// tracing is a trace being written: its options for the run and what
+// finish closes.
+type tracing struct {
+	tf    *traceFlags
+	opts  *emu.TraceOptions
+	sink  trace.Sink
+	tout  *traceOutput
+	file  *os.File
+	guest io.Writer // where the guest's stdout and stderr go
+	prog  *progress
+}
+
+// start checks the flags and opens the trace on -o FILE or stdout
+// for img; errors come with the exit code. The guest's own output goes
+// to stderr when the trace takes stdout.
+func (tf *traceFlags) start(img *loader.Image, display string, stdout, stderr io.Writer) (*tracing, int, error) {
+	if *tf.regs && !*tf.insns {
+		return nil, exitUsage, errors.New("--regs shows the registers each instruction changed: it needs --insns")
+	}
+	syn, err := trace.ParseSyntax(*tf.syntax)
+	if err != nil {
+		return nil, exitUsage, fmt.Errorf("--syntax: %w", err)
+	}
+	filter, err := tf.calls.match()
+	if err != nil {
+		return nil, exitUsage, err
+	}
+	ws, err := parseWatches(img, tf.watches)
+	if err != nil {
+		return nil, exitUsage, err
+	}
+	tr := &tracing{tf: tf, guest: stderr}
+	w := stdout
+	if *tf.out != "" {
+		f, err := os.Create(*tf.out)
+		if err != nil {
+			return nil, exitNoInput, err
+		}
+		tr.file, w, tr.guest = f, f, stdout
+	}
+	fail := func(code int, err error) (*tracing, int, error) {
+		if tr.file != nil {
+			tr.file.Close()
+		}
+		return nil, code, err
+	}
+	if tr.tout, err = newTraceOutput(w, *tf.out, *tf.maxBytes); err != nil {
+		return fail(exitInternal, err)
+	}
+	w = tr.tout
+	calls := tf.calls.on
+	switch *tf.format {
+	case "text":
+		tr.sink = trace.NewText(w)
+	case "jsonl":
+		tr.sink = trace.NewJSONL(w)
+	case "perfetto":
+		tr.sink = trace.NewPerfetto(w)
+	case "pprof":
+		tr.sink = trace.NewPprof(w)
+		calls, filter = true, nil // a profile needs every call
+	default:
+		return fail(exitUsage, fmt.Errorf("--format %q: want text, jsonl, perfetto or pprof", *tf.format))
+	}
+	tr.opts = &emu.TraceOptions{
+		Sink:       tr.sink,
+		Milestones: *tf.milestones,
+		Calls:      calls,
+		CallFilter: filter,
+		Syscalls:   *tf.syscalls,
+		Insns:      *tf.insns,
+		Regs:       *tf.regs,
+		Syntax:     syn,
+		Watches:    ws,
+		Binary:     display,
+	}
+	// The progress line shares a terminal with the trace only if the trace
+	// goes to stdout; then it stays off.
+	tr.prog = newProgress(stderr, *tf.out != "" || !isTerminal(stdout))
+	tr.opts.Progress = tr.prog.update
+	return tr, 0, nil
+}
+
+// finish closes the trace after the run, whose error it is given, and
+// returns the error that matters.
+func (tr *tracing) finish(err error) error {
+	tr.prog.clear()
+	if cerr := tr.sink.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("writing the trace: %w", cerr)
+	}
+	if cerr := tr.tout.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("writing the trace: %w", cerr)
+	}
+	if tr.file != nil {
+		if cerr := tr.file.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("writing the trace: %w", cerr)
+		}
+	}
+	return err
+}
+
+// full reports a trace that reached --max-trace-bytes and returns the
+// exit code.
+func (tr *tracing) full(cmd string, p *emu.Process, stderr io.Writer) int {
+	fmt.Fprintf(stderr, "gorunemu %s: --max-trace-bytes=%d: the trace reached %d bytes after %d instructions and stops there; narrow it (--calls=FILTER, --until, fewer levels) or raise the limit (0: none)\n",
+		cmd, *tr.tf.maxBytes, tr.tout.n, p.Stats().Insns)
+	return exitTraceMax
+}
+
 func traceCmd(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("trace", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var o runOptions
 	o.register(fs)
-	var calls callsFlag
-	var watches listFlag
-	milestones := fs.Bool("milestones", true, "report the startup milestones")
-	fs.Var(&calls, "calls", "report every function entry and return; `--calls=FILTER` keeps a package or regexp")
-	syscallsOn := fs.Bool("syscalls", false, "report every syscall, strace-style")
-	insns := fs.Bool("insns", false, "report every instruction with its disassembly")
-	regs := fs.Bool("regs", false, "with --insns, add the registers each instruction changed")
-	syntax := fs.String("syntax", "go", "disassembly syntax: go, gnu or intel")
-	fs.Var(&watches, "watch", "report stores into `SYMBOL[.FIELD][:SIZE]` or 0xADDR:SIZE (repeatable)")
-	format := fs.String("format", "text", "output format: text, jsonl, perfetto or pprof")
-	out := fs.String("o", "", "write the trace to `FILE` instead of stdout; FILE.gz or FILE.zst compresses it")
-	maxBytes := fs.Uint64("max-trace-bytes", defaultMaxTraceBytes, "stop when the trace reaches `BYTES`, before any compression (0: no limit)")
+	var tf traceFlags
+	tf.register(fs, true)
 	usage := func(w io.Writer) {
 		fmt.Fprint(w, traceUsage)
 		fs.SetOutput(w)
@@ -99,20 +231,6 @@ func traceCmd(args []string, stdout, stderr io.Writer) int {
 	guestArgs, code, ok := parseArgs(fs, args, usage, stdout, stderr)
 	if !ok {
 		return code
-	}
-	if *regs && !*insns {
-		fmt.Fprintln(stderr, "gorunemu trace: --regs shows the registers each instruction changed: it needs --insns")
-		return exitUsage
-	}
-	syn, err := trace.ParseSyntax(*syntax)
-	if err != nil {
-		fmt.Fprintf(stderr, "gorunemu trace: --syntax: %v\n", err)
-		return exitUsage
-	}
-	filter, err := calls.match()
-	if err != nil {
-		fmt.Fprintf(stderr, "gorunemu trace: %v\n", err)
-		return exitUsage
 	}
 	g, code, err := o.resolveBinary(guestArgs[0])
 	if err != nil {
@@ -124,85 +242,28 @@ func traceCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "gorunemu: %v\n", err)
 		return code
 	}
-	ws, err := parseWatches(img, watches)
+	tr, code, err := tf.start(img, g.display(), stdout, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "gorunemu trace: %v\n", err)
-		return exitUsage
+		return code
 	}
-
-	w := stdout
-	guestOut := stderr
-	if *out != "" {
-		f, err := os.Create(*out)
-		if err != nil {
-			fmt.Fprintf(stderr, "gorunemu trace: %v\n", err)
-			return exitNoInput
-		}
-		defer f.Close()
-		w, guestOut = f, stdout
-	}
-	tout, err := newTraceOutput(w, *out, *maxBytes)
+	p, code, err := o.newProcess(img, guestArgs[1:], tr.guest, tr.guest, nil, tr.opts)
 	if err != nil {
-		fmt.Fprintf(stderr, "gorunemu trace: %v\n", err)
-		return exitInternal
-	}
-	w = tout
-	var sink trace.Sink
-	switch *format {
-	case "text":
-		sink = trace.NewText(w)
-	case "jsonl":
-		sink = trace.NewJSONL(w)
-	case "perfetto":
-		sink = trace.NewPerfetto(w)
-	case "pprof":
-		sink = trace.NewPprof(w)
-		calls.on, filter = true, nil // a profile needs every call
-	default:
-		fmt.Fprintf(stderr, "gorunemu trace: --format %q: want text, jsonl, perfetto or pprof\n", *format)
-		return exitUsage
-	}
-	opts := &emu.TraceOptions{
-		Sink:       sink,
-		Milestones: *milestones,
-		Calls:      calls.on,
-		CallFilter: filter,
-		Syscalls:   *syscallsOn,
-		Insns:      *insns,
-		Regs:       *regs,
-		Syntax:     syn,
-		Watches:    ws,
-		Binary:     g.display(),
-	}
-	// The progress line shares a terminal with the trace only if the trace
-	// goes to stdout; then it stays off.
-	progress := newProgress(stderr, *out != "" || !isTerminal(stdout))
-	opts.Progress = progress.update
-
-	p, code, err := o.newProcess(img, guestArgs[1:], guestOut, guestOut, nil, opts)
-	if err != nil {
+		tr.finish(nil)
 		fmt.Fprintf(stderr, "gorunemu: %v\n", err)
 		return code
 	}
 	defer p.Close()
 	r, err := o.execute(p)
-	progress.clear()
-	if cerr := sink.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("writing the trace: %w", cerr)
-	}
-	if cerr := tout.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("writing the trace: %w", cerr)
-	}
+	err = tr.finish(err)
 	if errors.Is(err, errTraceFull) {
-		fmt.Fprintf(stderr, "gorunemu trace: --max-trace-bytes=%d: the trace reached %d bytes after %d instructions and stops there; narrow it (--calls=FILTER, --until, fewer levels) or raise the limit (0: none)\n",
-			*maxBytes, tout.n, p.Stats().Insns)
-		return exitTraceMax
+		return tr.full("trace", p, stderr)
 	}
 	if err != nil {
 		return runFailed(err, stderr)
 	}
-	if *out != "" {
-		fmt.Fprintf(stderr, "gorunemu: %s; trace in %s\n", r, *out)
+	if *tf.out != "" {
+		fmt.Fprintf(stderr, "gorunemu: %s; trace in %s\n", r, *tf.out)
 	}
 	return o.exitCode(r)
 }
