@@ -51,13 +51,11 @@ type Config struct {
 	// Without it the guest sees only the virtual files.
 	FSRoot string
 	// Tmpfs lists guest directories where a writable in-memory
-	// filesystem is mounted; it vanishes with the Process. TmpfsSize
-	// bounds its bytes (0: syscalls.DefaultTmpfsSize).
+	// filesystem is mounted over FSRoot's, whose files show through
+	// read-only; it vanishes with the Process. TmpfsSize bounds its
+	// bytes (0: syscalls.DefaultTmpfsSize).
 	Tmpfs     []string
 	TmpfsSize int64
-	// Binds lists directories under FSRoot that stay visible, read-only,
-	// inside a tmpfs that would hide them.
-	Binds []string
 	// Cwd is the guest's working directory (default "/").
 	Cwd string
 	// ExePath is the executable's path as the guest sees it, where
@@ -218,7 +216,6 @@ func New(img *loader.Image, cfg Config) (_ *Process, err error) {
 		FSRoot:  cfg.FSRoot,
 		Stdin:   cfg.Stdin,
 		Tmpfs:   cfg.Tmpfs,
-		Binds:   cfg.Binds,
 		Cwd:     cfg.Cwd,
 
 		TmpfsSize: cfg.TmpfsSize,

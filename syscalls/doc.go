@@ -23,8 +23,8 @@
 //     as on a read-only mount (EROFS), after the path checks Linux makes
 //     first (fswrite.go). What the guest writes goes to the in-memory
 //     filesystems of Config.Tmpfs (tmpfs.go), bounded by
-//     Config.TmpfsSize, which never reach the host; Config.Binds keeps
-//     chosen host directories visible, read-only, inside them.
+//     Config.TmpfsSize, which never reach the host; the host files under
+//     them show through read-only.
 //   - Output. Writes reach the host only through fds 1 and 2, which are
 //     pipes to Config.Stdout and Config.Stderr.
 //   - Input. With Config.Stdin, fd 0 reads from the host's reader.

@@ -4,8 +4,8 @@ import "strings"
 
 // Calls that change the filesystem. On a tmpfs (Config.Tmpfs, tmpfs.go)
 // they do what Linux does. Everywhere else nothing can be changed: the
-// root filesystem (virtual files and the view of Config.FSRoot, binds
-// included) and sysfs are read-only mounts, so these calls fail as Linux
+// root filesystem (virtual files and the view of Config.FSRoot, also
+// where it shows through a tmpfs) and sysfs are read-only mounts, so these calls fail as Linux
 // fails them there, after the same path checks: EROFS, or EEXIST,
 // ENOENT, ENOTDIR... when the path is wrong first. /proc refuses with
 // EPERM (it has no such operations), and /dev, which is writable on
@@ -255,8 +255,10 @@ func removeAt(t Task, dirfd int32, pathAddr uint64, rmdir bool) error {
 		return err
 	}
 	switch {
-	case n.mnt != dir.mnt || n.bind != "" || n.ino == 1:
-		return EBUSY // a mount point or bind
+	case n.host != nil:
+		return EROFS // a host file showing through the tmpfs
+	case n.mnt != dir.mnt || n.ino == 1:
+		return EBUSY // a mount point
 	case rmdir && len(n.children) > 0:
 		return ENOTEMPTY
 	}
@@ -327,8 +329,11 @@ func renameAt(t Task, olddirfd int32, oldpath uint64, newdirfd int32, newpath ui
 	if err := firstErr(permitted(t, od, W_OK|X_OK), permitted(t, nd, W_OK|X_OK)); err != nil {
 		return err
 	}
-	if n.mnt != od.mnt || n.bind != "" || n.ino == 1 {
-		return EBUSY
+	switch {
+	case n.host != nil:
+		return EROFS // a host file showing through the tmpfs
+	case n.mnt != od.mnt || n.ino == 1:
+		return EBUSY // a mount point
 	}
 	return t.Kernel().tmpRename(t, n, nd, nlast, flags)
 }

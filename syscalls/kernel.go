@@ -66,16 +66,12 @@ type Config struct {
 	// "/" (symlinks and ".." never lead out of it).
 	FSRoot string
 	// Tmpfs lists absolute guest paths where a writable in-memory tmpfs
-	// is mounted (tmpfs.go): it starts empty, hides what FSRoot holds
-	// there, and vanishes with the Kernel.
+	// is mounted (tmpfs.go), over what FSRoot holds there, which shows
+	// through read-only; it vanishes with the Kernel.
 	Tmpfs []string
 	// TmpfsSize bounds the bytes all tmpfs files hold together (0:
 	// DefaultTmpfsSize); writes past it fail with ENOSPC.
 	TmpfsSize int64
-	// Binds lists directories under FSRoot (absolute, as the guest names
-	// them) that stay visible, read-only, inside a tmpfs that would hide
-	// them: the executable's directory, the working directory.
-	Binds []string
 	// Cwd is the working directory, an absolute guest path (default "/").
 	Cwd string
 	// Stdin, if set, is what fd 0 reads: the host's standard input, read

@@ -1,15 +1,15 @@
 package syscalls
 
-import (
-	"strconv"
-	"strings"
-)
+import "strconv"
 
 // Writable in-memory filesystems (Config.Tmpfs): what a guest writes lives
-// in the Kernel and vanishes with it; nothing reaches the host. A tmpfs
-// starts empty and hides whatever Config.FSRoot holds at its mount point,
-// except the directories of Config.Binds, which stay visible there
-// read-only (the executable's directory, the working directory).
+// in the Kernel and vanishes with it; nothing reaches the host. Under
+// Config.FSRoot a tmpfs lies over the host directory at its mount point,
+// which shows through read-only: a name the tmpfs does not have is looked
+// up on the host (so a program under /tmp, or a working directory there,
+// stays visible), and such host files cannot be changed or removed
+// (EROFS), only shadowed by nothing: creating a name the host has fails
+// with EEXIST.
 //
 // Regular files, directories, symlinks and hard links are kept; FIFOs,
 // sockets and device nodes cannot be made (an emulator gap). All tmpfs
@@ -48,7 +48,7 @@ func (fs *vfs) addTmpfs(point string) {
 	if point == "/" {
 		return // not offered: the root holds the virtual mounts
 	}
-	if n, err := fs.resolve(fs.root, point, false); err == nil && n.host == nil && n.kind == kindDir {
+	if n := fs.virtual(point); n != nil && n.kind == kindDir {
 		// A virtual directory already there (a mount's parent) becomes
 		// the tmpfs root.
 		n.mnt, n.ino, n.perm = m, 1, 0o1777
@@ -58,35 +58,16 @@ func (fs *vfs) addTmpfs(point string) {
 	fs.add(point, &node{kind: kindDir, perm: 0o1777, tmp: fs.newTmpInode()})
 }
 
-// addBind makes host directory p visible, read-only, inside the tmpfs
-// that would hide it: the directories between the tmpfs root and p are
-// made in the tmpfs, and p itself looks through to the host.
-func (fs *vfs) addBind(p string) {
-	m := fs.mountOf(p)
-	if m == nil || !m.writable() || p == m.point || fs.host == nil {
-		return
-	}
-	dir := fs.root
-	parts := splitPath(p)
-	for i, name := range parts {
-		c := dir.child(name)
-		if i == len(parts)-1 {
-			if c == nil {
-				c = &node{name: name, kind: kindDir, perm: 0o755}
-				fs.link(dir, c, p)
-			}
-			c.mnt, c.bind, c.tmp = fs.mounts[0], p, nil
-			return
+// virtual returns the node of the virtual tree at p (absolute and
+// clean), or nil.
+func (fs *vfs) virtual(p string) *node {
+	n := fs.root
+	for _, name := range splitPath(p) {
+		if n = n.child(name); n == nil {
+			return nil
 		}
-		if c == nil {
-			c = &node{name: name, kind: kindDir, perm: 0o755}
-			fs.link(dir, c, "/"+strings.Join(parts[:i+1], "/"))
-			if c.mnt.writable() {
-				c.tmp = fs.newTmpInode()
-			}
-		}
-		dir = c
 	}
+	return n
 }
 
 func (fs *vfs) newTmpInode() *tmpInode {
@@ -252,8 +233,12 @@ func (k *Kernel) tmpRename(t Task, n, nd *node, name string, flags uint32) error
 	}
 	if old != nil {
 		switch {
-		case old.mnt != n.mnt:
-			return EBUSY // a bind or mount point is in the way
+		case old.tmp != nil && old.tmp == n.tmp:
+			return nil // two names of one file: nothing to do
+		case old.host != nil:
+			return EROFS // a host file showing through
+		case old.mnt != n.mnt || old.ino == 1:
+			return EBUSY // a mount point is in the way
 		case n.kind == kindDir && old.kind != kindDir:
 			return ENOTDIR
 		case n.kind != kindDir && old.kind == kindDir:

@@ -214,9 +214,9 @@ func TestWorkingDirectory(t *testing.T) {
 	}
 }
 
-// TestBinds: inside a tmpfs, a bound host directory stays visible and
-// read-only, while the rest of what the host has there stays hidden.
-func TestBinds(t *testing.T) {
+// TestTmpfsOverHost: under FSRoot, the host's files at a tmpfs mount
+// show through read-only, and what the guest writes stays in memory.
+func TestTmpfsOverHost(t *testing.T) {
 	root := t.TempDir()
 	must := func(err error) {
 		t.Helper()
@@ -226,24 +226,37 @@ func TestBinds(t *testing.T) {
 	}
 	must(os.MkdirAll(filepath.Join(root, "tmp", "build", "b1"), 0o755))
 	must(os.WriteFile(filepath.Join(root, "tmp", "build", "b1", "prog"), []byte("ELF"), 0o755))
-	must(os.WriteFile(filepath.Join(root, "tmp", "secret"), []byte("no"), 0o644))
-	f := newFakeWith(t, arch.ARM64, Config{FSRoot: root, Tmpfs: []string{"/tmp"}, Binds: []string{"/tmp/build/b1"}, Cwd: "/tmp/build/b1"})
+	must(os.WriteFile(filepath.Join(root, "tmp", "data"), []byte("host"), 0o644))
+	f := newFakeWith(t, arch.ARM64, Config{FSRoot: root, Tmpfs: []string{"/tmp", "/tmp/other/t"}, Cwd: "/tmp/build/b1"})
 	if got := f.readFile(t, "prog"); got != "ELF" {
-		t.Errorf("bound file reads %q", got)
+		t.Errorf("host file in the working directory reads %q", got)
 	}
-	if got := f.readFile(t, "/tmp/build/b1/prog"); got != "ELF" {
-		t.Errorf("bound file by absolute path reads %q", got)
+	if got := f.readFile(t, "/tmp/data"); got != "host" {
+		t.Errorf("host file at the tmpfs root reads %q", got)
 	}
-	f.fails(t, ENOENT, "openat", atFdcwd, f.cstr("/tmp/secret"), O_RDONLY, 0)
-	f.fails(t, EROFS, "openat", atFdcwd, f.cstr("new"), O_CREAT|O_WRONLY, 0o644)
 	f.fails(t, EROFS, "openat", atFdcwd, f.cstr("prog"), O_WRONLY, 0)
-	f.fails(t, EBUSY, "unlinkat", atFdcwd, f.cstr("/tmp/build/b1"), AT_REMOVEDIR)
-	f.ok(t, "close", f.create(t, "/tmp/build/mine", O_WRONLY, 0o644))
-	if got := f.dirNames(t, "/tmp/build"); !reflect.DeepEqual(got, []string{".", "..", "b1", "mine"}) {
-		t.Errorf("listing %q", got)
+	f.fails(t, EROFS, "openat", atFdcwd, f.cstr("prog"), O_RDONLY|O_TRUNC, 0)
+	f.fails(t, EROFS, "unlinkat", atFdcwd, f.cstr("/tmp/data"), 0)
+	f.fails(t, EROFS, "renameat2", atFdcwd, f.cstr("/tmp/data"), atFdcwd, f.cstr("/tmp/moved"), 0)
+	f.fails(t, EEXIST, "openat", atFdcwd, f.cstr("/tmp/data"), O_CREAT|O_EXCL|O_WRONLY, 0o644)
+	f.fails(t, EEXIST, "mkdirat", atFdcwd, f.cstr("/tmp/build"), 0o755)
+	f.fails(t, EROFS, "openat", atFdcwd, f.cstr("new"), O_CREAT|O_WRONLY, 0o644) // b1 is the host's
+
+	// New names live in memory, beside the host's.
+	fd := f.create(t, "/tmp/mine", O_WRONLY, 0o644)
+	f.ok(t, "write", fd, f.cstr("guest"), 5)
+	f.ok(t, "close", fd)
+	f.fails(t, EROFS, "renameat2", atFdcwd, f.cstr("/tmp/mine"), atFdcwd, f.cstr("/tmp/data"), 0)
+	if got := f.dirNames(t, "/tmp"); !reflect.DeepEqual(got, []string{".", "..", "build", "data", "mine", "other"}) {
+		t.Errorf("/tmp lists %q", got)
 	}
-	if _, err := os.Stat(filepath.Join(root, "tmp", "build", "mine")); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(root, "tmp", "mine")); !os.IsNotExist(err) {
 		t.Errorf("a tmpfs file reached the host: %v", err)
+	}
+	// A nested tmpfs (a $TMPDIR under /tmp) is writable too.
+	f.ok(t, "close", f.create(t, "/tmp/other/t/x", O_WRONLY, 0o644))
+	if _, err := os.Stat(filepath.Join(root, "tmp", "other")); !os.IsNotExist(err) {
+		t.Errorf("a tmpfs directory reached the host: %v", err)
 	}
 }
 

@@ -100,9 +100,6 @@ type node struct {
 	host *hostStat
 	// tmp is a tmpfs file's inode (tmpfs.go); nil elsewhere.
 	tmp *tmpInode
-	// bind is the host path a directory inside a tmpfs shows, read-only
-	// (Config.Binds); "" for others.
-	bind string
 	// unlinked: the name was removed; open descriptions keep the file.
 	unlinked bool
 }
@@ -259,9 +256,6 @@ func newVFS(k *Kernel) *vfs {
 	for _, p := range cfg.Tmpfs {
 		fs.addTmpfs(p)
 	}
-	for _, p := range cfg.Binds {
-		fs.addBind(p)
-	}
 	return fs
 }
 
@@ -297,6 +291,9 @@ func (fs *vfs) add(p string, n *node) {
 		if c == nil {
 			c = &node{name: name, kind: kindDir, perm: 0o555}
 			fs.link(dir, c, cur)
+			if c.mnt.writable() { // inside a tmpfs, under a nested one
+				c.perm, c.tmp = 0o755, fs.newTmpInode()
+			}
 		}
 		dir = c
 	}
@@ -569,14 +566,9 @@ func (w *walker) hostFd(i int) (int, error) {
 	n := w.stack[i]
 	fd := noFd
 	switch {
-	case n.bind != "" && fs.host != nil:
-		bound, err := fs.openBind(n.bind)
-		if err != nil {
-			return noFd, err
-		}
-		fd = bound
-		w.owned[i] = fd >= 0
-	case fs.host == nil || (n.host == nil && n.mnt != fs.mounts[0]):
+	case fs.host == nil || (n.host == nil && n.mnt != fs.mounts[0] && !n.mnt.writable()):
+		// Virtual directories of /proc, /sys and /dev have no host
+		// counterpart; those of the root and of a tmpfs may.
 	case i == 0:
 		root, err := fs.host.rootFd()
 		if err != nil {
@@ -645,30 +637,6 @@ func (w *walker) child(name string) (*node, int, error) {
 	}
 	w.closeFd(fd)
 	return n, noFd, nil
-}
-
-// openBind opens host directory p (absolute, under Config.FSRoot) as a
-// walker level, one component at a time without following symlinks; noFd
-// if it is not there or not a directory.
-func (fs *vfs) openBind(p string) (int, error) {
-	fd, err := fs.host.rootFd()
-	if err != nil {
-		return noFd, err
-	}
-	for _, name := range splitPath(p) {
-		next, st, err := fs.host.lookup(fd, name)
-		if cerr := fs.host.closeFd(fd); cerr != nil {
-			return noFd, firstErr(nil, cerr, fs.host.closeFd(next))
-		}
-		if err != nil {
-			return noFd, nil
-		}
-		if st.mode&S_IFMT != S_IFDIR {
-			return noFd, fs.host.closeFd(next)
-		}
-		fd = next
-	}
-	return fd, nil
 }
 
 func splitPath(p string) []string {

@@ -32,7 +32,6 @@ type hostSetup struct {
 	cwd     string   // the working directory, as the guest names it
 	env     []string // the environment after --env
 	tmpfs   []string // in-memory mounts: /tmp and $TMPDIR
-	binds   []string // host directories kept visible inside them
 	exePath string   // the executable, as the guest names it
 }
 
@@ -79,7 +78,6 @@ func setupHost(exe, root string, extraEnv []string) (hostSetup, error) {
 		}
 	}
 	sort.Slice(h.tmpfs, func(i, j int) bool { return len(h.tmpfs[i]) < len(h.tmpfs[j]) })
-	h.binds = []string{path.Dir(h.exePath), h.cwd}
 	return h, nil
 }
 
@@ -176,7 +174,6 @@ func execCmd(args []string, stdout, stderr io.Writer) int {
 		c.Cwd = host.cwd
 		c.Tmpfs = host.tmpfs
 		c.TmpfsSize = int64(min(o.limits().mem/2, 1<<62))
-		c.Binds = host.binds
 		c.ExePath = host.exePath
 		if tr != nil {
 			c.Trace = tr.opts
