@@ -56,6 +56,9 @@ type Config struct {
 	// bytes (0: syscalls.DefaultTmpfsSize).
 	Tmpfs     []string
 	TmpfsSize int64
+	// RW lists directories under FSRoot, as the guest names them, whose
+	// host files the guest may change.
+	RW []string
 	// Cwd is the guest's working directory (default "/").
 	Cwd string
 	// ExePath is the executable's path as the guest sees it, where
@@ -216,6 +219,7 @@ func New(img *loader.Image, cfg Config) (_ *Process, err error) {
 		FSRoot:  cfg.FSRoot,
 		Stdin:   cfg.Stdin,
 		Tmpfs:   cfg.Tmpfs,
+		RW:      cfg.RW,
 		Cwd:     cfg.Cwd,
 
 		TmpfsSize: cfg.TmpfsSize,

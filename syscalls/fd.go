@@ -43,6 +43,9 @@ func (f *file) writable() bool {
 // size is what a seek to the end or a file mapping sees as the length.
 func (f *file) size() int64 {
 	if f.n.host != nil {
+		if refresh(f) != nil {
+			return 0
+		}
 		return f.n.host.size
 	}
 	if in := f.n.tmp; in != nil {

@@ -143,7 +143,7 @@ func openAt(t Task, dirfd int32, pathAddr, flags uint64, mode uint32) (uint64, e
 		if dir.kind != kindDir {
 			return 0, ENOTDIR
 		}
-		if !dir.mnt.writable() {
+		if !dir.mnt.changeable() {
 			return 0, dir.mnt.writeErr
 		}
 		if dir.unlinked {
@@ -155,6 +155,9 @@ func openAt(t Task, dirfd int32, pathAddr, flags uint64, mode uint32) (uint64, e
 		}
 		if err := permitted(t, dir, W_OK|X_OK); err != nil {
 			return 0, err
+		}
+		if onHost(dir) {
+			return k.hostCreateOpen(t, dir, name, flags, mode, cloexec)
 		}
 		n = k.tmpCreate(t, dir, name, kindFile, mode&0o7777&^k.umask, "")
 		created = true
@@ -178,7 +181,7 @@ func openAt(t Task, dirfd int32, pathAddr, flags uint64, mode uint32) (uint64, e
 			}
 		case kindFile:
 			if (write || trunc) && !created {
-				if !n.mnt.writable() {
+				if !n.mnt.changeable() {
 					return 0, n.mnt.writeErr
 				}
 				if err := permitted(t, n, W_OK); err != nil {
@@ -199,7 +202,16 @@ func openAt(t Task, dirfd int32, pathAddr, flags uint64, mode uint32) (uint64, e
 		}
 		in.opens++
 	} else if n.kind == kindFile && flags&O_PATH == 0 {
-		if n.host != nil {
+		if onHost(n) && (write || trunc) {
+			err := inParent(t, n, func(fd int) error {
+				h, err := hostOpenWrite(fd, n.name, n.host, acc == O_RDWR, trunc, k.fs.host.check)
+				f.host = h
+				return err
+			})
+			if err != nil {
+				return 0, err
+			}
+		} else if n.host != nil {
 			h, err := k.fs.hostOpen(n)
 			if err != nil {
 				return 0, err
@@ -293,9 +305,24 @@ func putStat(t Task, addr uint64, st statInfo) error {
 	return t.WriteMem(addr, b)
 }
 
-// statFile describes n, open as f or not.
-func statFile(t Task, n *node, f *file) statInfo {
+// putStatOf writes n's stat buffer.
+func putStatOf(t Task, addr uint64, n *node, f *file) error {
+	st, err := statFile(t, n, f)
+	if err != nil {
+		return err
+	}
+	return putStat(t, addr, st)
+}
+
+// statFile describes n, open as f or not; an open writable host file is
+// asked again, since writes change it.
+func statFile(t Task, n *node, f *file) (statInfo, error) {
 	size := 0
+	if f != nil {
+		if err := refresh(f); err != nil {
+			return statInfo{}, err
+		}
+	}
 	switch {
 	case n.host != nil, n.tmp != nil: // stat knows their sizes
 	case f != nil:
@@ -303,7 +330,7 @@ func statFile(t Task, n *node, f *file) statInfo {
 	case n.kind == kindFile && n.mnt.fileSize == sizeReal:
 		size = len(n.content(t))
 	}
-	return t.Kernel().fs.stat(n, size)
+	return t.Kernel().fs.stat(n, size), nil
 }
 
 // Fstat implements fstat(2).
@@ -313,7 +340,7 @@ func Fstat(t Task, a Args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return 0, putStat(t, a.Ptr(1), statFile(t, f.n, f))
+	return 0, putStatOf(t, a.Ptr(1), f.n, f)
 }
 
 // Newfstatat implements newfstatat(2) (fstatat on arm64, same number name).
@@ -326,7 +353,7 @@ func Newfstatat(t Task, a Args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return 0, putStat(t, a.Ptr(2), statFile(t, n, f))
+	return 0, putStatOf(t, a.Ptr(2), n, f)
 }
 
 // Stat implements stat(2) (amd64 only).
@@ -335,7 +362,7 @@ func Stat(t Task, a Args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return 0, putStat(t, a.Ptr(1), statFile(t, n, nil))
+	return 0, putStatOf(t, a.Ptr(1), n, nil)
 }
 
 // Lstat implements lstat(2) (amd64 only).
@@ -344,7 +371,7 @@ func Lstat(t Task, a Args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return 0, putStat(t, a.Ptr(1), statFile(t, n, nil))
+	return 0, putStatOf(t, a.Ptr(1), n, nil)
 }
 
 // Statx implements statx(2). It always fills the basic stats, whatever the
@@ -360,7 +387,10 @@ func Statx(t Task, a Args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	st := statFile(t, n, f)
+	st, err := statFile(t, n, f)
+	if err != nil {
+		return 0, err
+	}
 	b := make([]byte, statxSize)
 	le.PutUint32(b[0:], STATX_BASIC_STATS)
 	le.PutUint32(b[4:], uint32(st.blksize))

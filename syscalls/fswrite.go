@@ -94,7 +94,7 @@ func createAt(t Task, dirfd int32, pathAddr uint64, make func(dir *node, name st
 	} else if err != ENOENT || dir.mnt.fstype == "proc" {
 		return err // procfs fails lookups of missing names instead of creating them
 	}
-	if !dir.mnt.writable() {
+	if !dir.mnt.changeable() {
 		return dir.mnt.changeErr()
 	}
 	if dir.unlinked {
@@ -110,6 +110,9 @@ func createAt(t Task, dirfd int32, pathAddr uint64, make func(dir *node, name st
 func mkdirAt(t Task, dirfd int32, pathAddr uint64, mode uint32) error {
 	k := t.Kernel()
 	return createAt(t, dirfd, pathAddr, func(dir *node, name string) error {
+		if onHost(dir) {
+			return k.fs.inHostDir(dir, func(fd int) error { return hostMkdir(fd, name, mode&0o7777&^k.umask) })
+		}
 		k.tmpCreate(t, dir, name, kindDir, mode&0o7777&^k.umask, "")
 		return nil
 	})
@@ -138,6 +141,15 @@ func mknodAt(t Task, dirfd int32, pathAddr uint64, mode uint32) error {
 	return createAt(t, dirfd, pathAddr, func(dir *node, name string) error {
 		switch mode & S_IFMT {
 		case 0, S_IFREG:
+			if onHost(dir) {
+				return k.fs.inHostDir(dir, func(fd int) error {
+					h, err := hostCreate(fd, name, O_RDONLY, mode&0o7777&^k.umask, k.fs.host.check)
+					if err != nil {
+						return err
+					}
+					return h.Close()
+				})
+			}
 			k.tmpCreate(t, dir, name, kindFile, mode&0o7777&^k.umask, "")
 			return nil
 		case S_IFCHR, S_IFBLK:
@@ -145,7 +157,7 @@ func mknodAt(t Task, dirfd int32, pathAddr uint64, mode uint32) error {
 				return EPERM // needs CAP_MKNOD
 			}
 		}
-		return gapf("mknod of a FIFO, socket or device on tmpfs")
+		return gapf("mknod of a FIFO, socket or device")
 	})
 }
 
@@ -170,6 +182,9 @@ func symlinkAt(t Task, target uint64, dirfd int32, pathAddr uint64) error {
 	}
 	k := t.Kernel()
 	return createAt(t, dirfd, pathAddr, func(dir *node, name string) error {
+		if onHost(dir) {
+			return k.fs.inHostDir(dir, func(fd int) error { return hostSymlink(s, fd, name) })
+		}
 		k.tmpCreate(t, dir, name, kindSymlink, 0o777, s)
 		return nil
 	})
@@ -197,14 +212,21 @@ func linkAt(t Task, olddirfd int32, oldpath uint64, newdirfd int32, newpath uint
 	if err != nil {
 		return err
 	}
+	k := t.Kernel()
 	return createAt(t, newdirfd, newpath, func(dir *node, name string) error {
-		if n.tmp == nil || n.unlinked && n.tmp.nlink <= 0 {
-			if n.kind == kindDir {
-				return EPERM
-			}
+		switch {
+		case n.kind == kindDir:
+			return EPERM
+		case onHost(dir) && n.host != nil && n.mnt == dir.mnt && n.parent != nil:
+			return k.fs.inHostDir(n.parent, func(oldfd int) error {
+				return k.fs.inHostDir(dir, func(newfd int) error { return hostLink(oldfd, n.name, newfd, name) })
+			})
+		case n.tmp == nil || n.mnt != dir.mnt:
 			return EXDEV
+		case n.tmp.nlink <= 0:
+			return ENOENT
 		}
-		return t.Kernel().tmpLink(t, n, dir, name)
+		return k.tmpLink(t, n, dir, name)
 	})
 }
 
@@ -248,13 +270,15 @@ func removeAt(t Task, dirfd int32, pathAddr uint64, rmdir bool) error {
 	case !rmdir && n.kind == kindDir:
 		return EISDIR
 	}
-	if !dir.mnt.writable() {
+	if !dir.mnt.changeable() {
 		return dir.mnt.changeErr()
 	}
 	if err := permitted(t, dir, W_OK|X_OK); err != nil {
 		return err
 	}
 	switch {
+	case onHost(dir) && n.mnt == dir.mnt:
+		return t.Kernel().fs.inHostDir(dir, func(fd int) error { return hostUnlink(fd, last, rmdir) })
 	case n.host != nil:
 		return EROFS // a host file showing through the tmpfs
 	case n.mnt != dir.mnt || n.ino == 1:
@@ -320,7 +344,7 @@ func renameAt(t Task, olddirfd int32, oldpath uint64, newdirfd int32, newpath ui
 	if err != nil {
 		return err
 	}
-	if !od.mnt.writable() {
+	if !od.mnt.changeable() {
 		return od.mnt.changeErr()
 	}
 	if nd.unlinked {
@@ -329,7 +353,12 @@ func renameAt(t Task, olddirfd int32, oldpath uint64, newdirfd int32, newpath ui
 	if err := firstErr(permitted(t, od, W_OK|X_OK), permitted(t, nd, W_OK|X_OK)); err != nil {
 		return err
 	}
+	fs := t.Kernel().fs
 	switch {
+	case onHost(od) && n.mnt == od.mnt:
+		return fs.inHostDir(od, func(oldfd int) error {
+			return fs.inHostDir(nd, func(newfd int) error { return hostRename(oldfd, olast, newfd, nlast, flags) })
+		})
 	case n.host != nil:
 		return EROFS // a host file showing through the tmpfs
 	case n.mnt != od.mnt || n.ino == 1:
@@ -372,7 +401,10 @@ func changeAttr(t Task, n *node, apply func(n *node) error) error {
 	if !inTree(n) {
 		return nil
 	}
-	if n.tmp == nil || !n.mnt.writable() {
+	switch {
+	case onHost(n):
+		return apply(n)
+	case n.tmp == nil || !n.mnt.writable():
 		return n.mnt.changeErr()
 	}
 	if err := apply(n); err != nil {
@@ -382,10 +414,23 @@ func changeAttr(t Task, n *node, apply func(n *node) error) error {
 	return nil
 }
 
+// inParent runs op with the host descriptor of n's directory.
+func inParent(t Task, n *node, op func(dirfd int) error) error {
+	if n.parent == nil {
+		return EBUSY
+	}
+	return t.Kernel().fs.inHostDir(n.parent, op)
+}
+
 // chmodTo returns the change chmod makes: the caller owns every tmpfs
-// file, so it may.
-func chmodTo(mode uint32) func(n *node) error {
+// file, so it may; the host decides for its files.
+func chmodTo(t Task, mode uint32) func(n *node) error {
 	return func(n *node) error {
+		if n.host != nil {
+			return inParent(t, n, func(fd int) error {
+				return hostChmod(fd, n.name, n.host, mode&0o7777, t.Kernel().fs.host.check)
+			})
+		}
 		n.perm = mode & 0o7777
 		return nil
 	}
@@ -397,11 +442,15 @@ func chmodTo(mode uint32) func(n *node) error {
 func chownTo(t Task, uid, gid uint32) func(n *node) error {
 	return func(n *node) error {
 		cfg := t.Kernel().cfg
-		if (uid != ^uint32(0) && uid != cfg.UID) || (gid != ^uint32(0) && gid != cfg.GID) {
+		ownUID, ownGID := cfg.UID, cfg.GID
+		if n.host != nil {
+			ownUID, ownGID = n.host.uid, n.host.gid
+		}
+		if (uid != ^uint32(0) && uid != ownUID) || (gid != ^uint32(0) && gid != ownGID) {
 			if cfg.UID != 0 {
 				return EPERM
 			}
-			return gapf("chown of a tmpfs file to another owner")
+			return gapf("chown of a file to another owner")
 		}
 		return nil
 	}
@@ -422,12 +471,12 @@ func fdFile(t Task, fd int32) (*file, error) {
 
 // Fchmodat implements fchmodat(2).
 func Fchmodat(t Task, a Args) (uint64, error) {
-	return 0, attrAt(t, a.Fd(0), a.Ptr(1), true, false, chmodTo(a.U32(2)))
+	return 0, attrAt(t, a.Fd(0), a.Ptr(1), true, false, chmodTo(t, a.U32(2)))
 }
 
 // Chmod implements chmod(2) (amd64 only).
 func Chmod(t Task, a Args) (uint64, error) {
-	return 0, attrAt(t, AT_FDCWD, a.Ptr(0), true, false, chmodTo(a.U32(1)))
+	return 0, attrAt(t, AT_FDCWD, a.Ptr(0), true, false, chmodTo(t, a.U32(1)))
 }
 
 // Fchmod implements fchmod(2): a pipe, eventfd or epoll instance takes the
@@ -438,7 +487,7 @@ func Fchmod(t Task, a Args) (uint64, error) {
 		return 0, err
 	}
 	if inTree(f.n) {
-		return 0, changeAttr(t, f.n, chmodTo(a.U32(1)))
+		return 0, changeAttr(t, f.n, chmodTo(t, a.U32(1)))
 	}
 	f.n.perm = a.U32(1) & 0o7777
 	return 0, nil
@@ -500,6 +549,16 @@ func truncateAt(t Task, pathAddr uint64, length int64) error {
 	default:
 		return EINVAL
 	}
+	if onHost(n) {
+		k := t.Kernel()
+		return inParent(t, n, func(fd int) error {
+			h, err := hostOpenWrite(fd, n.name, n.host, false, false, k.fs.host.check)
+			if err != nil {
+				return err
+			}
+			return firstErr(hostTruncate(h, length), h.Close())
+		})
+	}
 	if n.tmp == nil || !n.mnt.writable() {
 		return n.mnt.changeErr()
 	}
@@ -533,7 +592,12 @@ func Ftruncate(t Task, a Args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if f.n.kind != kindFile || f.n.tmp == nil || !f.writable() {
+	switch {
+	case f.n.kind != kindFile || !f.writable():
+		return 0, EINVAL
+	case f.host != nil:
+		return 0, hostTruncate(f.host, a.Int(1))
+	case f.n.tmp == nil:
 		return 0, EINVAL
 	}
 	return 0, resize(t, f.n, a.Int(1))
@@ -583,6 +647,7 @@ func Utimensat(t Task, a Args) (uint64, error) {
 	}
 	return 0, changeAttr(t, n, func(n *node) error {
 		now := realNow(t)
+		at, mt := int64(omitTime), int64(omitTime)
 		set := func(dst *int64, ts timespec) {
 			switch {
 			case times == 0 || ts.nsec == UTIME_NOW:
@@ -591,8 +656,17 @@ func Utimensat(t Task, a Args) (uint64, error) {
 				*dst = ts.ns()
 			}
 		}
-		set(&n.tmp.atime, ts[0])
-		set(&n.tmp.mtime, ts[1])
+		set(&at, ts[0])
+		set(&mt, ts[1])
+		if n.host != nil {
+			return inParent(t, n, func(fd int) error { return hostUtimes(fd, n.name, at, mt) })
+		}
+		if at != omitTime {
+			n.tmp.atime = at
+		}
+		if mt != omitTime {
+			n.tmp.mtime = mt
+		}
 		return nil
 	})
 }

@@ -156,6 +156,9 @@ func hostReadDir(dirfd int, check func(int)) (ents []dirent, err error) {
 // numbers are never passed through: each one the view can meet is mapped
 // by name, and anything else is EIO.
 func hostErrno(err error) error {
+	if err == nil {
+		return nil
+	}
 	var g Errno
 	if errors.As(err, &g) {
 		return g
@@ -185,6 +188,27 @@ func hostErrno(err error) error {
 		return EISDIR
 	case unix.ENXIO, unix.ENODEV:
 		return ENXIO
+	// What a change in a writable host directory (Config.RW) can meet.
+	case unix.EEXIST:
+		return EEXIST
+	case unix.ENOTEMPTY:
+		return ENOTEMPTY
+	case unix.EXDEV:
+		return EXDEV
+	case unix.ENOSPC, unix.EDQUOT:
+		return ENOSPC
+	case unix.EROFS:
+		return EROFS
+	case unix.EFBIG:
+		return EFBIG
+	case unix.EBUSY:
+		return EBUSY
+	case unix.EINVAL:
+		return EINVAL
+	case unix.EMLINK:
+		return EMLINK
+	case unix.ETXTBSY:
+		return ETXTBSY
 	}
 	return EIO
 }

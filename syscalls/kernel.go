@@ -72,6 +72,10 @@ type Config struct {
 	// TmpfsSize bounds the bytes all tmpfs files hold together (0:
 	// DefaultTmpfsSize); writes past it fail with ENOSPC.
 	TmpfsSize int64
+	// RW lists directories under FSRoot (absolute guest paths) whose host
+	// files the guest may change (hostrw.go); everywhere else FSRoot is
+	// read-only.
+	RW []string
 	// Cwd is the working directory, an absolute guest path (default "/").
 	Cwd string
 	// Stdin, if set, is what fd 0 reads: the host's standard input, read
@@ -149,9 +153,9 @@ type Kernel struct {
 	// cwd is the working directory; umask the file mode creation mask.
 	cwd   *node
 	umask uint32
-	// cwdErr says why Config.Cwd could not be entered (OpenKernel
-	// reports it).
-	cwdErr error
+	// setupErr says why Config.RW or Config.Cwd could not be set up
+	// (OpenKernel reports it).
+	setupErr error
 	// tmpfsUsed counts the bytes tmpfs files hold (tmpfs.go).
 	tmpfsUsed int64
 }
@@ -180,13 +184,18 @@ func NewKernel(c Config) *Kernel {
 	k.fs = newVFS(k)
 	k.cwd = k.fs.root
 	k.files.init(k)
-	if c.Cwd != "" {
+	for _, p := range c.RW {
+		if err := k.addRW(p); err != nil && k.setupErr == nil {
+			k.setupErr = err
+		}
+	}
+	if c.Cwd != "" && k.setupErr == nil {
 		n, err := k.fs.resolve(k.fs.root, c.Cwd, true)
 		switch {
 		case err != nil:
-			k.cwdErr = fmt.Errorf("working directory %s: %w", c.Cwd, err)
+			k.setupErr = fmt.Errorf("working directory %s: %w", c.Cwd, err)
 		case n.kind != kindDir:
-			k.cwdErr = fmt.Errorf("working directory %s: %w", c.Cwd, ENOTDIR)
+			k.setupErr = fmt.Errorf("working directory %s: %w", c.Cwd, ENOTDIR)
 		default:
 			k.cwd = n
 		}
@@ -203,8 +212,8 @@ func OpenKernel(c Config) (*Kernel, error) {
 			return nil, fmt.Errorf("syscalls: %w", errors.Join(err, k.Close()))
 		}
 	}
-	if k.cwdErr != nil {
-		return nil, fmt.Errorf("syscalls: %w", errors.Join(k.cwdErr, k.Close()))
+	if k.setupErr != nil {
+		return nil, fmt.Errorf("syscalls: %w", errors.Join(k.setupErr, k.Close()))
 	}
 	return k, nil
 }

@@ -343,8 +343,14 @@ func doWrite(t Task, f *file, fd int32, src *ioSrc, pos *int64) (uint64, error) 
 			pos = &f.off
 		}
 		return t.Kernel().tmpWrite(t, f, src, pos)
+	case n.kind == kindFile && f.host != nil:
+		if pos == nil {
+			pos = &f.off
+		}
+		return writeHost(f, src, pos)
 	}
-	// Only tmpfs regular files are ever open for writing.
+	// Only tmpfs regular files and those of writable host directories are
+	// ever open for writing.
 	return 0, EBADF
 }
 

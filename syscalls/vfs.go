@@ -70,6 +70,10 @@ type mount struct {
 	// cgroupfs attributes have no mmap method: ENODEV).
 	mmap    bool
 	nextIno uint64
+	// rwHost: a writable host directory (Config.RW, hostrw.go), the one
+	// whose host device and inode are rwDev and rwIno.
+	rwHost       bool
+	rwDev, rwIno uint64
 }
 
 // node is a file, directory, symlink or device of the tree.
@@ -617,7 +621,7 @@ func (w *walker) child(name string) (*node, int, error) {
 	if err != nil {
 		return nil, noFd, err
 	}
-	n := &node{name: name, perm: st.mode & 0o7777, ino: st.ino, mnt: w.fs.mounts[0], parent: cur, host: &st}
+	n := &node{name: name, perm: st.mode & 0o7777, ino: st.ino, mnt: w.fs.hostMount(cur, &st), parent: cur, host: &st}
 	switch st.mode & S_IFMT {
 	case S_IFDIR:
 		n.kind = kindDir

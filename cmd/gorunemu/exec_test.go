@@ -116,6 +116,18 @@ func TestExecWritesNothingOnTheHost(t *testing.T) {
 		assert.False(t, strings.HasPrefix(e.Name(), "hostio") && !containsEntry(tmpBefore, e.Name()),
 			"the guest's temporary directory %s reached the host", e.Name())
 	}
+
+	// With --rw the directory is the guest's to change.
+	code, out, errOut = execIn(t, dir, "", "--rw", dir, bin, "write", "0", target)
+	require.Equal(t, 0, code, "stderr: %s", errOut)
+	assert.Contains(t, out, "write host: <nil>\n")
+	b, err = os.ReadFile(target)
+	require.NoError(t, err)
+	assert.Equal(t, "changed", string(b))
+
+	code, _, errOut = execIn(t, dir, "", "--rw", filepath.Join(dir, "missing"), bin)
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, errOut, "not a directory")
 }
 
 func containsEntry(ents []os.DirEntry, name string) bool {
@@ -187,6 +199,15 @@ func TestGoTestExec(t *testing.T) {
 			assert.Contains(t, out, "--- PASS: TestHost")
 			assert.Regexp(t, `(?m)^ok\s+\S+/testdata/gotest`, out)
 
+			// go test's output flags name files the test binary writes
+			// under go's work directory; exec lets it.
+			profile := filepath.Join(t.TempDir(), "cover.out")
+			out, err = goCmd(nil, "test", "-count=1", "-coverprofile="+profile, "-exec", self+" exec", "./testdata/gotest")
+			require.NoError(t, err, out)
+			b, err := os.ReadFile(profile)
+			require.NoError(t, err)
+			assert.True(t, strings.HasPrefix(string(b), "mode: set\n"), "profile %q", b)
+
 			out, err = goCmd([]string{"GOTEST_FAIL=1"}, "test", "-count=1", "-exec", self+" exec", "./testdata/gotest")
 			require.Error(t, err, out)
 			assert.Contains(t, out, "failing as asked")
@@ -253,4 +274,13 @@ func TestExecTrace(t *testing.T) {
 	code, _, errOut = execIn(t, t.TempDir(), "", "--calls", bin)
 	assert.Equal(t, exitUsage, code)
 	assert.Contains(t, errOut, "a trace needs -o FILE")
+}
+
+// TestTestOutputDirs: go test's output flags make their directories
+// writable, in both flag forms; other flags and missing paths do not.
+func TestTestOutputDirs(t *testing.T) {
+	out, cover := t.TempDir(), t.TempDir()
+	got := testOutputDirs([]string{"-test.v=true", "-test.outputdir", out, "-test.coverprofile=" + filepath.Join(cover, "c.out"),
+		"-test.cpuprofile=cpu.out", "-test.gocoverdir=" + filepath.Join(out, "missing"), "-x", "-test.trace"})
+	assert.Equal(t, []string{out, cover}, got)
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -33,11 +34,12 @@ type hostSetup struct {
 	env     []string // the environment after --env
 	tmpfs   []string // in-memory mounts: /tmp and $TMPDIR
 	exePath string   // the executable, as the guest names it
+	rw      []string // the --rw directories, as the guest names them
 }
 
 // setupHost works out what the guest sees of the host: exe is the
 // binary's host path, root the --fs-root directory ("/" by default).
-func setupHost(exe, root string, extraEnv []string) (hostSetup, error) {
+func setupHost(exe, root string, extraEnv, rw []string) (hostSetup, error) {
 	var h hostSetup
 	cwd, err := os.Getwd()
 	if err != nil {
@@ -69,6 +71,20 @@ func setupHost(exe, root string, extraEnv []string) (hostSetup, error) {
 		h.exePath = "/" + filepath.Base(absExe)
 	}
 	h.env = mergeEnv(os.Environ(), extraEnv)
+	for _, d := range rw {
+		abs, err := filepath.Abs(d)
+		if err != nil {
+			return h, err
+		}
+		if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
+			return h, fmt.Errorf("--rw %s: not a directory", d)
+		}
+		g := guestPath(abs)
+		if g == "" {
+			return h, fmt.Errorf("--rw %s: outside --fs-root %s", d, root)
+		}
+		h.rw = append(h.rw, g)
+	}
 	h.tmpfs = []string{"/tmp"}
 	for _, kv := range h.env {
 		if v, ok := strings.CutPrefix(kv, "TMPDIR="); ok && path.IsAbs(v) {
@@ -78,7 +94,53 @@ func setupHost(exe, root string, extraEnv []string) (hostSetup, error) {
 		}
 	}
 	sort.Slice(h.tmpfs, func(i, j int) bool { return len(h.tmpfs[i]) < len(h.tmpfs[j]) })
+	// A temporary directory the user made writable is the host's.
+	h.tmpfs = slices.DeleteFunc(h.tmpfs, func(t string) bool {
+		return slices.ContainsFunc(h.rw, func(d string) bool { return t == d || strings.HasPrefix(t, d+"/") || d == "/" })
+	})
 	return h, nil
+}
+
+// testOutputFlags are the go test flags that name where a test binary
+// writes its results: directories, or files (whose directory it writes).
+var testOutputFlags = map[string]bool{
+	"test.outputdir": true, "test.gocoverdir": true,
+	"test.coverprofile": false, "test.cpuprofile": false, "test.memprofile": false,
+	"test.blockprofile": false, "test.mutexprofile": false, "test.trace": false,
+}
+
+// testOutputDirs returns the host directories that go test's output
+// flags among a test binary's arguments ask it to write (go test
+// -coverprofile and -cover pass them, under go's own work directory), so
+// that exec lets it: the user asked for those files. Relative files are
+// under -test.outputdir, which is in the list itself.
+func testOutputDirs(args []string) []string {
+	var dirs []string
+	for i := 0; i < len(args); i++ {
+		name, ok := flagName(args[i])
+		isDir, known := testOutputFlags[name]
+		if !ok || !known {
+			continue
+		}
+		_, v, hasValue := strings.Cut(args[i], "=")
+		if !hasValue {
+			if i+1 >= len(args) {
+				break
+			}
+			i++
+			v = args[i]
+		}
+		if !isDir {
+			if !filepath.IsAbs(v) {
+				continue
+			}
+			v = filepath.Dir(v)
+		}
+		if fi, err := os.Stat(v); err == nil && fi.IsDir() {
+			dirs = append(dirs, v)
+		}
+	}
+	return dirs
 }
 
 // mergeEnv returns base with each KEY=VALUE of extra set, replacing the
@@ -111,6 +173,8 @@ func execCmd(args []string, stdout, stderr io.Writer) int {
 	fs.Lookup("fs-root").Usage = "the host `DIR` the guest sees, read-only, as its root filesystem"
 	o.fsRoot = "/"
 	fs.Lookup("fs-root").DefValue = "/"
+	var rw listFlag
+	fs.Var(&rw, "rw", "let the program write under host `DIR` (repeatable; default: it writes only its in-memory /tmp)")
 	var tf traceFlags
 	tf.register(fs, true)
 	fs.Lookup("o").Usage = "write a trace of the run to `FILE` (FILE.gz or FILE.zst compresses it): milestones and the levels asked for; without it, no trace"
@@ -163,10 +227,10 @@ func execCmd(args []string, stdout, stderr io.Writer) int {
 			return code
 		}
 	}
-	host, err := setupHost(bin, o.fsRoot, o.env)
+	host, err := setupHost(bin, o.fsRoot, o.env, append(rw, testOutputDirs(fs.Args()[1:])...))
 	if err != nil {
-		fmt.Fprintf(stderr, "gorunemu: %v\n", err)
-		return exitInternal
+		fmt.Fprintf(stderr, "gorunemu exec: %v\n", err)
+		return exitUsage
 	}
 	p, code, err := o.newProcessWith(img, fs.Args(), stdout, stderr, func(c *emu.Config) {
 		c.Env = host.env
@@ -175,6 +239,7 @@ func execCmd(args []string, stdout, stderr io.Writer) int {
 		c.Tmpfs = host.tmpfs
 		c.TmpfsSize = int64(min(o.limits().mem/2, 1<<62))
 		c.ExePath = host.exePath
+		c.RW = host.rw
 		if tr != nil {
 			c.Trace = tr.opts
 		}
