@@ -71,6 +71,8 @@ func (f *file) release(t Task, k *Kernel) error {
 	case n.tmp != nil:
 		n.tmp.opens--
 		k.tmpRelease(n.tmp)
+	case n.sock != nil && n.kind == kindAnon:
+		n.sock.release(t)
 	}
 	if f.host != nil {
 		h := f.host

@@ -128,6 +128,8 @@ func openAt(t Task, dirfd int32, pathAddr, flags uint64, mode uint32) (uint64, e
 	}
 
 	follow := flags&x.oNofollow == 0 && !excl
+	links := 0
+lookup:
 	n, err := k.fs.resolve(start, p, follow)
 	created := false
 	switch {
@@ -143,15 +145,27 @@ func openAt(t Task, dirfd int32, pathAddr, flags uint64, mode uint32) (uint64, e
 		if dir.kind != kindDir {
 			return 0, ENOTDIR
 		}
+		name := path.Base(p)
+		if sym, err := exists(t, dir, name); err == nil && sym.kind == kindSymlink {
+			// A dangling symlink: the file is made where it points.
+			if links++; links > maxSymlinks {
+				return 0, ELOOP
+			}
+			target := sym.link()
+			if target == "" {
+				return 0, ENOENT
+			}
+			start, p = dir, target
+			if strings.HasPrefix(target, "/") {
+				start = k.fs.root
+			}
+			goto lookup
+		}
 		if !dir.mnt.changeable() {
 			return 0, dir.mnt.writeErr
 		}
 		if dir.unlinked {
 			return 0, ENOENT
-		}
-		name := path.Base(p)
-		if _, err := exists(t, dir, name); err == nil {
-			return 0, gapf("open(O_CREAT) through a dangling symlink")
 		}
 		if err := permitted(t, dir, W_OK|X_OK); err != nil {
 			return 0, err
@@ -190,6 +204,10 @@ func openAt(t Task, dirfd int32, pathAddr, flags uint64, mode uint32) (uint64, e
 			}
 		case kindSpecial:
 			return 0, EACCES // host FIFOs, sockets and devices stay closed
+		case kindSocket:
+			return 0, ENXIO // a socket is reached with connect, not open
+		case kindFifo:
+			return k.openFifo(t, n, flags, cloexec)
 		}
 	}
 	f := &file{n: n, flags: flags &^ (O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | x.oLargefile), largefile: true}
@@ -258,7 +276,7 @@ func Lseek(t Task, a Args) (uint64, error) {
 		return 0, EINVAL
 	}
 	switch f.n.kind {
-	case kindPipe:
+	case kindPipe, kindFifo:
 		return 0, ESPIPE
 	case kindChar:
 		return 0, nil

@@ -24,44 +24,47 @@ const (
 
 // parentAt resolves all but the last component of a path argument
 // (filename_parentat): the directory, the last name and its type.
-func parentAt(t Task, dirfd int32, pathAddr uint64) (dir *node, last string, typ lastType, err error) {
+// slash says the path ended in "/" after its last name, which then must
+// be a directory.
+func parentAt(t Task, dirfd int32, pathAddr uint64) (dir *node, last string, typ lastType, slash bool, err error) {
 	p, err := readPath(t, pathAddr)
 	if err != nil {
-		return nil, "", 0, err
+		return nil, "", 0, false, err
 	}
 	if p == "" {
-		return nil, "", 0, ENOENT
+		return nil, "", 0, false, ENOENT
 	}
 	start, err := startDir(t, dirfd, p)
 	if err != nil {
-		return nil, "", 0, err
+		return nil, "", 0, false, err
 	}
 	fs := t.Kernel().fs
 	trimmed := strings.TrimRight(p, "/")
+	slash = trimmed != p
 	if trimmed == "" {
-		return fs.root, "", lastRoot, nil
+		return fs.root, "", lastRoot, false, nil
 	}
 	dir = start
 	last = trimmed
 	if i := strings.LastIndexByte(trimmed, '/'); i >= 0 {
 		last = trimmed[i+1:]
 		if dir, err = fs.resolve(start, trimmed[:i+1], true); err != nil {
-			return nil, "", 0, err
+			return nil, "", 0, false, err
 		}
 	}
 	if dir.kind != kindDir {
-		return nil, "", 0, ENOTDIR
+		return nil, "", 0, false, ENOTDIR
 	}
 	switch last {
 	case ".":
-		return dir, last, lastDot, nil
+		return dir, last, lastDot, slash, nil
 	case "..":
-		return dir, last, lastDotDot, nil
+		return dir, last, lastDotDot, slash, nil
 	}
 	if len(last) > nameMax {
-		return nil, "", 0, ENAMETOOLONG
+		return nil, "", 0, false, ENAMETOOLONG
 	}
-	return dir, last, lastNorm, nil
+	return dir, last, lastNorm, slash, nil
 }
 
 // exists looks name up in dir without following a final symlink.
@@ -81,8 +84,8 @@ func (m *mount) changeErr() Errno {
 // createAt is filename_create and what follows it: EEXIST if the name is
 // taken (or is ".", ".." or "/"); a read-only mount refuses; on a tmpfs,
 // make creates the name once the caller may write the directory.
-func createAt(t Task, dirfd int32, pathAddr uint64, make func(dir *node, name string) error) error {
-	dir, last, typ, err := parentAt(t, dirfd, pathAddr)
+func createAt(t Task, dirfd int32, pathAddr uint64, wantDir bool, make func(dir *node, name string) error) error {
+	dir, last, typ, slash, err := parentAt(t, dirfd, pathAddr)
 	if err != nil {
 		return err
 	}
@@ -93,6 +96,9 @@ func createAt(t Task, dirfd int32, pathAddr uint64, make func(dir *node, name st
 		return EEXIST
 	} else if err != ENOENT || dir.mnt.fstype == "proc" {
 		return err // procfs fails lookups of missing names instead of creating them
+	}
+	if slash && !wantDir {
+		return ENOENT // only a directory is made with a trailing slash
 	}
 	if !dir.mnt.changeable() {
 		return dir.mnt.changeErr()
@@ -109,7 +115,7 @@ func createAt(t Task, dirfd int32, pathAddr uint64, make func(dir *node, name st
 // mkdirAt makes a directory with mode less the umask.
 func mkdirAt(t Task, dirfd int32, pathAddr uint64, mode uint32) error {
 	k := t.Kernel()
-	return createAt(t, dirfd, pathAddr, func(dir *node, name string) error {
+	return createAt(t, dirfd, pathAddr, true, func(dir *node, name string) error {
 		if onHost(dir) {
 			return k.fs.inHostDir(dir, func(fd int) error { return hostMkdir(fd, name, mode&0o7777&^k.umask) })
 		}
@@ -138,7 +144,7 @@ func mknodAt(t Task, dirfd int32, pathAddr uint64, mode uint32) error {
 		return EINVAL
 	}
 	k := t.Kernel()
-	return createAt(t, dirfd, pathAddr, func(dir *node, name string) error {
+	return createAt(t, dirfd, pathAddr, false, func(dir *node, name string) error {
 		switch mode & S_IFMT {
 		case 0, S_IFREG:
 			if onHost(dir) {
@@ -152,12 +158,17 @@ func mknodAt(t Task, dirfd int32, pathAddr uint64, mode uint32) error {
 			}
 			k.tmpCreate(t, dir, name, kindFile, mode&0o7777&^k.umask, "")
 			return nil
+		case S_IFIFO:
+			if dir.mnt.writable() {
+				k.tmpCreate(t, dir, name, kindFifo, mode&0o7777&^k.umask, "")
+				return nil
+			}
 		case S_IFCHR, S_IFBLK:
 			if k.cfg.UID != 0 {
 				return EPERM // needs CAP_MKNOD
 			}
 		}
-		return gapf("mknod of a FIFO, socket or device")
+		return gapf("mknod of a socket or device, or of a FIFO in a host directory")
 	})
 }
 
@@ -181,7 +192,7 @@ func symlinkAt(t Task, target uint64, dirfd int32, pathAddr uint64) error {
 		return ENOENT
 	}
 	k := t.Kernel()
-	return createAt(t, dirfd, pathAddr, func(dir *node, name string) error {
+	return createAt(t, dirfd, pathAddr, false, func(dir *node, name string) error {
 		if onHost(dir) {
 			return k.fs.inHostDir(dir, func(fd int) error { return hostSymlink(s, fd, name) })
 		}
@@ -213,7 +224,7 @@ func linkAt(t Task, olddirfd int32, oldpath uint64, newdirfd int32, newpath uint
 		return err
 	}
 	k := t.Kernel()
-	return createAt(t, newdirfd, newpath, func(dir *node, name string) error {
+	return createAt(t, newdirfd, newpath, false, func(dir *node, name string) error {
 		switch {
 		case n.kind == kindDir:
 			return EPERM
@@ -243,7 +254,7 @@ func Link(t Task, a Args) (uint64, error) {
 // removeAt is do_unlinkat and do_rmdir: a read-only mount refuses before
 // the name is looked up.
 func removeAt(t Task, dirfd int32, pathAddr uint64, rmdir bool) error {
-	dir, last, typ, err := parentAt(t, dirfd, pathAddr)
+	dir, last, typ, slash, err := parentAt(t, dirfd, pathAddr)
 	if err != nil {
 		return err
 	}
@@ -269,6 +280,8 @@ func removeAt(t Task, dirfd int32, pathAddr uint64, rmdir bool) error {
 		return ENOTDIR
 	case !rmdir && n.kind == kindDir:
 		return EISDIR
+	case !rmdir && slash:
+		return ENOTDIR // unlink("file/")
 	}
 	if !dir.mnt.changeable() {
 		return dir.mnt.changeErr()
@@ -320,11 +333,11 @@ func renameAt(t Task, olddirfd int32, oldpath uint64, newdirfd int32, newpath ui
 	if flags&RENAME_WHITEOUT != 0 && t.Kernel().cfg.UID != 0 {
 		return EPERM // needs CAP_MKNOD
 	}
-	od, olast, otyp, err := parentAt(t, olddirfd, oldpath)
+	od, olast, otyp, oslash, err := parentAt(t, olddirfd, oldpath)
 	if err != nil {
 		return err
 	}
-	nd, nlast, ntyp, err := parentAt(t, newdirfd, newpath)
+	nd, nlast, ntyp, nslash, err := parentAt(t, newdirfd, newpath)
 	if err != nil {
 		return err
 	}
@@ -343,6 +356,9 @@ func renameAt(t Task, olddirfd int32, oldpath uint64, newdirfd int32, newpath ui
 	n, err := exists(t, od, olast)
 	if err != nil {
 		return err
+	}
+	if (oslash || nslash) && n.kind != kindDir {
+		return ENOTDIR // a trailing slash names a directory
 	}
 	if !od.mnt.changeable() {
 		return od.mnt.changeErr()
@@ -674,4 +690,21 @@ func Utimensat(t Task, a Args) (uint64, error) {
 // Creat implements creat(2) (amd64 only) as open(path, O_CREAT|O_WRONLY|O_TRUNC).
 func Creat(t Task, a Args) (uint64, error) {
 	return openAt(t, AT_FDCWD, a.Ptr(0), O_CREAT|O_WRONLY|O_TRUNC, a.U32(1))
+}
+
+// Fchmodat2 implements fchmodat2(2): fchmodat with flags; a symlink
+// itself has no mode to change (EOPNOTSUPP).
+func Fchmodat2(t Task, a Args) (uint64, error) {
+	flags := a.U32(3)
+	if flags&^(AT_SYMLINK_NOFOLLOW|AT_EMPTY_PATH) != 0 {
+		return 0, EINVAL
+	}
+	n, _, err := lookupAt(t, a.Fd(0), a.Ptr(1), flags&AT_SYMLINK_NOFOLLOW == 0, flags&AT_EMPTY_PATH != 0)
+	if err != nil {
+		return 0, err
+	}
+	if n.kind == kindSymlink {
+		return 0, EOPNOTSUPP
+	}
+	return 0, changeAttr(t, n, chmodTo(t, a.U32(2)))
 }

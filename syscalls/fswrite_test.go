@@ -127,25 +127,3 @@ func TestChangesRefused(t *testing.T) {
 		}
 	}
 }
-
-func TestSocketsRefused(t *testing.T) {
-	forArches(t, func(t *testing.T, a *arch.Arch) {
-		f := newFake(t, a)
-		const inet, stream = 2, 1
-		f.fails(t, EACCES, "socket", inet, stream, 0)
-		f.fails(t, EACCES, "socket", 1, stream|SOCK_CLOEXEC|SOCK_NONBLOCK, 0)
-		f.fails(t, EAFNOSUPPORT, "socket", 99, stream, 0)
-		f.fails(t, EINVAL, "socket", inet, stream|0x100000, 0)
-		f.fails(t, EACCES, "socketpair", 1, stream, 0, f.alloc(8))
-		for _, name := range []string{"connect", "bind", "listen", "accept", "sendto", "recvfrom",
-			"sendmsg", "recvmsg", "shutdown", "getsockname", "getpeername", "setsockopt",
-			"getsockopt", "sendmmsg", "recvmmsg", "accept4"} {
-			f.fails(t, ENOTSOCK, name, 1)
-			f.fails(t, EBADF, name, 99)
-		}
-		f.fails(t, EINVAL, "accept4", 1, 0, 0, 0x1)
-		if f.p.k.FileCount() != 3 {
-			t.Errorf("%d fds open", f.p.k.FileCount())
-		}
-	})
-}

@@ -158,6 +158,8 @@ type Kernel struct {
 	setupErr error
 	// tmpfsUsed counts the bytes tmpfs files hold (tmpfs.go).
 	tmpfsUsed int64
+	// netw is the loopback network (socket.go), made on first use.
+	netw *network
 }
 
 // NewKernel returns the kernel state of a new process: fds 0, 1 and 2 open

@@ -389,3 +389,59 @@ func Pipe2(t Task, a Args) (uint64, error) {
 func Pipe(t Task, a Args) (uint64, error) {
 	return pipeAt(t, a.Ptr(0), 0)
 }
+
+// openFifo opens a named pipe (fifo_open): a reader waits for a writer
+// and a writer for a reader, unless O_NONBLOCK, when a writer without a
+// reader fails with ENXIO; O_RDWR never waits. A waiting open has already
+// counted itself (the thread's wait state says so), so its other side can
+// go on.
+func (k *Kernel) openFifo(t Task, n *node, flags uint64, cloexec bool) (uint64, error) {
+	ws, restarted, _ := restartState(t)
+	if !restarted {
+		ws.done = 0
+	}
+	if n.pipe == nil || n.pipe.slots == 0 {
+		p, err := k.newPipeObject()
+		if err != nil {
+			return 0, err
+		}
+		n.pipe = p
+	}
+	p := n.pipe
+	acc := flags & O_ACCMODE
+	nonblock := flags&O_NONBLOCK != 0
+	f := &file{n: n, flags: flags &^ (O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC), largefile: true}
+	counted := ws.done == 1
+	switch acc {
+	case O_RDONLY:
+		if !counted {
+			p.readers++
+			p.wr.wake(t, 0)
+		}
+		if p.writers == 0 && !nonblock {
+			ws.done = 1
+			return block(t, p.rd, ws)
+		}
+	case O_WRONLY:
+		if !counted {
+			if p.readers == 0 && nonblock {
+				return 0, ENXIO
+			}
+			p.writers++
+			p.rd.wake(t, 0)
+		}
+		if p.readers == 0 {
+			ws.done = 1
+			return block(t, p.wr, ws)
+		}
+	default:
+		p.readers++
+		p.writers++
+	}
+	ws.done = 0
+	fd, err := k.files.alloc(f, 0, cloexec)
+	if err != nil {
+		return 0, firstErr(err, f.release(t, k))
+	}
+	return uint64(fd), nil
+}

@@ -73,6 +73,8 @@ func (q *waitQueue) unwatch(it *epitem) {
 func pollFile(f *file) (events uint32, ok bool) {
 	n := f.n
 	switch {
+	case n.sock != nil:
+		return n.sock.poll(), true
 	case n.pipe != nil:
 		return n.pipe.poll(f), true
 	case n.efd != nil:
@@ -91,6 +93,8 @@ func pollFile(f *file) (events uint32, ok bool) {
 func queuesOf(f *file) []*waitQueue {
 	n := f.n
 	switch {
+	case n.sock != nil:
+		return n.sock.queues()
 	case n.pipe != nil:
 		var qs []*waitQueue
 		if f.readable() {

@@ -108,9 +108,11 @@ func readIovecs(t Task, addr uint64, cnt int32) ([]iovec, error) {
 	return iov, nil
 }
 
-// ioDst is where a read stores bytes: a guest buffer or an iovec array.
+// ioDst is where a read stores bytes: a guest buffer or an iovec array,
+// or a host buffer (splice.go).
 type ioDst struct {
 	t     Task
+	host  []byte
 	iov   []iovec
 	i     int    // current iovec
 	off   uint64 // offset in it
@@ -133,6 +135,11 @@ func (d *ioDst) left() uint64 { return d.total - d.n }
 // it stored: all, or those before the first page it could not write,
 // with EFAULT.
 func (d *ioDst) put(b []byte) (int, error) {
+	if d.host != nil {
+		n := copy(d.host[d.n:], b)
+		d.n += uint64(n)
+		return n, nil
+	}
 	done := 0
 	for done < len(b) && d.i < len(d.iov) {
 		v := d.iov[d.i]
@@ -153,9 +160,10 @@ func (d *ioDst) put(b []byte) (int, error) {
 }
 
 // ioSrc is where a write takes bytes from: a guest buffer or an iovec
-// array.
+// array, or a host buffer (splice.go).
 type ioSrc struct {
 	t     Task
+	host  []byte
 	iov   []iovec
 	i     int
 	off   uint64
@@ -178,6 +186,9 @@ func (s *ioSrc) left() uint64 { return s.total - s.n }
 func (s *ioSrc) skip(n uint64) {
 	n = min(n, s.left())
 	s.n += n
+	if s.host != nil {
+		return
+	}
 	for n > 0 && s.i < len(s.iov) {
 		c := min(n, s.iov[s.i].len-s.off)
 		s.off += c
@@ -192,6 +203,11 @@ func (s *ioSrc) skip(n uint64) {
 // all of them, or those before the first page it could not read, with
 // EFAULT.
 func (s *ioSrc) get(n uint64) ([]byte, error) {
+	if s.host != nil {
+		b := s.host[s.n : s.n+n]
+		s.n += n
+		return b, nil
+	}
 	var out []byte
 	for uint64(len(out)) < n && s.i < len(s.iov) {
 		v := s.iov[s.i]
@@ -225,6 +241,10 @@ func doRead(t Task, f *file, dst *ioDst, pos *int64) (uint64, error) {
 		off = pos
 	}
 	switch {
+	case n.sock != nil:
+		var from sockAddr
+		got, _, err := n.sock.read(t, f, dst, 0, &from)
+		return got, err
 	case n.pipe != nil:
 		return n.pipe.read(t, f, dst)
 	case n.efd != nil:
@@ -328,6 +348,8 @@ func readHostFile(f *file, dst *ioDst, off *int64) (uint64, error) {
 func doWrite(t Task, f *file, fd int32, src *ioSrc, pos *int64) (uint64, error) {
 	n := f.n
 	switch {
+	case n.sock != nil:
+		return n.sock.write(t, f, src, 0, nil)
 	case n.pipe != nil && n.pipe.out != nil:
 		return n.pipe.hostWrite(fd, src)
 	case n.pipe != nil:
@@ -401,7 +423,7 @@ func Readv(t Task, a Args) (uint64, error) {
 // positional reports whether f can be read or written at an offset
 // (FMODE_PREAD): not pipes, eventfds or epoll instances.
 func positional(f *file) bool {
-	return f.n.kind != kindPipe && f.n.kind != kindAnon
+	return f.n.kind != kindPipe && f.n.kind != kindFifo && f.n.kind != kindAnon
 }
 
 // Pread64 implements pread64(2).

@@ -38,6 +38,11 @@ const (
 	// kindSpecial is a FIFO, socket or device under Config.FSRoot: it
 	// can be looked up and stat'ed, not opened.
 	kindSpecial
+	// kindSocket is the file of a unix socket bound in a tmpfs.
+	kindSocket
+	// kindFifo is a named pipe made in a tmpfs; its pipe is made when
+	// it is first opened.
+	kindFifo
 )
 
 // charDev says what a character device does.
@@ -99,6 +104,8 @@ type node struct {
 	pipe *pipe
 	efd  *eventfd
 	ep   *epoll
+	// sock is a socket, or the socket a unix socket file is bound to.
+	sock *socket
 	// host describes a file under Config.FSRoot, as lstat saw it when it
 	// was looked up; nil for virtual files.
 	host *hostStat
@@ -122,6 +129,10 @@ func (n *node) mode() uint32 {
 		return n.perm // anon_inode_inode has no file type bits
 	case kindSpecial:
 		return n.host.mode
+	case kindSocket:
+		return S_IFSOCK | n.perm
+	case kindFifo:
+		return S_IFIFO | n.perm
 	}
 	return S_IFREG | n.perm
 }
@@ -138,6 +149,10 @@ func (n *node) direntType() uint8 {
 		return DT_FIFO
 	case kindSpecial:
 		return uint8(n.host.mode >> 12 & 0o17) // IFTODT
+	case kindSocket:
+		return DT_SOCK
+	case kindFifo:
+		return DT_FIFO
 	case kindAnon:
 		return DT_UNKNOWN
 	}
@@ -154,11 +169,12 @@ func (n *node) child(name string) *node {
 
 // vfs is the tree of one Kernel.
 type vfs struct {
-	k      *Kernel
-	root   *node
-	mounts []*mount
-	pipes  *mount
-	anon   *mount
+	k       *Kernel
+	root    *node
+	mounts  []*mount
+	pipes   *mount
+	anon    *mount
+	sockets *mount
 	// host is the read-only view of Config.FSRoot, or nil.
 	host *hostRoot
 }
@@ -195,6 +211,7 @@ func newVFS(k *Kernel) *vfs {
 	}
 	fs.pipes = &mount{major: 0, minor: 13, fstype: "pipefs", writeErr: EACCES, fileSize: sizeZero}
 	fs.anon = &mount{major: 0, minor: 14, fstype: "anon_inodefs", writeErr: EACCES, fileSize: sizeZero}
+	fs.sockets = &mount{major: 0, minor: 8, fstype: "sockfs", writeErr: EACCES, fileSize: sizeZero}
 	if k.cfg.FSRoot != "" {
 		fs.host = newHostRoot(k.cfg.FSRoot)
 	}
@@ -381,6 +398,9 @@ func (fs *vfs) pathOf(n *node) string {
 	case kindPipe:
 		return "pipe:[" + strconv.FormatUint(n.ino, 10) + "]"
 	case kindAnon:
+		if n.sock != nil {
+			return "socket:[" + strconv.FormatUint(n.ino, 10) + "]"
+		}
 		return "anon_inode:" + n.name
 	}
 	var parts []string
@@ -455,6 +475,9 @@ func (fs *vfs) resolve(dir *node, p string, follow bool) (n *node, err error) {
 			}
 			if strings.HasPrefix(target, "/") {
 				w.toRoot()
+			}
+			if len(todo) == 0 && strings.HasSuffix(target, "/") {
+				mustDir = true // "link -> file/" names no directory
 			}
 			todo = append(splitPath(target), todo...)
 			continue

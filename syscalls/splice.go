@@ -1,0 +1,259 @@
+package syscalls
+
+import "encoding/binary"
+
+// Copies between descriptors inside the kernel: copy_file_range between
+// regular files, sendfile from a regular file, and splice to or from a
+// pipe (a socket's stream counts as its pipe). They move bytes through a
+// host buffer with the same read and write paths as read(2) and write(2),
+// and never take more from the source than the destination has room for,
+// so a copy that must wait loses nothing: the call waits, or is redone
+// from the same offset.
+
+// spliceChunk bounds one call's copy, as MAX_RW_COUNT bounds a read.
+const spliceChunk = 1 << 20
+
+// SPLICE_F_NONBLOCK makes splice not wait on its pipes.
+const SPLICE_F_NONBLOCK = 0x2
+
+func hostDst(b []byte) *ioDst { return &ioDst{host: b, total: uint64(len(b))} }
+func hostSrc(b []byte) *ioSrc { return &ioSrc{host: b, total: uint64(len(b))} }
+
+// readOffset reads a loff_t argument: nil for a null pointer.
+func readOffset(t Task, addr uint64) (*int64, error) {
+	if addr == 0 {
+		return nil, nil
+	}
+	var b [8]byte
+	if err := t.ReadMem(addr, b[:]); err != nil {
+		return nil, err
+	}
+	off := int64(binary.LittleEndian.Uint64(b[:]))
+	if off < 0 {
+		return nil, EINVAL
+	}
+	return &off, nil
+}
+
+func writeOffset(t Task, addr uint64, off *int64) error {
+	if addr == 0 {
+		return nil
+	}
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], uint64(*off))
+	return t.WriteMem(addr, b[:])
+}
+
+// copyFrom reads up to n bytes of f at *pos (f's offset if pos is nil)
+// into a host buffer.
+func copyFrom(t Task, f *file, n uint64, pos *int64) ([]byte, error) {
+	buf := make([]byte, n)
+	got, err := doRead(t, f, hostDst(buf), pos)
+	return buf[:got], err
+}
+
+// CopyFileRange implements copy_file_range(2).
+func CopyFileRange(t Task, a Args) (uint64, error) {
+	if a.U32(5) != 0 {
+		return 0, EINVAL
+	}
+	k := t.Kernel()
+	in, err := k.files.get(a.Fd(0))
+	if err != nil {
+		return 0, err
+	}
+	out, err := k.files.get(a.Fd(2))
+	if err != nil {
+		return 0, err
+	}
+	switch {
+	case !in.readable() || !out.writable() || out.flags&O_APPEND != 0:
+		return 0, EBADF
+	case in.n.kind == kindDir || out.n.kind == kindDir:
+		return 0, EISDIR
+	case in.n.kind != kindFile || out.n.kind != kindFile:
+		return 0, EINVAL
+	}
+	inOff, err := readOffset(t, a.Ptr(1))
+	if err != nil {
+		return 0, err
+	}
+	outOff, err := readOffset(t, a.Ptr(3))
+	if err != nil {
+		return 0, err
+	}
+	if inOff == nil {
+		inOff = &in.off
+	}
+	if outOff == nil {
+		outOff = &out.off
+	}
+	n := min(a.Uint(4), spliceChunk)
+	if in.n == out.n && *inOff < *outOff+int64(n) && *outOff < *inOff+int64(n) {
+		return 0, EINVAL // overlapping ranges of one file
+	}
+	data, err := copyFrom(t, in, n, inOff)
+	if err != nil || len(data) == 0 {
+		return 0, err
+	}
+	start := *outOff
+	w, err := doWrite(t, out, a.Fd(2), hostSrc(data), outOff)
+	if err != nil && w == 0 {
+		*inOff -= int64(len(data))
+		return 0, err
+	}
+	*inOff -= int64(len(data)) - int64(w)
+	*outOff = start + int64(w)
+	if err := firstErr(nil, writeOffset(t, a.Ptr(1), inOff), writeOffset(t, a.Ptr(3), outOff)); err != nil {
+		return 0, err
+	}
+	return w, nil
+}
+
+// Sendfile implements sendfile(2) (sendfile64): from a regular file to
+// any descriptor open for writing.
+func Sendfile(t Task, a Args) (uint64, error) {
+	k := t.Kernel()
+	out, err := k.files.get(a.Fd(0))
+	if err != nil {
+		return 0, err
+	}
+	in, err := k.files.get(a.Fd(1))
+	if err != nil {
+		return 0, err
+	}
+	if !in.readable() || !out.writable() {
+		return 0, EBADF
+	}
+	if in.n.kind != kindFile {
+		return 0, EINVAL
+	}
+	off, err := readOffset(t, a.Ptr(2))
+	if err != nil {
+		return 0, err
+	}
+	pos := off
+	if pos == nil {
+		cur := in.off
+		pos = &cur
+	}
+	start := *pos
+	n := min(a.Uint(3), spliceChunk, writeRoom(out))
+	if n == 0 {
+		return waitRoom(t, out, false)
+	}
+	data, err := copyFrom(t, in, n, pos)
+	if err != nil || len(data) == 0 {
+		return 0, err
+	}
+	w, err := doWrite(t, out, a.Fd(0), hostSrc(data), nil)
+	if err != nil {
+		return 0, err // a wait is redone from the same offset
+	}
+	*pos = start + int64(w)
+	if off != nil {
+		return w, writeOffset(t, a.Ptr(2), pos)
+	}
+	in.off = *pos
+	return w, nil
+}
+
+// streamPipe is the pipe a write to f fills, or a read from f drains:
+// a pipe's own, or a connected stream socket's.
+func streamPipe(f *file, write bool) *pipe {
+	switch n := f.n; {
+	case n.pipe != nil && n.pipe.out == nil && n.pipe.in == nil:
+		return n.pipe
+	case n.sock != nil && n.sock.stream() && write:
+		return n.sock.out
+	case n.sock != nil && n.sock.stream():
+		return n.sock.in
+	}
+	return nil
+}
+
+// writeRoom is how many bytes a write to f takes without waiting: a
+// pipe's free buffers, or as much as one copy moves for anything else
+// (a pipe with no reader takes anything, to fail with EPIPE).
+func writeRoom(f *file) uint64 {
+	p := streamPipe(f, true)
+	if p == nil || p.readers <= 0 {
+		return spliceChunk
+	}
+	return uint64(max(p.slots-len(p.bufs), 0)) * pipePage
+}
+
+// waitRoom waits for room in f's pipe, or fails with EAGAIN.
+func waitRoom(t Task, f *file, nonblock bool) (uint64, error) {
+	if nonblock || f.flags&O_NONBLOCK != 0 {
+		return 0, EAGAIN
+	}
+	ws, _, _ := restartState(t)
+	return block(t, streamPipe(f, true).wr, ws)
+}
+
+// Splice implements splice(2): one end must be a pipe; the other a pipe,
+// a stream socket or a regular file.
+func Splice(t Task, a Args) (uint64, error) {
+	k := t.Kernel()
+	in, err := k.files.get(a.Fd(0))
+	if err != nil {
+		return 0, err
+	}
+	out, err := k.files.get(a.Fd(2))
+	if err != nil {
+		return 0, err
+	}
+	flags := a.U32(5)
+	if !in.readable() || !out.writable() {
+		return 0, EBADF
+	}
+	inPipe := in.n.pipe != nil && in.n.pipe.in == nil
+	outPipe := out.n.pipe != nil && out.n.pipe.out == nil
+	switch {
+	case !inPipe && !outPipe:
+		return 0, EINVAL
+	case inPipe && a.Ptr(1) != 0, outPipe && a.Ptr(3) != 0:
+		return 0, ESPIPE
+	case out.flags&O_APPEND != 0:
+		return 0, EINVAL
+	}
+	supported := func(f *file) bool { return f.n.kind == kindFile || streamPipe(f, false) != nil }
+	if !supported(in) || !supported(out) {
+		return 0, EINVAL
+	}
+	inOff, err := readOffset(t, a.Ptr(1))
+	if err != nil {
+		return 0, err
+	}
+	outOff, err := readOffset(t, a.Ptr(3))
+	if err != nil {
+		return 0, err
+	}
+	n := min(a.Uint(4), spliceChunk, writeRoom(out))
+	if a.Uint(4) == 0 {
+		return 0, nil
+	}
+	nonblock := flags&SPLICE_F_NONBLOCK != 0
+	if n == 0 {
+		return waitRoom(t, out, nonblock)
+	}
+	src := in
+	if nonblock && in.flags&O_NONBLOCK == 0 && !in.n.isRegular() {
+		src = &file{n: in.n, flags: in.flags | O_NONBLOCK, off: in.off}
+	}
+	data, err := copyFrom(t, src, n, inOff)
+	if err != nil || len(data) == 0 {
+		return 0, err
+	}
+	w, err := doWrite(t, out, a.Fd(2), hostSrc(data), outOff)
+	if err != nil && w == 0 {
+		return 0, err
+	}
+	if err := firstErr(nil, writeOffset(t, a.Ptr(1), inOff), writeOffset(t, a.Ptr(3), outOff)); err != nil {
+		return 0, err
+	}
+	return w, nil
+}
+
+func (n *node) isRegular() bool { return n.kind == kindFile }
