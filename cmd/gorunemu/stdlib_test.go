@@ -32,10 +32,10 @@ var (
 // under gorunemu exec, with the reason. A package listed here that
 // passes fails the test, so the list stays true.
 var stdlibKnown = map[string]string{
-	"os":       "no child processes: a dozen tests re-run the test binary or run pwd and hostname",
-	"os/exec":  "no child processes",
-	"sync":     "no child processes: TestMutexMisuse and TestIssue76126 re-run the test binary",
-	"net/http": "no child processes, and sockets whose timing tests need more than loopback",
+	"os":      "no child processes: a dozen tests re-run the test binary or run pwd and hostname",
+	"os/exec": "no child processes",
+	"sync":    "no child processes: TestMutexMisuse and TestIssue76126 re-run the test binary",
+	"flag":    "no child processes: TestExitCode re-runs the test binary",
 }
 
 // TestStdlibUnderExec runs standard library test binaries under
