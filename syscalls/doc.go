@@ -24,16 +24,19 @@
 //     first (fswrite.go). What the guest writes goes to the in-memory
 //     filesystems of Config.Tmpfs (tmpfs.go), bounded by
 //     Config.TmpfsSize, which never reach the host; the host files under
-//     them show through read-only.
+//     them show through read-only. Under the directories of Config.RW
+//     the guest changes host files, by one name at a time relative to a
+//     directory descriptor, never following a symlink (hostrw.go).
 //   - Output. Writes reach the host only through fds 1 and 2, which are
 //     pipes to Config.Stdout and Config.Stderr.
 //   - Input. With Config.Stdin, fd 0 reads from the host's reader.
 //
-// Everything else stays inside the Kernel: pipes, eventfds and epoll
-// instances are emulated objects; there is no network and no socket
-// (socket(2) fails with EACCES, net.go); signals go only to this process
-// (signal.go); there are no other processes. A Kernel holds host
-// descriptors only for files open under FSRoot, which Close releases.
+// Everything else stays inside the Kernel: pipes, eventfds, epoll
+// instances and sockets are emulated objects, the sockets on a loopback
+// network of the Kernel's own that reaches nothing else (socket.go);
+// signals go only to this process (signal.go); there are no other
+// processes. A Kernel holds host descriptors only for files open under
+// FSRoot, which Close releases.
 //
 // # Waiting
 //
@@ -71,7 +74,7 @@
 //
 //  1. Write the handler in the file of its family (mm.go, signal.go,
 //     thread.go, time.go, fs.go, rw.go, fswrite.go, tmpfs.go, pipe.go, eventfd.go,
-//     epoll.go, net.go, proc.go) as
+//     epoll.go, socket.go, splice.go, proc.go) as
 //     func Xxx(t Task, a Args) (uint64, error), with the doc comment
 //     "Xxx implements xxx(2)." followed by any deviation from Linux.
 //     Validate arguments in the order Linux does, return Errno values for
