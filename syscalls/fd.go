@@ -32,6 +32,8 @@ type file struct {
 	host hostFile
 	// dirents is a directory's listing, taken by getdents at offset 0.
 	dirents []dirent
+	// locked: the description holds a flock lock (lock.go).
+	locked bool
 }
 
 func (f *file) readable() bool { return f.flags&O_ACCMODE != O_WRONLY && f.flags&O_PATH == 0 }
@@ -63,6 +65,9 @@ func (f *file) release(t Task, k *Kernel) error {
 		it.ep.remove(it)
 	}
 	n := f.n
+	if f.locked {
+		k.unlock(t, f)
+	}
 	switch {
 	case n.pipe != nil:
 		n.pipe.release(t, f)

@@ -588,8 +588,9 @@ func Dup3(t Task, a Args) (uint64, error) {
 	return uint64(newfd), ft.install(t, int(newfd), f, flags&O_CLOEXEC != 0)
 }
 
-// Fcntl implements fcntl(2): descriptor flags, status flags, F_DUPFD and
-// pipe sizes. Locks, leases, owners and signals are emulator gaps.
+// Fcntl implements fcntl(2): descriptor flags, status flags, F_DUPFD,
+// pipe sizes and record locks (lock.go). Open file description locks,
+// leases, owners and signals are emulator gaps.
 func Fcntl(t Task, a Args) (uint64, error) {
 	ft := &t.Kernel().files
 	fd, cmd, arg := a.Fd(0), a.Int32(1), a.Uint(2)
@@ -640,8 +641,13 @@ func Fcntl(t Task, a Args) (uint64, error) {
 		return f.n.pipe.setSize(t, arg)
 	case F_ADD_SEALS, F_GET_SEALS:
 		return 0, EINVAL // only memfds have seals
-	case F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW:
-		return 0, gapf("fcntl(%d): file locks", cmd)
+	case F_GETLK, F_SETLK, F_SETLKW:
+		if f.flags&O_PATH != 0 {
+			return 0, EBADF
+		}
+		return recordLock(t, f, cmd, arg)
+	case F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW:
+		return 0, gapf("fcntl(%d): open file description locks", cmd)
 	case F_SETOWN, F_GETOWN, F_SETOWN_EX, F_GETOWN_EX, F_SETSIG, F_GETSIG,
 		F_SETLEASE, F_GETLEASE, F_NOTIFY:
 		return 0, gapf("fcntl(%d)", cmd)

@@ -160,6 +160,8 @@ type Kernel struct {
 	tmpfsUsed int64
 	// netw is the loopback network (socket.go), made on first use.
 	netw *network
+	// locks are the flock locks by file (lock.go).
+	locks map[any]*fileLocks
 }
 
 // NewKernel returns the kernel state of a new process: fds 0, 1 and 2 open

@@ -103,3 +103,41 @@ func TestTrailingSlash(t *testing.T) {
 	f.statPath(t, "/tmp/made", 0)
 	f.fails(t, EEXIST, "openat", atFdcwd, f.cstr("/tmp/dangling"), O_CREAT|O_EXCL|O_WRONLY, 0o644)
 }
+
+// TestLocks: flock locks conflict between open descriptions of one file,
+// even in one process; record locks of the one process never do.
+func TestLocks(t *testing.T) {
+	forArches(t, func(t *testing.T, a *arch.Arch) {
+		f := newFakeWith(t, a, Config{Tmpfs: []string{"/tmp"}})
+		x := f.create(t, "/tmp/lock", O_RDWR, 0o644)
+		y := f.ok(t, "openat", atFdcwd, f.cstr("/tmp/lock"), O_RDONLY, 0)
+		f.ok(t, "flock", x, LOCK_EX)
+		f.fails(t, EWOULDBLOCK, "flock", y, LOCK_SH|LOCK_NB)
+		if c := f.sys(t, "flock", y, LOCK_SH); !c.Blocked {
+			t.Errorf("a conflicting flock did not wait: %+v", c)
+		}
+		f.ok(t, "flock", x, LOCK_SH) // converting its own lock
+		f.ok(t, "flock", y, LOCK_SH|LOCK_NB)
+		f.fails(t, EWOULDBLOCK, "flock", x, LOCK_EX|LOCK_NB)
+		f.ok(t, "close", y) // closing drops its lock
+		f.ok(t, "flock", x, LOCK_EX|LOCK_NB)
+		f.fails(t, EINVAL, "flock", x, 0)
+
+		fl := f.alloc(flockSize)
+		f.ok(t, "fcntl", x, F_SETLKW, fl) // F_RDLCK over the whole file
+		b := f.mem(t, fl, flockSize)
+		le.PutUint16(b, F_WRLCK)
+		if err := f.WriteMem(fl, b); err != nil {
+			t.Fatal(err)
+		}
+		f.ok(t, "fcntl", x, F_GETLK, fl)
+		if typ := le.Uint16(f.mem(t, fl, 2)); typ != F_UNLCK {
+			t.Errorf("F_GETLK type %d, want F_UNLCK", typ)
+		}
+		ro := f.ok(t, "openat", atFdcwd, f.cstr("/tmp/lock"), O_RDONLY, 0)
+		if err := f.WriteMem(fl, b); err != nil {
+			t.Fatal(err)
+		}
+		f.fails(t, EBADF, "fcntl", ro, F_SETLK, fl) // a write lock needs writing
+	})
+}
