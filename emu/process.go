@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"sync"
 	"time"
 
 	"github.com/gorunemu/gorunemu/arch"
@@ -119,6 +120,11 @@ type Process struct {
 	tracer    *tracer
 	broken    error // an internal error stopped a run; no more runs
 	closed    bool
+
+	// outside are signals sent with Signal, from any goroutine, for the
+	// run loop to deliver.
+	outsideMu sync.Mutex
+	outside   []int
 }
 
 // Stats counts what a run did.

@@ -123,6 +123,9 @@ func (p *Process) run(ctx context.Context) (*StopReason, error) {
 	rotate := false
 	sliceLeft := p.cfg.Slice
 	for {
+		if r, err := p.takeOutsideSignals(); r != nil || err != nil {
+			return r, err
+		}
 		if err := ctx.Err(); err != nil {
 			kind := StopCanceled
 			if errors.Is(err, context.DeadlineExceeded) {
@@ -418,4 +421,42 @@ func (p *Process) symbolize(pc uint64) string {
 		return s.Name
 	}
 	return fmt.Sprintf("%s+%#x", s.Name, s.Offset)
+}
+
+// Signal sends sig to the guest process as another process would with
+// kill(2): gorunemu exec passes on the signals it receives (Ctrl-C, go
+// test's SIGQUIT at a timeout), as qemu-user does. It may be called from
+// any goroutine, also while Run runs; the signal arrives at the next
+// scheduling point.
+func (p *Process) Signal(sig int) {
+	p.outsideMu.Lock()
+	p.outside = append(p.outside, sig)
+	p.outsideMu.Unlock()
+	_ = p.eng.Stop() // a hurry, not a need: the loop looks between slices anyway
+}
+
+// takeOutsideSignals sends the signals Signal queued, through the
+// current thread (or the first live one), and returns the stop if one
+// ended the process.
+func (p *Process) takeOutsideSignals() (*StopReason, error) {
+	p.outsideMu.Lock()
+	sigs := p.outside
+	p.outside = nil
+	p.outsideMu.Unlock()
+	for _, sig := range sigs {
+		t := p.cur
+		if t == nil || t.state == Exited {
+			if len(p.active) == 0 {
+				return nil, nil
+			}
+			t = p.active[0]
+		}
+		if err := p.kernel.SignalFromOutside(&task{p: p, t: t}, sig); err != nil {
+			return nil, fmt.Errorf("emu: signal %d from outside: %w", sig, err)
+		}
+		if p.exited != nil {
+			return p.stop(p.exited), nil
+		}
+	}
+	return nil, nil
 }

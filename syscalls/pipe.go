@@ -1,6 +1,7 @@
 package syscalls
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"math/bits"
@@ -64,6 +65,11 @@ func (k *Kernel) newPipeObject() (*pipe, error) {
 func (k *Kernel) newHostPipe(w io.Writer) *pipe {
 	return &pipe{k: k, rd: k.newWaitQueue(), wr: k.newWaitQueue(), slots: pipeDefBuffers, readers: 1, writers: 1, out: w}
 }
+
+// ErrInterrupted is what a Config.Stdin reader returns when a read that
+// waits is cut short for a signal from outside: the guest's read fails
+// with EINTR, and the signal is delivered after it.
+var ErrInterrupted = errors.New("syscalls: host read interrupted")
 
 // newHostInPipe makes the pipe of fd 0 when the host gives stdin.
 func (k *Kernel) newHostInPipe(r io.Reader) *pipe {
@@ -289,8 +295,11 @@ func (p *pipe) hostRead(dst *ioDst) (uint64, error) {
 	buf := make([]byte, min(dst.left(), pipePage*pipeDefBuffers))
 	n, err := p.in.Read(buf)
 	if n == 0 && err != nil {
-		if err == io.EOF {
+		switch {
+		case err == io.EOF:
 			return 0, nil
+		case errors.Is(err, ErrInterrupted):
+			return 0, EINTR
 		}
 		return 0, EIO
 	}

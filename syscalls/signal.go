@@ -173,6 +173,25 @@ func defaultActionOf(sig int) defaultAction {
 // thread blocked in a syscall is interrupted (Task.Interrupt); the signal
 // is delivered when the thread next runs guest code with it unblocked.
 func sendSignal(t Task, tid, sig, code int) (uint64, error) {
+	return sendSignalFrom(t, tid, sig, code, t.Kernel().cfg.PID, t.TID())
+}
+
+// SignalFromOutside sends sig to the process as another process would
+// with kill(2) (its parent, by default): how gorunemu passes on a signal
+// it received itself. t is any live thread of the process, through which
+// the kernel acts; what the signal does happens through it (KillGroup,
+// Interrupt).
+func (k *Kernel) SignalFromOutside(t Task, sig int) error {
+	if sig <= 0 || sig > NSIG {
+		return EINVAL
+	}
+	_, err := sendSignalFrom(t, 0, sig, SI_USER, k.cfg.PPID, 0)
+	return err
+}
+
+// sendSignalFrom is sendSignal from sender (a tid, or 0 from outside)
+// of process pid.
+func sendSignalFrom(t Task, tid, sig, code, pid, sender int) (uint64, error) {
 	if sig == 0 {
 		return 0, nil // existence and permission probe
 	}
@@ -203,7 +222,7 @@ func sendSignal(t Task, tid, sig, code int) (uint64, error) {
 		t.KillGroup(sig)
 		return 0, nil
 	}
-	info := SigInfo{Signo: sig, Code: code, PID: k.cfg.PID, Sender: t.TID()}
+	info := SigInfo{Signo: sig, Code: code, PID: pid, Sender: sender}
 	act := k.actions[sig-1]
 	switch {
 	case act.handler == SIG_IGN:

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -283,4 +285,58 @@ func TestTestOutputDirs(t *testing.T) {
 	got := testOutputDirs([]string{"-test.v=true", "-test.outputdir", out, "-test.coverprofile=" + filepath.Join(cover, "c.out"),
 		"-test.cpuprofile=cpu.out", "-test.gocoverdir=" + filepath.Join(out, "missing"), "-x", "-test.trace"})
 	assert.Equal(t, []string{out, cover}, got)
+}
+
+// TestExecForwardsSignals: a signal sent to gorunemu exec reaches the
+// guest, even while it waits for input on stdin: SIGTERM kills both, SIGQUIT
+// makes the Go runtime in the guest print its goroutines and exit 2.
+func TestExecForwardsSignals(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds fixtures")
+	}
+	bin := loadertest.Build(t, "hostio", "arm64")
+	self := gorunemuBinary(t)
+	for _, c := range []struct {
+		sig      syscall.Signal
+		signaled bool
+		code     int
+		out      string
+	}{
+		{syscall.SIGTERM, true, 0, ""},
+		{syscall.SIGQUIT, false, 2, "SIGQUIT: quit"},
+	} {
+		cmd := exec.Command(self, "exec", bin)
+		stdinR, stdinW, err := os.Pipe()
+		require.NoError(t, err)
+		defer stdinW.Close()
+		var out bytes.Buffer
+		cmd.Stdin, cmd.Stderr = stdinR, &out
+		stdout, err := cmd.StdoutPipe()
+		require.NoError(t, err)
+		require.NoError(t, cmd.Start())
+		stdinR.Close()
+		// The guest reads stdin after its "remove:" line; then signal
+		// gorunemu.
+		lines := bufio.NewReader(stdout)
+		for {
+			line, err := lines.ReadString('\n')
+			require.NoError(t, err)
+			if strings.HasPrefix(line, "remove:") {
+				break
+			}
+		}
+		require.NoError(t, cmd.Process.Signal(c.sig))
+		rest, _ := io.ReadAll(lines)
+		err = cmd.Wait()
+		var exit *exec.ExitError
+		require.ErrorAs(t, err, &exit, "output: %s", out.String())
+		ws := exit.Sys().(syscall.WaitStatus)
+		if c.signaled {
+			assert.True(t, ws.Signaled(), "%v: status %v", c.sig, ws)
+			assert.Equal(t, c.sig, ws.Signal())
+		} else {
+			assert.Equal(t, c.code, ws.ExitStatus(), "%v: status %v", c.sig, ws)
+			assert.Contains(t, out.String()+string(rest), c.out)
+		}
+	}
 }

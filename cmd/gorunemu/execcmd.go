@@ -232,9 +232,10 @@ func execCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "gorunemu exec: %v\n", err)
 		return exitUsage
 	}
+	in := newInterruptibleReader(stdin)
 	p, code, err := o.newProcessWith(img, fs.Args(), stdout, stderr, func(c *emu.Config) {
 		c.Env = host.env
-		c.Stdin = stdin
+		c.Stdin = in
 		c.Cwd = host.cwd
 		c.Tmpfs = host.tmpfs
 		c.TmpfsSize = int64(min(o.limits().mem/2, 1<<62))
@@ -252,7 +253,9 @@ func execCmd(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	defer p.Close()
+	stopForwarding := forwardSignals(p, in)
 	r, err := o.execute(p)
+	stopForwarding()
 	if tr != nil {
 		if err = tr.finish(err); errors.Is(err, errTraceFull) {
 			return tr.full("exec", p, stderr)

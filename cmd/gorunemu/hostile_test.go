@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -87,17 +89,31 @@ func TestUnknownSyscall(t *testing.T) {
 	}
 }
 
-// TestEscape runs a guest that tries to reach the host: nothing works, and
-// the host file it tries to write is not created.
+// TestEscape runs a guest that tries to reach the host: nothing works, the
+// host file it tries to write is not created, and the host's loopback
+// listener it dials sees nobody: the guest's loopback is its own.
 func TestEscape(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	accepted := make(chan bool, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			c.Close()
+		}
+		accepted <- err == nil
+	}()
+	port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
 	for _, a := range arch.All() {
 		t.Run(a.Name, func(t *testing.T) {
 			target := filepath.Join(t.TempDir(), "escaped")
-			code, out, errOut := gorunemu("run", "-q", "--until", "exit", loadertest.Build(t, "escape", a.Name), target)
+			code, out, errOut := gorunemu("run", "-q", "--until", "exit", loadertest.Build(t, "escape", a.Name), target, port)
 			require.Equal(t, 0, code, "stderr: %s", errOut)
 			assert.Contains(t, out, "read /etc/passwd: open /etc/passwd: no such file or directory\n")
 			assert.Regexp(t, `write: open \S+: (no such file or directory|read-only file system)\n`, out)
-			assert.Contains(t, out, "socket: permission denied\n")
+			assert.Contains(t, out, "dial internet: dial tcp 192.0.2.1:80: connect: network is unreachable\n")
+			assert.Contains(t, out, "dial host loopback: dial tcp 127.0.0.1:"+port+": connect: connection refused\n")
 			assert.Contains(t, out, "kill parent: no such process\n")
 			assert.Regexp(t, `exec: fork/exec /bin/true: \S.*\n`, out)
 			assert.NotContains(t, out, ": ok")
@@ -105,6 +121,8 @@ func TestEscape(t *testing.T) {
 			assert.ErrorIs(t, err, os.ErrNotExist, "the host file was not written")
 		})
 	}
+	ln.Close()
+	assert.False(t, <-accepted, "the host's listener accepted a connection")
 }
 
 // TestFaultTrace: a delivered fault shows in the trace as a signal line

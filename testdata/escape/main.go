@@ -1,10 +1,13 @@
 // Command escape tries to reach the host: it reads /etc/passwd, writes the
-// file named by its first argument, opens a socket, signals its parent and
-// starts a process. Each attempt prints its outcome; none may succeed.
+// file named by its first argument, connects to the internet and to the
+// host's loopback port named by its second argument, signals its parent
+// and starts a process. Each attempt prints its outcome; none may
+// succeed.
 package main
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"syscall"
@@ -25,10 +28,19 @@ func main() {
 	} else {
 		fmt.Println("write: ok")
 	}
-	if _, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0); err != nil {
-		fmt.Println("socket:", err)
+	if c, err := net.Dial("tcp", "192.0.2.1:80"); err != nil {
+		fmt.Println("dial internet:", err)
 	} else {
-		fmt.Println("socket: ok")
+		c.Close()
+		fmt.Println("dial internet: ok")
+	}
+	if len(os.Args) > 2 {
+		if c, err := net.Dial("tcp", "127.0.0.1:"+os.Args[2]); err != nil {
+			fmt.Println("dial host loopback:", err)
+		} else {
+			c.Close()
+			fmt.Println("dial host loopback: ok")
+		}
 	}
 	if err := syscall.Kill(os.Getppid(), syscall.SIGTERM); err != nil {
 		fmt.Println("kill parent:", err)
