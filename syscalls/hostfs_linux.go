@@ -94,19 +94,23 @@ func hostOpenFile(dirfd int, name string, want *hostStat, check func(int)) (host
 		return nil, hostErrno(err)
 	}
 	check(fd)
+	if err := sameRegular(fd, want); err != nil {
+		return nil, firstErr(err, hostClose(fd))
+	}
+	return os.NewFile(uintptr(fd), name), nil
+}
+
+// sameRegular checks that fd, opened with O_NONBLOCK, is the regular file
+// want describes (else ENOENT), and clears O_NONBLOCK.
+func sameRegular(fd int, want *hostStat) error {
 	st, err := hostFstat(fd)
 	if err == nil && (st.mode&S_IFMT != S_IFREG || st.dev != want.dev || st.ino != want.ino) {
 		err = ENOENT
 	}
 	if err == nil {
-		if serr := unix.SetNonblock(fd, false); serr != nil {
-			err = hostErrno(serr)
-		}
+		err = hostErrno(unix.SetNonblock(fd, false))
 	}
-	if err != nil {
-		return nil, firstErr(err, hostClose(fd))
-	}
-	return os.NewFile(uintptr(fd), name), nil
+	return err
 }
 
 // hostReadDir lists the directory open (O_PATH) as dirfd, without "."

@@ -68,13 +68,7 @@ func hostOpenWrite(dirfd int, name string, want *hostStat, read, trunc bool, che
 		return nil, hostErrno(err)
 	}
 	check(fd)
-	st, err := hostFstat(fd)
-	if err == nil && (st.mode&S_IFMT != S_IFREG || st.dev != want.dev || st.ino != want.ino) {
-		err = ENOENT
-	}
-	if err == nil {
-		err = hostErrno(unix.SetNonblock(fd, false))
-	}
+	err = sameRegular(fd, want)
 	if err == nil && trunc {
 		err = hostErrno(unix.Ftruncate(fd, 0))
 	}

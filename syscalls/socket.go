@@ -199,15 +199,25 @@ func (k *Kernel) openSocket(t Task, s *socket, flags uint32) (uint64, error) {
 	return uint64(fd), nil
 }
 
+// socketArgs checks socket(2)'s and socketpair(2)'s first two arguments
+// in __sys_socket's order, flags then family.
+func socketArgs(a Args) (family int, typ int32, err error) {
+	typ = a.Int32(1)
+	if uint32(typ)&^SOCK_TYPE_MASK&^uint32(SOCK_NONBLOCK|SOCK_CLOEXEC) != 0 {
+		return 0, 0, EINVAL
+	}
+	family = int(a.Int32(0))
+	if family < 0 || family >= afMax {
+		return 0, 0, EAFNOSUPPORT
+	}
+	return family, typ, nil
+}
+
 // Socket implements socket(2).
 func Socket(t Task, a Args) (uint64, error) {
-	typ := a.Int32(1)
-	if uint32(typ)&^SOCK_TYPE_MASK&^uint32(SOCK_NONBLOCK|SOCK_CLOEXEC) != 0 {
-		return 0, EINVAL
-	}
-	family := int(a.Int32(0))
-	if family < 0 || family >= afMax {
-		return 0, EAFNOSUPPORT
+	family, typ, err := socketArgs(a)
+	if err != nil {
+		return 0, err
 	}
 	k := t.Kernel()
 	s, err := k.newSocket(family, int(typ&SOCK_TYPE_MASK), int(a.Int32(2)))
@@ -219,13 +229,9 @@ func Socket(t Task, a Args) (uint64, error) {
 
 // Socketpair implements socketpair(2): unix sockets only, as on Linux.
 func Socketpair(t Task, a Args) (uint64, error) {
-	typ := a.Int32(1)
-	if uint32(typ)&^SOCK_TYPE_MASK&^uint32(SOCK_NONBLOCK|SOCK_CLOEXEC) != 0 {
-		return 0, EINVAL
-	}
-	family := int(a.Int32(0))
-	if family < 0 || family >= afMax {
-		return 0, EAFNOSUPPORT
+	family, typ, err := socketArgs(a)
+	if err != nil {
+		return 0, err
 	}
 	k := t.Kernel()
 	if family != AF_UNIX {
@@ -1259,6 +1265,19 @@ func readMsghdr(t Task, addr uint64) (msghdr, error) {
 		control: le.Uint64(b[32:]), controllen: le.Uint64(b[40:]), flags: le.Uint32(b[48:])}, nil
 }
 
+// destination reads the address a send names, if any; a connected
+// stream ignores it.
+func (s *socket) destination(t Task, addr uint64, n uint32) (*sockAddr, error) {
+	if addr == 0 || (s.stream() && s.connected) {
+		return nil, nil
+	}
+	sa, err := s.readAddr(t, addr, n)
+	if err != nil {
+		return nil, err
+	}
+	return &sa, nil
+}
+
 // Sendto implements sendto(2).
 func Sendto(t Task, a Args) (uint64, error) {
 	s, f, err := sockOf(t, a.Fd(0))
@@ -1269,13 +1288,9 @@ func Sendto(t Task, a Args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	var to *sockAddr
-	if a.Ptr(4) != 0 && !(s.stream() && s.connected) {
-		sa, err := s.readAddr(t, a.Ptr(4), a.U32(5))
-		if err != nil {
-			return 0, err
-		}
-		to = &sa
+	to, err := s.destination(t, a.Ptr(4), a.U32(5))
+	if err != nil {
+		return 0, err
 	}
 	return s.write(t, f, newSrc(t, iov), a.U32(3), to)
 }
@@ -1320,13 +1335,9 @@ func Sendmsg(t Task, a Args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	var to *sockAddr
-	if m.name != 0 && !(s.stream() && s.connected) {
-		sa, err := s.readAddr(t, m.name, m.namelen)
-		if err != nil {
-			return 0, err
-		}
-		to = &sa
+	to, err := s.destination(t, m.name, m.namelen)
+	if err != nil {
+		return 0, err
 	}
 	return s.write(t, f, newSrc(t, iov), a.U32(2), to)
 }

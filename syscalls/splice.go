@@ -44,6 +44,22 @@ func writeOffset(t Task, addr uint64, off *int64) error {
 	return t.WriteMem(addr, b[:])
 }
 
+// twoFiles returns the open files of a copy's source and destination:
+// EBADF unless one can be read and the other written.
+func twoFiles(t Task, inFd, outFd int32) (in, out *file, err error) {
+	k := t.Kernel()
+	if in, err = k.files.get(inFd); err != nil {
+		return nil, nil, err
+	}
+	if out, err = k.files.get(outFd); err != nil {
+		return nil, nil, err
+	}
+	if !in.readable() || !out.writable() {
+		return nil, nil, EBADF
+	}
+	return in, out, nil
+}
+
 // copyFrom reads up to n bytes of f at *pos (f's offset if pos is nil)
 // into a host buffer.
 func copyFrom(t Task, f *file, n uint64, pos *int64) ([]byte, error) {
@@ -57,17 +73,12 @@ func CopyFileRange(t Task, a Args) (uint64, error) {
 	if a.U32(5) != 0 {
 		return 0, EINVAL
 	}
-	k := t.Kernel()
-	in, err := k.files.get(a.Fd(0))
-	if err != nil {
-		return 0, err
-	}
-	out, err := k.files.get(a.Fd(2))
+	in, out, err := twoFiles(t, a.Fd(0), a.Fd(2))
 	if err != nil {
 		return 0, err
 	}
 	switch {
-	case !in.readable() || !out.writable() || out.flags&O_APPEND != 0:
+	case out.flags&O_APPEND != 0:
 		return 0, EBADF
 	case in.n.kind == kindDir || out.n.kind == kindDir:
 		return 0, EISDIR
@@ -113,17 +124,9 @@ func CopyFileRange(t Task, a Args) (uint64, error) {
 // Sendfile implements sendfile(2) (sendfile64): from a regular file to
 // any descriptor open for writing.
 func Sendfile(t Task, a Args) (uint64, error) {
-	k := t.Kernel()
-	out, err := k.files.get(a.Fd(0))
+	in, out, err := twoFiles(t, a.Fd(1), a.Fd(0))
 	if err != nil {
 		return 0, err
-	}
-	in, err := k.files.get(a.Fd(1))
-	if err != nil {
-		return 0, err
-	}
-	if !in.readable() || !out.writable() {
-		return 0, EBADF
 	}
 	if in.n.kind != kindFile {
 		return 0, EINVAL
@@ -195,19 +198,11 @@ func waitRoom(t Task, f *file, nonblock bool) (uint64, error) {
 // Splice implements splice(2): one end must be a pipe; the other a pipe,
 // a stream socket or a regular file.
 func Splice(t Task, a Args) (uint64, error) {
-	k := t.Kernel()
-	in, err := k.files.get(a.Fd(0))
-	if err != nil {
-		return 0, err
-	}
-	out, err := k.files.get(a.Fd(2))
+	in, out, err := twoFiles(t, a.Fd(0), a.Fd(2))
 	if err != nil {
 		return 0, err
 	}
 	flags := a.U32(5)
-	if !in.readable() || !out.writable() {
-		return 0, EBADF
-	}
 	inPipe := in.n.pipe != nil && in.n.pipe.in == nil
 	outPipe := out.n.pipe != nil && out.n.pipe.out == nil
 	switch {
