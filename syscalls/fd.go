@@ -68,6 +68,7 @@ func (f *file) release(t Task, k *Kernel) error {
 	if f.locked {
 		k.unlock(t, f)
 	}
+	k.hold(f, -1)
 	switch {
 	case n.pipe != nil:
 		n.pipe.release(t, f)
@@ -87,6 +88,33 @@ func (f *file) release(t Task, k *Kernel) error {
 		}
 	}
 	return nil
+}
+
+// What open files may hold of the host, whatever RLIMIT_NOFILE the guest
+// sets: host descriptors (files under Config.FSRoot), and the bytes of
+// the virtual files' contents taken at open (a /proc/self/maps of a large
+// address space is megabytes). Past them an open fails with ENFILE, the
+// system's file table being full.
+const (
+	maxHostFiles    = 4096
+	maxVirtualBytes = 256 << 20
+)
+
+// holdsRoom says whether one more file like n may be opened.
+func (k *Kernel) holdsRoom(n *node) error {
+	if n.host != nil && k.hostFiles >= maxHostFiles || k.virtualBytes >= maxVirtualBytes {
+		return ENFILE
+	}
+	return nil
+}
+
+// hold counts what f holds of the host, once opened (dir 1) and once
+// released (dir -1).
+func (k *Kernel) hold(f *file, dir int) {
+	if f.host != nil {
+		k.hostFiles += dir
+	}
+	k.virtualBytes += dir * len(f.data)
 }
 
 // fdSlot is one entry of the descriptor table.

@@ -220,6 +220,9 @@ lookup:
 		}
 		in.opens++
 	} else if n.kind == kindFile && flags&O_PATH == 0 {
+		if err := k.holdsRoom(n); err != nil {
+			return 0, err
+		}
 		if onHost(n) && (write || trunc) {
 			err := inParent(t, n, func(fd int) error {
 				h, err := hostOpenWrite(fd, n.name, n.host, acc == O_RDWR, trunc, k.fs.host.check)
@@ -238,6 +241,7 @@ lookup:
 		} else {
 			f.data = n.content(t)
 		}
+		k.hold(f, 1)
 	}
 	fd, err := k.files.alloc(f, 0, cloexec)
 	if err != nil {

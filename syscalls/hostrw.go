@@ -134,6 +134,9 @@ func refresh(f *file) error {
 // opens it as openat(2) asked.
 func (k *Kernel) hostCreateOpen(t Task, dir *node, name string, flags uint64, mode uint32, cloexec bool) (uint64, error) {
 	x := abiOf(t.Arch())
+	if err := k.holdsRoom(dir); err != nil {
+		return 0, err
+	}
 	var f *file
 	err := k.fs.inHostDir(dir, func(fd int) error {
 		acc := int(flags & O_ACCMODE)
@@ -147,6 +150,7 @@ func (k *Kernel) hostCreateOpen(t Task, dir *node, name string, flags uint64, mo
 		}
 		f = &file{n: k.fs.hostNode(dir, name, st, kindFile), host: h, largefile: true,
 			flags: flags &^ (O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | x.oLargefile)}
+		k.hold(f, 1)
 		return nil
 	})
 	if err != nil {

@@ -99,3 +99,26 @@ func TestWritableHostDirectory(t *testing.T) {
 		t.Errorf("OpenKernel with a missing RW directory: %v", err)
 	}
 }
+
+// TestHostFilesBounded: however high the guest sets RLIMIT_NOFILE, it
+// holds at most maxHostFiles host descriptors; past them opens fail with
+// ENFILE, and closing one makes room.
+func TestHostFilesBounded(t *testing.T) {
+	skipUnlessLinux(t)
+	root := t.TempDir()
+	if err := os.WriteFile(filepath.Join(root, "f"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f := newFakeWith(t, arch.AMD64, Config{FSRoot: root})
+	f.ok(t, "prlimit64", 0, RLIMIT_NOFILE, f.u64s(1<<20, 1<<20), 0)
+	p := f.cstr("/f")
+	var last uint64
+	for range maxHostFiles {
+		last = f.ok(t, "openat", atFdcwd, p, O_RDONLY, 0)
+	}
+	f.fails(t, ENFILE, "openat", atFdcwd, p, O_RDONLY, 0)
+	// Virtual files do not count against host descriptors.
+	f.ok(t, "close", f.ok(t, "openat", atFdcwd, f.cstr("/proc/self/status"), O_RDONLY, 0))
+	f.ok(t, "close", last)
+	f.ok(t, "openat", atFdcwd, p, O_RDONLY, 0)
+}

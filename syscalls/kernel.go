@@ -162,6 +162,8 @@ type Kernel struct {
 	netw *network
 	// locks are the flock locks by file (lock.go).
 	locks map[any]*fileLocks
+	// hostFiles and virtualBytes are what open files hold (fd.go).
+	hostFiles, virtualBytes int
 }
 
 // NewKernel returns the kernel state of a new process: fds 0, 1 and 2 open
