@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -260,6 +261,24 @@ func TestMicroarchitectureLevels(t *testing.T) {
 				assert.Equal(t, 1, r.Code)
 				assert.Contains(t, errOut.String(), "This program can only be run on AMD64 processors with "+level+" microarchitecture support.")
 			}
+		})
+	}
+}
+
+// TestSignalFromOutside: Signal, called from another goroutine while Run
+// runs, reaches the guest as a kill from its parent would: a spinning Go
+// program without a handler for SIGTERM is killed by it.
+func TestSignalFromOutside(t *testing.T) {
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			p := start(t, loadertest.Build(t, "loop", a.Name), emu.Config{})
+			go func() {
+				time.Sleep(50 * time.Millisecond)
+				p.Signal(15)
+			}()
+			r := runTo(t, p, emu.UntilExit())
+			require.Equal(t, emu.StopKilled, r.Kind, "stop: %s", r)
+			assert.Equal(t, 15, r.Signal)
 		})
 	}
 }
