@@ -74,7 +74,7 @@
 //
 //  1. Write the handler in the file of its family (mm.go, signal.go,
 //     thread.go, time.go, fs.go, rw.go, fswrite.go, tmpfs.go, pipe.go, eventfd.go,
-//     epoll.go, socket.go, splice.go, proc.go) as
+//     epoll.go, socket.go, sockio.go, splice.go, proc.go) as
 //     func Xxx(t Task, a Args) (uint64, error), with the doc comment
 //     "Xxx implements xxx(2)." followed by any deviation from Linux.
 //     Validate arguments in the order Linux does, return Errno values for
