@@ -36,7 +36,7 @@ var amd64Table = map[int]Entry{
 	amd64.SYS_NANOSLEEP:         Handled("nanosleep", Nanosleep, Timespec, Ptr),
 	amd64.SYS_GETPID:            Handled("getpid", Getpid),
 	amd64.SYS_SENDFILE:          Handled("sendfile", Sendfile, Fd, Fd, Ptr, Uint),
-	amd64.SYS_SOCKET:            Partial("socket", Socket, "unix sockets and TCP/UDP on the loopback network inside the emulation, no host network; SOCK_SEQPACKET keeps no message boundaries", Int, Hex, Int),
+	amd64.SYS_SOCKET:            Partial("socket", Socket, "unix sockets and TCP/UDP on the loopback network inside the emulation; no host network", Int, Hex, Int),
 	amd64.SYS_CONNECT:           Handled("connect", Connect, Fd, Ptr, Uint),
 	amd64.SYS_ACCEPT:            Handled("accept", Accept, Fd, Ptr, Ptr),
 	amd64.SYS_SENDTO:            Handled("sendto", Sendto, Fd, Buf, Uint, Hex, Ptr, Uint),

@@ -88,7 +88,7 @@ var arm64Table = map[int]Entry{
 	arm64.SYS_GETGID:            Handled("getgid", Getgid),
 	arm64.SYS_GETEGID:           Handled("getegid", Getegid),
 	arm64.SYS_GETTID:            Handled("gettid", Gettid),
-	arm64.SYS_SOCKET:            Partial("socket", Socket, "unix sockets and TCP/UDP on the loopback network inside the emulation, no host network; SOCK_SEQPACKET keeps no message boundaries", Int, Hex, Int),
+	arm64.SYS_SOCKET:            Partial("socket", Socket, "unix sockets and TCP/UDP on the loopback network inside the emulation; no host network", Int, Hex, Int),
 	arm64.SYS_SOCKETPAIR:        Handled("socketpair", Socketpair, Int, Hex, Int, Ptr),
 	arm64.SYS_BIND:              Handled("bind", Bind, Fd, Ptr, Uint),
 	arm64.SYS_LISTEN:            Handled("listen", Listen, Fd, Int),

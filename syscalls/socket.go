@@ -20,9 +20,9 @@ import (
 // listening socket completes at once, queueing the server's end on the
 // listener until accept takes it. Datagrams queue on the receiving
 // socket, bounded by its receive buffer. Everything waits on the virtual
-// clock. Ancillary data (SCM_RIGHTS, credentials) is not emulated, and
-// SOCK_SEQPACKET sockets are streams here: they keep no message
-// boundaries.
+// clock. A seqpacket connection sends each message to its peer's queue,
+// as a datagram socket does. Ancillary data (SCM_RIGHTS, credentials) is
+// not emulated.
 
 // Socket families, types and options (include/linux/socket.h, net.h,
 // in.h, in6.h, asm-generic/socket.h, tcp.h).
@@ -109,6 +109,7 @@ type socket struct {
 	opts               map[[2]int32]int32 // other int options, as set
 	err                Errno              // SO_ERROR, cleared when read
 	shutRd, shutWr     bool
+	peerGone           bool  // a seqpacket peer closed or shut down writing
 	node               *node // the unix socket file it is bound to
 	// A connected stream or seqpacket socket reads in and writes out.
 	in, out *pipe
@@ -180,7 +181,11 @@ func (k *Kernel) newSocket(family, typ, proto int) (*socket, error) {
 		acceptQ: k.newWaitQueue(), dgQ: k.newWaitQueue()}, nil
 }
 
+// stream: connection-oriented (listen, accept, connect to a listener);
+// bytes: a byte stream through pipes. A seqpacket socket is the one but
+// not the other: connected, it sends messages to its peer's queue.
 func (s *socket) stream() bool { return s.typ != SOCK_DGRAM }
+func (s *socket) bytes() bool  { return s.typ == SOCK_STREAM }
 
 // sockNode is the inode of a socket, on sockfs.
 func (k *Kernel) sockNode(s *socket) *node {
@@ -276,7 +281,7 @@ func Socketpair(t Task, a Args) (uint64, error) {
 func (k *Kernel) join(x, y *socket) error {
 	x.connected, y.connected = true, true
 	x.peer, y.peer = y, x
-	if !x.stream() {
+	if !x.bytes() {
 		return nil
 	}
 	p1, err := k.newPipeObject()
@@ -304,8 +309,15 @@ func (s *socket) release(t Task) {
 	}
 	s.backlog = nil
 	s.unbind()
-	if s.peer != nil && !s.stream() && s.peer.peer == s {
+	if s.peer != nil && !s.bytes() && s.peer.peer == s {
 		s.peer.peer = nil
+		if s.stream() {
+			// The seqpacket peer reads what is queued, then end of file.
+			s.peer.peerGone = true
+			if t != nil {
+				s.peer.dgQ.wake(t, 0)
+			}
+		}
 	}
 	if t != nil {
 		s.acceptQ.wake(t, 0)
@@ -937,8 +949,12 @@ func Shutdown(t Task, a Args) (uint64, error) {
 		return 0, ENOTCONN
 	}
 	s.shutdown(t, how != SHUT_WR, how != SHUT_RD)
-	if !s.stream() && how != SHUT_WR {
+	if !s.bytes() && how != SHUT_WR {
 		s.dgQ.wake(t, 0)
+	}
+	if s.stream() && !s.bytes() && how != SHUT_RD && s.peer != nil {
+		s.peer.peerGone = true
+		s.peer.dgQ.wake(t, 0)
 	}
 	return 0, nil
 }

@@ -168,6 +168,28 @@ func TestUnixSockets(t *testing.T) {
 		}
 		f.fails(t, EOPNOTSUPP, "socketpair", AF_INET, SOCK_STREAM, 0, sv)
 
+		// Seqpacket pairs keep message boundaries, and end.
+		f.ok(t, "socketpair", AF_UNIX, SOCK_SEQPACKET, 0, sv)
+		x, y = uint64(f.u32At(t, sv)), uint64(f.u32At(t, sv+4))
+		f.send(t, x, "first")
+		f.send(t, x, "second")
+		if got := f.recv(t, y); got != "first" {
+			t.Errorf("first message %q", got)
+		}
+		buf, msg := f.alloc(8), f.alloc(56)
+		iov := f.u64s(buf, 3)
+		if err := f.WriteMem(msg, append(make([]byte, 16), f.mem(t, f.u64s(iov, 1), 16)...)); err != nil {
+			t.Fatal(err)
+		}
+		if n := f.ok(t, "recvmsg", y, msg, 0); n != 3 || string(f.mem(t, buf, 3)) != "sec" || f.u32At(t, msg+48)&MSG_TRUNC == 0 {
+			t.Errorf("short recvmsg: %d %q flags %#x", n, f.mem(t, buf, 3), f.u32At(t, msg+48))
+		}
+		f.ok(t, "close", x)
+		if got := f.recv(t, y); got != "" {
+			t.Errorf("read %q after the peer closed", got)
+		}
+		f.fails(t, EPIPE, "sendto", y, f.cstr("x"), 1, MSG_NOSIGNAL, 0, 0)
+
 		// Datagram pairs keep message boundaries.
 		f.ok(t, "socketpair", AF_UNIX, SOCK_DGRAM, 0, sv)
 		x, y = uint64(f.u32At(t, sv)), uint64(f.u32At(t, sv+4))

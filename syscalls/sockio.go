@@ -6,16 +6,16 @@ import "encoding/binary"
 // receive calls, and readiness for epoll.
 
 // read receives into dst: from the stream's inbound pipe, or the
-// next datagram (the rest of which is dropped, as MSG_TRUNC says).
+// next message (the rest of which is dropped, as MSG_TRUNC says).
 func (s *socket) read(t Task, f *file, dst *ioDst, flags uint32, from *sockAddr) (uint64, uint32, error) {
 	nonblock := f.flags&O_NONBLOCK != 0 || flags&MSG_DONTWAIT != 0
-	if s.stream() {
-		if s.in == nil {
-			if s.typ == SOCK_STREAM && s.family != AF_UNIX {
-				return 0, 0, ENOTCONN
-			}
+	if s.stream() && !s.connected {
+		if s.listening {
 			return 0, 0, EINVAL
 		}
+		return 0, 0, ENOTCONN
+	}
+	if s.bytes() {
 		if s.shutRd {
 			return 0, 0, nil
 		}
@@ -32,7 +32,7 @@ func (s *socket) read(t Task, f *file, dst *ioDst, flags uint32, from *sockAddr)
 	}
 	ws, _, _ := restartState(t)
 	if len(s.dgrams) == 0 {
-		if s.shutRd {
+		if s.shutRd || s.peerGone {
 			return 0, 0, nil
 		}
 		if nonblock {
@@ -45,6 +45,7 @@ func (s *socket) read(t Task, f *file, dst *ioDst, flags uint32, from *sockAddr)
 	if flags&MSG_PEEK == 0 {
 		s.dgrams = s.dgrams[1:]
 		s.dgBytes -= len(d.data)
+		s.dgQ.wake(t, EPOLLOUT|EPOLLWRNORM) // a sender waiting for room
 	}
 	w, err := dst.put(d.data[:min(uint64(len(d.data)), dst.left())])
 	if err != nil && w == 0 {
@@ -65,7 +66,15 @@ func (s *socket) read(t Task, f *file, dst *ioDst, flags uint32, from *sockAddr)
 // to (or the connected peer).
 func (s *socket) write(t Task, f *file, src *ioSrc, flags uint32, to *sockAddr) (uint64, error) {
 	nonblock := f.flags&O_NONBLOCK != 0 || flags&MSG_DONTWAIT != 0
-	if s.stream() {
+	if s.stream() && !s.bytes() {
+		switch {
+		case !s.connected:
+			return 0, ENOTCONN
+		case s.shutWr || s.peer == nil:
+			return 0, s.epipe(t, flags)
+		}
+	}
+	if s.bytes() {
 		if s.out == nil {
 			if s.family == AF_UNIX {
 				return 0, ENOTCONN
@@ -73,12 +82,7 @@ func (s *socket) write(t Task, f *file, src *ioSrc, flags uint32, to *sockAddr) 
 			return 0, EPIPE
 		}
 		if s.shutWr {
-			if flags&MSG_NOSIGNAL == 0 {
-				if _, err := sendSignal(t, t.TID(), SIGPIPE, SI_USER); err != nil {
-					return 0, err
-				}
-			}
-			return 0, EPIPE
+			return 0, s.epipe(t, flags)
 		}
 		wf := &file{flags: O_WRONLY}
 		if nonblock {
@@ -142,6 +146,17 @@ func (s *socket) write(t Task, f *file, src *ioSrc, flags uint32, to *sockAddr) 
 	return uint64(len(data)), nil
 }
 
+// epipe is a write past the end of a connection: EPIPE, and SIGPIPE
+// unless MSG_NOSIGNAL.
+func (s *socket) epipe(t Task, flags uint32) error {
+	if flags&MSG_NOSIGNAL == 0 {
+		if _, err := sendSignal(t, t.TID(), SIGPIPE, SI_USER); err != nil {
+			return err
+		}
+	}
+	return EPIPE
+}
+
 // poll is the socket's readiness.
 func (s *socket) poll() uint32 {
 	var ev uint32
@@ -150,7 +165,7 @@ func (s *socket) poll() uint32 {
 		if len(s.backlog) > 0 {
 			ev |= EPOLLIN | EPOLLRDNORM
 		}
-	case s.stream() && s.in != nil:
+	case s.bytes() && s.in != nil:
 		if len(s.in.bufs) > 0 || s.in.writers <= 0 || s.shutRd {
 			ev |= EPOLLIN | EPOLLRDNORM
 		}
@@ -162,6 +177,15 @@ func (s *socket) poll() uint32 {
 		}
 		if (s.in.writers <= 0 || s.shutRd) && (s.shutWr || s.out.readers <= 0) {
 			ev |= EPOLLHUP
+		}
+	case s.stream() && s.connected: // seqpacket
+		if len(s.dgrams) > 0 || s.peerGone {
+			ev |= EPOLLIN | EPOLLRDNORM
+		}
+		if s.peerGone {
+			ev |= EPOLLRDHUP | EPOLLHUP
+		} else if s.peer != nil && s.peer.dgBytes < rmemDefault {
+			ev |= EPOLLOUT | EPOLLWRNORM
 		}
 	case s.stream():
 		ev |= EPOLLOUT | EPOLLHUP
