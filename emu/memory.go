@@ -6,6 +6,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/gorunemu/gorunemu/arch"
 	"github.com/gorunemu/gorunemu/emu/unicorn"
 	"github.com/gorunemu/gorunemu/syscalls"
 )
@@ -34,6 +35,7 @@ type mapping struct {
 	offset     uint64 // file offset, for file-backed segments
 	host       []byte // len == end-start
 	chunk      *chunk
+	coff       uint64 // where host starts in chunk.mem
 }
 
 // addressSpace is the guest's memory: Linux mmap/munmap/mprotect/brk
@@ -54,6 +56,32 @@ type addressSpace struct {
 	limitHit bool
 	brkStart uint64
 	brk      uint64
+	// regions counts the accessible mappings, each an engine region (a
+	// mapping split but not yet changed counts twice: an upper bound);
+	// maxRegions bounds it (0: no bound). See regionLimit.
+	regions, maxRegions int
+}
+
+// regionLimit is how many accessible mappings a guest may have. Each is a
+// Unicorn region, and Unicorn's physical memory map holds fewer than
+// TARGET_PAGE_SIZE sections, then aborts the host program: 1024 on arm64,
+// whose smallest page is 1 KiB (measured: 1,000 alternating regions run,
+// 1,050 abort), 4096 on x86. Past the bound mmap and mprotect fail with
+// ENOMEM, as Linux's do past vm.max_map_count; Go programs use a few
+// dozen.
+func regionLimit(a *arch.Arch) int {
+	switch a.Name {
+	case "arm64":
+		return 900
+	case "amd64":
+		return 3600
+	}
+	panic("emu: no region limit for arch " + a.Name)
+}
+
+// roomFor reports whether n more accessible mappings fit.
+func (as *addressSpace) roomFor(n int) bool {
+	return as.maxRegions == 0 || as.regions+n <= as.maxRegions
 }
 
 func newAddressSpace(eng *unicorn.Engine, page, top, mmapBase, limit uint64) *addressSpace {
@@ -124,6 +152,9 @@ func (as *addressSpace) mmap(r syscalls.MapRequest) (uint64, error) {
 		if err := as.checkLimit(addr, length, r.Prot); err != nil {
 			return 0, err
 		}
+		if r.Prot != syscalls.PROT_NONE && !as.roomFor(2) { // a split, and the new one
+			return 0, syscalls.ENOMEM
+		}
 		if err := as.unmap(addr, length); err != nil {
 			return 0, err
 		}
@@ -135,6 +166,9 @@ func (as *addressSpace) mmap(r syscalls.MapRequest) (uint64, error) {
 		}
 		if err := as.checkLimit(addr, length, r.Prot); err != nil {
 			return 0, err
+		}
+		if r.Prot != syscalls.PROT_NONE && !as.roomFor(1) {
+			return 0, syscalls.ENOMEM
 		}
 	}
 	if err := as.mapNew(addr, length, r.Prot, r.Name); err != nil {
@@ -227,6 +261,7 @@ func (as *addressSpace) mapNew(addr, length uint64, prot syscalls.Prot, name str
 	as.maps[i] = m
 	if prot != syscalls.PROT_NONE {
 		as.committed += length
+		as.regions++
 	}
 	return nil
 }
@@ -241,7 +276,10 @@ func (as *addressSpace) split(addr uint64) {
 	}
 	m := as.maps[i]
 	off := addr - m.start
-	right := &mapping{start: addr, end: m.end, prot: m.prot, name: m.name, offset: m.offset + off, host: m.host[off:], chunk: m.chunk}
+	right := &mapping{start: addr, end: m.end, prot: m.prot, name: m.name, offset: m.offset + off, host: m.host[off:], chunk: m.chunk, coff: m.coff + off}
+	if m.prot != syscalls.PROT_NONE {
+		as.regions++
+	}
 	m.end, m.host = addr, m.host[:off:off]
 	as.maps = append(as.maps, nil)
 	copy(as.maps[i+2:], as.maps[i+1:])
@@ -270,6 +308,7 @@ func (as *addressSpace) unmap(addr, length uint64) error {
 			if err := as.eng.Unmap(m.start, m.end-m.start); err != nil {
 				return err
 			}
+			as.regions--
 		}
 		if err := as.release(m); err != nil {
 			return err
@@ -304,7 +343,13 @@ func (as *addressSpace) covered(addr, end uint64) bool {
 }
 
 // protect changes the protection of [addr, addr+length); ENOMEM if a page
-// in it is unmapped (checked before anything changes).
+// in it is unmapped (checked before anything changes). Like Linux's
+// vma_merge, the pieces that end up alike and adjacent (same protection,
+// name and host memory, as pieces of one mmap are) become one mapping
+// again, and one engine region: a guest that protects page by page and
+// then the whole range does not leave thousands of regions behind, which
+// cost Unicorn time on every change and, past a few thousand on arm64,
+// abort it.
 func (as *addressSpace) protect(addr, length uint64, prot syscalls.Prot) error {
 	end := addr + as.pageUp(length)
 	if !as.covered(addr, end) {
@@ -314,29 +359,104 @@ func (as *addressSpace) protect(addr, length uint64, prot syscalls.Prot) error {
 		return err
 	}
 	i, j := as.span(addr, end)
+	// The neighbours join in if they will merge with the range's ends.
+	lo, hi := i, j
+	if lo > 0 && mergeable(as.maps[lo-1], as.maps[lo], as.maps[lo-1].prot, prot) {
+		lo--
+	}
+	if hi < len(as.maps) && mergeable(as.maps[hi-1], as.maps[hi], prot, as.maps[hi].prot) {
+		hi++
+	}
+	// Count the regions before and after, and refuse before changing
+	// anything if there would be too many.
+	after := func(k int) syscalls.Prot {
+		if k >= i && k < j {
+			return prot
+		}
+		return as.maps[k].prot
+	}
+	before, runs := 0, 0
+	for k := lo; k < hi; k++ {
+		if as.maps[k].prot != syscalls.PROT_NONE {
+			before++
+		}
+		if after(k) != syscalls.PROT_NONE && (k == lo || !mergeable(as.maps[k-1], as.maps[k], after(k-1), after(k))) {
+			runs++
+		}
+	}
+	if as.maxRegions > 0 && as.regions+runs-before > as.maxRegions {
+		// Undo the splits: the engine still has the pieces as one.
+		as.rejoin(max(i-1, 0), min(j+1, len(as.maps)))
+		return syscalls.ENOMEM
+	}
 	for _, m := range as.maps[i:j] {
-		var err error
-		switch size := m.end - m.start; {
-		case m.prot == prot:
-		case m.prot == syscalls.PROT_NONE:
-			err = as.eng.MapPtr(m.start, m.host, ucProt(prot))
-		case prot == syscalls.PROT_NONE:
-			err = as.eng.Unmap(m.start, size)
-		default:
-			err = as.eng.Protect(m.start, size, ucProt(prot))
-		}
-		if err != nil {
-			return err
-		}
 		switch {
 		case m.prot == syscalls.PROT_NONE && prot != syscalls.PROT_NONE:
 			as.committed += m.end - m.start
 		case m.prot != syscalls.PROT_NONE && prot == syscalls.PROT_NONE:
 			as.committed -= m.end - m.start
 		}
+	}
+	for _, m := range as.maps[lo:hi] {
+		if m.prot != syscalls.PROT_NONE {
+			if err := as.eng.Unmap(m.start, m.end-m.start); err != nil {
+				return err
+			}
+		}
+	}
+	for _, m := range as.maps[i:j] {
 		m.prot = prot
 	}
+	// Count the accessible pieces as regions; rejoin takes back those
+	// that merge, leaving runs of them.
+	as.regions -= before
+	for _, m := range as.maps[lo:hi] {
+		if m.prot != syscalls.PROT_NONE {
+			as.regions++
+		}
+	}
+	hi = as.rejoin(lo, hi)
+	for _, m := range as.maps[lo:hi] {
+		if m.prot != syscalls.PROT_NONE {
+			if err := as.eng.MapPtr(m.start, m.host, ucProt(m.prot)); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
+}
+
+// rejoin merges the alike neighbours among maps[lo:hi] into one mapping
+// each, counting one region less for each accessible one absorbed, and
+// returns where the range now ends. It changes no engine region: after a
+// split that no change followed, the engine has the pieces as one already;
+// protect maps the merged ones afresh.
+func (as *addressSpace) rejoin(lo, hi int) int {
+	out := as.maps[:lo]
+	for _, m := range as.maps[lo:hi] {
+		if n := len(out); n > lo && mergeable(out[n-1], m, out[n-1].prot, m.prot) {
+			last := out[n-1]
+			last.end = m.end
+			size := last.end - last.start
+			last.host = last.chunk.mem[last.coff : last.coff+size : last.coff+size]
+			if m.prot != syscalls.PROT_NONE {
+				as.regions--
+			}
+			continue
+		}
+		out = append(out, m)
+	}
+	end := len(out)
+	as.maps = append(out, as.maps[hi:]...)
+	return end
+}
+
+// mergeable reports whether b can join a, which precedes it, when they
+// have protections aProt and bProt: the same, adjacent, alike, and backed
+// by adjacent host memory of one chunk.
+func mergeable(a, b *mapping, aProt, bProt syscalls.Prot) bool {
+	return aProt == bProt && a.end == b.start && a.chunk == b.chunk && a.coff+(a.end-a.start) == b.coff &&
+		a.name == b.name && a.offset+(a.end-a.start) == b.offset
 }
 
 // discard makes [addr, addr+length) read as zero (MADV_DONTNEED).

@@ -250,3 +250,35 @@ func assertBytes(t *testing.T, as *addressSpace, addr, n uint64, v byte) {
 		}
 	}
 }
+
+// TestProtectMergesAndBoundsRegions: pieces of one mapping that end up
+// alike merge again, in the list and in the engine, and a guest cannot
+// make more engine regions than the bound: mprotect fails with ENOMEM
+// and leaves everything as it was.
+func TestProtectMergesAndBoundsRegions(t *testing.T) {
+	as := newSpace(t, 0)
+	as.maxRegions = 4
+	addr, err := as.mmap(syscalls.MapRequest{Length: 16 * page, Prot: rw})
+	require.NoError(t, err)
+	for k := uint64(1); k < 16; k += 2 {
+		err = as.protect(addr+k*page, page, none)
+		if err != nil {
+			break
+		}
+	}
+	require.ErrorIs(t, err, syscalls.ENOMEM)
+	assert.Equal(t, 4, as.regions)
+	checkMirror(t, as)
+	before := spans(as)
+	require.ErrorIs(t, as.protect(addr+9*page, page, none), syscalls.ENOMEM)
+	assert.Equal(t, before, spans(as), "a refused mprotect changes nothing")
+
+	require.NoError(t, as.protect(addr, 16*page, rw))
+	assert.Equal(t, []span{{addr, addr + 16*page, rw}}, spans(as), "one mapping again")
+	assert.Equal(t, 1, as.regions)
+	checkMirror(t, as)
+	// The merged mapping's memory is the original: a write lands at the
+	// same host byte.
+	require.NoError(t, as.write(addr+5*page+7, []byte{42}, false))
+	assert.Equal(t, byte(42), as.maps[as.find(addr)].host[5*page+7])
+}

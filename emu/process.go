@@ -192,6 +192,7 @@ func New(img *loader.Image, cfg Config) (_ *Process, err error) {
 			p.Close()
 		}
 	}()
+	p.mem.maxRegions = regionLimit(a)
 	if p.cpu, err = GuestCPU(a); err != nil {
 		return nil, err
 	}

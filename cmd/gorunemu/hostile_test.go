@@ -158,3 +158,23 @@ func fixtureLine(t *testing.T, fixture, file, text string) string {
 	t.Fatalf("no %q in testdata/%s/%s", text, fixture, file)
 	return ""
 }
+
+// TestManyMappings: thousands of mappings neither abort the host program
+// (Unicorn's arm64 memory map aborts past about a thousand regions) nor
+// stay split once they are alike again: past the bound the guest's
+// mprotect fails with ENOMEM, as Linux's does past vm.max_map_count.
+func TestManyMappings(t *testing.T) {
+	for _, c := range []struct {
+		arch, pages string
+		code        int
+		out         string
+	}{
+		{"arm64", "1200", 0, "ok\n"},
+		{"arm64", "3000", 1, "mprotect page by page: cannot allocate memory\n"},
+		{"amd64", "1200", 0, "ok\n"},
+	} {
+		code, out, errOut := gorunemu("run", "-q", "--until", "exit", loadertest.Build(t, "manymaps", c.arch), c.pages)
+		assert.Equal(t, c.code, code, "%s %s pages: stderr %s", c.arch, c.pages, errOut)
+		assert.Equal(t, c.out, out, "%s %s pages", c.arch, c.pages)
+	}
+}
