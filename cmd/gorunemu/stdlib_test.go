@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -84,9 +85,13 @@ func TestStdlibUnderExec(t *testing.T) {
 }
 
 // runTest runs a test binary with -test.short in dir and reports whether
-// it passed, its output and its wall time.
+// it passed, its output and its wall time. The binary's own timeout (go
+// test's default) makes a hung test fail with its goroutines; a run that
+// outlives it by far (qemu-user once hung in os/exec) is killed.
 func runTest(dir string, argv ...string) (bool, string, time.Duration) {
-	cmd := exec.Command(argv[0], append(argv[1:], "-test.short")...)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, argv[0], append(argv[1:], "-test.short", "-test.timeout=10m")...)
 	cmd.Dir = dir
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
