@@ -32,10 +32,13 @@ func (p *Process) faultPC(t *Thread, f *Fault, pc uint64) uint64 {
 	write := f.Access == "write"
 	var at uint64
 	var ok bool
-	if p.arch == arch.ARM64 {
+	switch p.arch.Name {
+	case "arm64":
 		at, ok = p.arm64FaultPC(t, f.Addr, write, block, code)
-	} else {
+	case "amd64":
 		at, ok = p.amd64FaultPC(t, f.Addr, write, block, code)
+	default:
+		panic("emu: no fault decoder for arch " + p.arch.Name)
 	}
 	if !ok {
 		return pc

@@ -139,9 +139,15 @@ func (f *Fault) sigInfo(a *arch.Arch, pc uint64) syscalls.SigInfo {
 	}
 	switch f.Signal {
 	case arch.SIGILL:
-		info.Code = syscalls.ILL_ILLOPN
-		if a == arch.ARM64 {
+		// x86's #UD is an illegal operand; arm64's undefined instruction
+		// an illegal opcode (do_undefinstr).
+		switch a.Name {
+		case "amd64":
+			info.Code = syscalls.ILL_ILLOPN
+		case "arm64":
 			info.Code = syscalls.ILL_ILLOPC
+		default:
+			panic("emu: no SIGILL code for arch " + a.Name)
 		}
 	case arch.SIGFPE:
 		info.Code = syscalls.FPE_INTDIV

@@ -32,6 +32,15 @@ type archABI struct {
 	// include/uapi/linux/eventpoll.h), naturally aligned on arm64. data
 	// is its last 8 bytes.
 	epollEventSize int
+	// pushFrame and popFrame write and read the signal frame
+	// (sigframe.go); set in init, as they use the ABI themselves.
+	pushFrame func(k *Kernel, t Task, info SigInfo, act sigaction) error
+	popFrame  func(t Task) (uint64, error)
+}
+
+func init() {
+	amd64ABI.pushFrame, amd64ABI.popFrame = pushFrameAMD64, popFrameAMD64
+	arm64ABI.pushFrame, arm64ABI.popFrame = pushFrameARM64, popFrameARM64
 }
 
 var amd64ABI = archABI{
@@ -61,8 +70,9 @@ var arm64ABI = archABI{
 	epollEventSize: 16,
 }
 
-// abiOf returns the ABI differences of a guest arch, or nil for an arch
-// gorunemu does not emulate.
+// abiOf returns the ABI differences of a guest arch: the one place this
+// package chooses by arch. A nil arch has none; an arch gorunemu does not
+// emulate is a bug of the caller, and panics.
 func abiOf(a *arch.Arch) *archABI {
 	if a == nil {
 		return nil
@@ -73,7 +83,7 @@ func abiOf(a *arch.Arch) *archABI {
 	case "arm64":
 		return &arm64ABI
 	}
-	return nil
+	panic("syscalls: no ABI for arch " + a.Name)
 }
 
 // validOpenFlags is VALID_OPEN_FLAGS (include/linux/fcntl.h): the open

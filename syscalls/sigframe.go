@@ -68,11 +68,7 @@ func (k *Kernel) DeliverFault(t Task, info SigInfo) (bool, error) {
 // act's handler with the signal (and the action's mask) blocked. It
 // returns false if the frame cannot be written.
 func (k *Kernel) runHandler(t Task, info SigInfo, act sigaction) (bool, error) {
-	push := pushFrameAMD64
-	if t.Arch() == arch.ARM64 {
-		push = pushFrameARM64
-	}
-	switch err := push(k, t, info, act); {
+	switch err := abiOf(t.Arch()).pushFrame(k, t, info, act); {
 	case errors.Is(err, EFAULT):
 		k.notef("%s: cannot write the signal frame; the process ends", SignalName(info.Signo))
 		return false, nil
@@ -208,11 +204,7 @@ func (k *Kernel) DeliverPending(t Task) (SigInfo, bool, error) {
 // returns from. A frame that cannot be read is a fault, which Linux
 // answers with SIGSEGV; here it is an emulator stop.
 func RtSigreturn(t Task, a Args) (uint64, error) {
-	pop := popFrameAMD64
-	if t.Arch() == arch.ARM64 {
-		pop = popFrameARM64
-	}
-	ret, err := pop(t)
+	ret, err := abiOf(t.Arch()).popFrame(t)
 	if errors.Is(err, EFAULT) {
 		return 0, gapf("rt_sigreturn: no readable signal frame at the stack pointer")
 	}

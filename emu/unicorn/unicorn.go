@@ -106,6 +106,10 @@ type Engine struct {
 // hooks: syscalls, CPU exceptions, invalid memory, invalid instructions and
 // the block counter.
 func Open(arch Arch, mode Mode, cpuModel int) (*Engine, error) {
+	// The hooks (hooks.c) know x86-64 and AArch64 and nothing else.
+	if arch != ArchX86 && arch != ArchARM64 {
+		return nil, fmt.Errorf("unicorn: arch %d: the hooks handle only x86 and arm64", arch)
+	}
 	var uc *C.uc_engine
 	if err := ucErr(C.uc_open(C.uc_arch(arch), C.uc_mode(mode), &uc), "open arch %d mode %d", arch, mode); err != nil {
 		return nil, err

@@ -296,3 +296,12 @@ func TestBudgetStopBetweenChainedBlocks(t *testing.T) {
 		})
 	}
 }
+
+// TestOpenRefusesOtherArches: the hooks know x86-64 and AArch64 only, so
+// any other Unicorn arch is refused at Open rather than run with the
+// wrong hooks.
+func TestOpenRefusesOtherArches(t *testing.T) {
+	const ucArchARM = 1 // 32-bit ARM
+	_, err := Open(Arch(ucArchARM), 0, -1)
+	assert.ErrorContains(t, err, "only x86 and arm64")
+}
