@@ -426,12 +426,8 @@ func (tr *tracer) syscall(t *Thread, after uint64, c *syscalls.Call, task syscal
 	e := tr.emit(t, trace.Syscall)
 	e.At = tr.loc(after - tr.p.arch.SyscallInsnLen)
 	e.Name = c.Name
-	var entry *syscalls.Entry
-	if en, ok := syscalls.Lookup(tr.p.arch, c.Nr); ok {
-		entry = &en
-	}
-	e.Args = syscalls.FormatArgs(task, entry, c.Args)
-	e.Result = syscalls.FormatResult(entry, c)
+	e.Args = syscalls.FormatArgs(task, c.Entry, c.Args)
+	e.Result = syscalls.FormatResult(c.Entry, c)
 	// The caller is found from the registers, which rt_sigreturn has
 	// replaced with the interrupted code's.
 	if t.pc == after {

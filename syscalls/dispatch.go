@@ -24,6 +24,9 @@ type Call struct {
 	// Note is what a trace should say about the call beyond its result,
 	// e.g. "SIGURG to tid 4243 pending for its handler".
 	Note string
+	// Entry is the table row that served the call (nil when none did):
+	// how a trace formats it.
+	Entry *Entry
 }
 
 // PanicError is a handler panic, recovered by Dispatch: an emulator bug.
@@ -66,6 +69,7 @@ func (k *Kernel) Dispatch(t Task, nr int, a Args) (c Call, err error) {
 		return c, nil
 	}
 
+	c.Entry = &e
 	k.cur = &c
 	defer func() {
 		k.cur = nil

@@ -90,18 +90,15 @@ func FormatResult(e *Entry, c *Call) string {
 		return "= -1 " + c.Errno.Error()
 	case e != nil && e.Ret == Hex:
 		return "= " + hex(c.Ret)
+	case e != nil && e.Ret == Octal:
+		return "= 0" + strconv.FormatUint(c.Ret, 8)
 	}
 	return "= " + strconv.FormatInt(int64(c.Ret), 10)
 }
 
 // Format renders a whole call: `openat(AT_FDCWD, "/x", O_RDONLY) = 3`.
 func Format(t Task, c *Call) string {
-	e, ok := Lookup(t.Arch(), c.Nr)
-	var ep *Entry
-	if ok {
-		ep = &e
-	}
-	return c.Name + "(" + strings.Join(FormatArgs(t, ep, c.Args), ", ") + ") " + FormatResult(ep, c)
+	return c.Name + "(" + strings.Join(FormatArgs(t, c.Entry, c.Args), ", ") + ") " + FormatResult(c.Entry, c)
 }
 
 func hex(v uint64) string { return "0x" + strconv.FormatUint(v, 16) }

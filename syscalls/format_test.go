@@ -97,6 +97,10 @@ func TestFormatResult(t *testing.T) {
 		if got := Format(f, &c); got != `openat(AT_FDCWD, "/nope", O_RDONLY) = -1 ENOENT (no such file or directory)` {
 			t.Errorf("%s", got)
 		}
+		c = f.sys(t, "umask", 0o077)
+		if got := Format(f, &c); got != `umask(077) = 022` {
+			t.Errorf("%s", got)
+		}
 		c = f.sys(t, "mmap", 0, 4096, 3, MAP_PRIVATE|MAP_ANONYMOUS, ^uint64(0), 0)
 		if got := Format(f, &c); !strings.HasSuffix(got, "= 0x7efffffff000") {
 			t.Errorf("%s", got)
