@@ -175,7 +175,7 @@ type syscallRecorder struct {
 	calls []string
 }
 
-func (r *syscallRecorder) Syscall(t *emu.Thread, c *syscalls.Call, _ syscalls.Task) {
+func (r *syscallRecorder) Syscall(t *emu.Thread, c *syscalls.Call) {
 	r.calls = append(r.calls, fmt.Sprintf("%d %s %x = %#x", t.TID, c.Name, c.Args, c.Ret))
 }
 

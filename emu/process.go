@@ -87,7 +87,7 @@ type Config struct {
 	// Strict stops the run at the first syscall gorunemu does not
 	// implement, instead of returning ENOSYS to the guest.
 	Strict bool
-	// Observer, if set, is told about syscalls, threads and stops.
+	// Observer, if set, is told about syscalls and threads (see Observer).
 	Observer Observer
 	// Trace, if set with a Sink, reports what the run does as trace events.
 	Trace *TraceOptions

@@ -12,11 +12,13 @@ import (
 )
 
 // Observer is told what happens during a run, on the goroutine that calls
-// Run. Embed NopObserver to implement only some methods.
+// Run: for a library user's test that wants the raw records (each
+// syscall's number, arguments and result, threads coming and going)
+// without a trace. It sees, and cannot change: it gets no Task. Embed
+// NopObserver to implement only some methods.
 type Observer interface {
-	// Syscall is called after each syscall has been handled; task reads
-	// the guest's memory for formatting arguments.
-	Syscall(t *Thread, c *syscalls.Call, task syscalls.Task)
+	// Syscall is called after each syscall has been handled.
+	Syscall(t *Thread, c *syscalls.Call)
 	// ThreadStarted is called when parent clones child.
 	ThreadStarted(child, parent *Thread)
 	// ThreadExited is called when a thread exits on its own.
@@ -27,7 +29,7 @@ type Observer interface {
 type NopObserver struct{}
 
 // Syscall does nothing.
-func (NopObserver) Syscall(*Thread, *syscalls.Call, syscalls.Task) {}
+func (NopObserver) Syscall(*Thread, *syscalls.Call) {}
 
 // ThreadStarted does nothing.
 func (NopObserver) ThreadStarted(child, parent *Thread) {}
@@ -368,7 +370,7 @@ func (p *Process) syscall(t *Thread) (rotate bool, err error) {
 		}
 	}
 	if p.cfg.Observer != nil {
-		p.cfg.Observer.Syscall(t, &c, k)
+		p.cfg.Observer.Syscall(t, &c)
 	}
 	if p.tracer != nil {
 		p.tracer.syscall(t, after, &c, k)

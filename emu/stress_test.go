@@ -131,7 +131,7 @@ type panicky struct {
 	after string
 }
 
-func (o panicky) Syscall(_ *emu.Thread, c *syscalls.Call, _ syscalls.Task) {
+func (o panicky) Syscall(_ *emu.Thread, c *syscalls.Call) {
 	if c.Name == o.after {
 		panic("observer bug on " + c.Name)
 	}

@@ -21,7 +21,7 @@ type netpollRecorder struct {
 	blocked map[string]int
 }
 
-func (r *netpollRecorder) Syscall(_ *emu.Thread, c *syscalls.Call, _ syscalls.Task) {
+func (r *netpollRecorder) Syscall(_ *emu.Thread, c *syscalls.Call) {
 	switch c.Name {
 	case "epoll_create1", "epoll_ctl", "epoll_pwait", "eventfd2", "pipe2":
 		r.count[c.Name]++

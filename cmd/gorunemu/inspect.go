@@ -57,7 +57,7 @@ func inspectCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "gorunemu: %v\n", err)
 		return code
 	}
-	p, code, err := o.open(g, guestArgs[1:], io.Discard, io.Discard, nil)
+	p, code, err := o.open(g, guestArgs[1:], io.Discard, io.Discard)
 	if err != nil {
 		fmt.Fprintf(stderr, "gorunemu: %v\n", err)
 		return code

@@ -218,11 +218,9 @@ func (o *runOptions) openImage(path string) (*loader.Image, int, error) {
 }
 
 // newProcess prepares img to run with the options; args follow argv[0].
-func (o *runOptions) newProcess(img *loader.Image, args []string, stdout, stderr io.Writer, obs emu.Observer, tr *emu.TraceOptions) (*emu.Process, int, error) {
+func (o *runOptions) newProcess(img *loader.Image, args []string, stdout, stderr io.Writer, tr *emu.TraceOptions) (*emu.Process, int, error) {
 	argv := append([]string{"./" + baseName(img.Path)}, args...)
-	return o.newProcessWith(img, argv, stdout, stderr, func(c *emu.Config) {
-		c.Observer, c.Trace = obs, tr
-	})
+	return o.newProcessWith(img, argv, stdout, stderr, func(c *emu.Config) { c.Trace = tr })
 }
 
 // newProcessWith prepares img to run with the options and argv, after
@@ -259,12 +257,12 @@ func (o *runOptions) newProcessWith(img *loader.Image, argv []string, stdout, st
 }
 
 // open loads the guest binary and prepares it to run.
-func (o *runOptions) open(g guest, args []string, stdout, stderr io.Writer, obs emu.Observer) (*emu.Process, int, error) {
+func (o *runOptions) open(g guest, args []string, stdout, stderr io.Writer) (*emu.Process, int, error) {
 	img, code, err := o.openImage(g.path)
 	if err != nil {
 		return nil, code, err
 	}
-	return o.newProcess(img, args, stdout, stderr, obs, nil)
+	return o.newProcess(img, args, stdout, stderr, nil)
 }
 
 func baseName(p string) string {
@@ -437,7 +435,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	if o.until == "exit" {
 		guestOut, guestErr, summary = stdout, stderr, stderr
 	}
-	p, code, err := o.open(g, guestArgs[1:], guestOut, guestErr, nil)
+	p, code, err := o.open(g, guestArgs[1:], guestOut, guestErr)
 	if err != nil {
 		fmt.Fprintf(stderr, "gorunemu: %v\n", err)
 		return code

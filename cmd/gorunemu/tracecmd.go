@@ -247,7 +247,7 @@ func traceCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "gorunemu trace: %v\n", err)
 		return code
 	}
-	p, code, err := o.newProcess(img, guestArgs[1:], tr.guest, tr.guest, nil, tr.opts)
+	p, code, err := o.newProcess(img, guestArgs[1:], tr.guest, tr.guest, tr.opts)
 	if err != nil {
 		tr.finish(nil)
 		fmt.Fprintf(stderr, "gorunemu: %v\n", err)
