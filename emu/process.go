@@ -21,7 +21,7 @@ import (
 // unless Config says otherwise.
 const (
 	DefaultSeed       = 1
-	DefaultNCPU       = 2
+	DefaultNCPU       = syscalls.DefaultNCPU
 	DefaultSlice      = 100_000 // instructions a thread runs before the next runnable one
 	DefaultMaxInsns   = 20_000_000_000
 	DefaultMaxThreads = 1000
@@ -262,7 +262,7 @@ func New(img *loader.Image, cfg Config) (_ *Process, err error) {
 }
 
 // pid is the guest's process id, and the main thread's tid.
-const pid = 4242
+const pid = syscalls.DefaultPID
 
 // guestExePath is the absolute path the guest believes it was run from.
 func guestExePath(host string) string {
