@@ -29,9 +29,9 @@ var (
 		"sync/atomic", "errors", "math", "html/template", "archive/tar", "flag", "unicode")
 )
 
-// stdlibKnown are the packages that pass under qemu-user and not yet
-// under gorunemu exec, with the reason. A package listed here that
-// passes fails the test, so the list stays true.
+// stdlibKnown are the packages that pass under qemu-user on amd64 and not
+// yet under gorunemu exec, with the reason. They run under gorunemu only:
+// one listed here that passes fails the test, so the list stays true.
 var stdlibKnown = map[string]string{
 	"os":      "no child processes: a dozen tests re-run the test binary or run pwd and hostname",
 	"os/exec": "no child processes",
@@ -65,19 +65,25 @@ func TestStdlibUnderExec(t *testing.T) {
 				out, err := cmd.CombinedOutput()
 				require.NoError(t, err, "%s", out)
 				dir := filepath.Join(goroot, "src", pkg)
-				qOK, qOut, qTime := runTest(dir, qemu, bin)
 				gOK, gOut, gTime := runTest(dir, self, "exec", bin)
-				t.Logf("%s %s: gorunemu %v (%.2fs), qemu-user %v (%.2fs)", pkg, a.Name, gOK, gTime.Seconds(), qOK, qTime.Seconds())
 				reason, known := stdlibKnown[pkg]
+				if known {
+					// Not compared: these packages start processes, which
+					// qemu-aarch64 7.2 hangs on (os/exec, flag) until the
+					// test's own timeout.
+					t.Logf("%s %s: gorunemu %v (%.2fs); known difference: %s", pkg, a.Name, gOK, gTime.Seconds(), reason)
+					if gOK {
+						t.Errorf("passes now: remove it from stdlibKnown (%s)", reason)
+					}
+					return
+				}
+				qOK, qOut, qTime := runTest(dir, qemu, bin)
+				t.Logf("%s %s: gorunemu %v (%.2fs), qemu-user %v (%.2fs)", pkg, a.Name, gOK, gTime.Seconds(), qOK, qTime.Seconds())
 				switch {
 				case !qOK:
 					t.Logf("fails under qemu-user too:\n%s", tail(qOut))
-				case gOK && known:
-					t.Errorf("passes now: remove it from stdlibKnown (%s)", reason)
-				case !gOK && !known:
-					t.Errorf("passes under qemu-user, fails under gorunemu exec:\n%s", tail(gOut))
 				case !gOK:
-					t.Logf("known difference: %s", reason)
+					t.Errorf("passes under qemu-user, fails under gorunemu exec:\n%s", tail(gOut))
 				}
 			})
 		}
