@@ -60,12 +60,31 @@ func twoFiles(t Task, inFd, outFd int32) (in, out *file, err error) {
 	return in, out, nil
 }
 
-// copyFrom reads up to n bytes of f at *pos (f's offset if pos is nil)
-// into a host buffer.
-func copyFrom(t Task, f *file, n uint64, pos *int64) ([]byte, error) {
+// move copies up to n bytes from in at *inPos to out at *outPos (nil:
+// the descriptions' own offsets) through a host buffer, and returns how
+// many it wrote. A regular source ends up just past what was written, so
+// a write that falls short or waits loses nothing: the rest is read again.
+func move(t Task, in, out *file, outFd int32, n uint64, inPos, outPos *int64) (uint64, error) {
+	if inPos == nil && in.n.kind == kindFile {
+		inPos = &in.off
+	}
+	var start int64
+	if inPos != nil {
+		start = *inPos
+	}
 	buf := make([]byte, n)
-	got, err := doRead(t, f, hostDst(buf), pos)
-	return buf[:got], err
+	got, err := doRead(t, in, hostDst(buf), inPos)
+	if err != nil || got == 0 {
+		return 0, err
+	}
+	w, err := doWrite(t, out, outFd, hostSrc(buf[:got]), outPos)
+	if in.n.kind == kindFile {
+		*inPos = start + int64(w)
+	}
+	if err != nil && w == 0 {
+		return 0, err
+	}
+	return w, nil
 }
 
 // CopyFileRange implements copy_file_range(2).
@@ -103,18 +122,10 @@ func CopyFileRange(t Task, a Args) (uint64, error) {
 	if in.n == out.n && *inOff < *outOff+int64(n) && *outOff < *inOff+int64(n) {
 		return 0, EINVAL // overlapping ranges of one file
 	}
-	data, err := copyFrom(t, in, n, inOff)
-	if err != nil || len(data) == 0 {
+	w, err := move(t, in, out, a.Fd(2), n, inOff, outOff)
+	if err != nil {
 		return 0, err
 	}
-	start := *outOff
-	w, err := doWrite(t, out, a.Fd(2), hostSrc(data), outOff)
-	if err != nil && w == 0 {
-		*inOff -= int64(len(data))
-		return 0, err
-	}
-	*inOff -= int64(len(data)) - int64(w)
-	*outOff = start + int64(w)
 	if err := firstErr(nil, writeOffset(t, a.Ptr(1), inOff), writeOffset(t, a.Ptr(3), outOff)); err != nil {
 		return 0, err
 	}
@@ -135,30 +146,15 @@ func Sendfile(t Task, a Args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	pos := off
-	if pos == nil {
-		cur := in.off
-		pos = &cur
-	}
-	start := *pos
 	n := min(a.Uint(3), spliceChunk, writeRoom(out))
 	if n == 0 {
 		return waitRoom(t, out, false)
 	}
-	data, err := copyFrom(t, in, n, pos)
-	if err != nil || len(data) == 0 {
+	w, err := move(t, in, out, a.Fd(0), n, off, nil) // a wait is redone from the same offset
+	if err != nil {
 		return 0, err
 	}
-	w, err := doWrite(t, out, a.Fd(0), hostSrc(data), nil)
-	if err != nil {
-		return 0, err // a wait is redone from the same offset
-	}
-	*pos = start + int64(w)
-	if off != nil {
-		return w, writeOffset(t, a.Ptr(2), pos)
-	}
-	in.off = *pos
-	return w, nil
+	return w, writeOffset(t, a.Ptr(2), off)
 }
 
 // streamPipe is the pipe a write to f fills, or a read from f drains:
@@ -234,15 +230,11 @@ func Splice(t Task, a Args) (uint64, error) {
 		return waitRoom(t, out, nonblock)
 	}
 	src := in
-	if nonblock && in.flags&O_NONBLOCK == 0 && !in.n.isRegular() {
+	if nonblock && in.flags&O_NONBLOCK == 0 && in.n.kind != kindFile {
 		src = &file{n: in.n, flags: in.flags | O_NONBLOCK, off: in.off}
 	}
-	data, err := copyFrom(t, src, n, inOff)
-	if err != nil || len(data) == 0 {
-		return 0, err
-	}
-	w, err := doWrite(t, out, a.Fd(2), hostSrc(data), outOff)
-	if err != nil && w == 0 {
+	w, err := move(t, src, out, a.Fd(2), n, inOff, outOff)
+	if err != nil {
 		return 0, err
 	}
 	if err := firstErr(nil, writeOffset(t, a.Ptr(1), inOff), writeOffset(t, a.Ptr(3), outOff)); err != nil {
@@ -250,5 +242,3 @@ func Splice(t Task, a Args) (uint64, error) {
 	}
 	return w, nil
 }
-
-func (n *node) isRegular() bool { return n.kind == kindFile }

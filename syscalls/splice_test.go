@@ -57,6 +57,15 @@ func TestCopies(t *testing.T) {
 		f.fails(t, ESPIPE, "splice", r, f.u64s(0), out, 0, 1, 0)
 		// An empty pipe with SPLICE_F_NONBLOCK does not wait.
 		f.fails(t, EAGAIN, "splice", r, 0, out, 0, 1, SPLICE_F_NONBLOCK)
+
+		// A write that fails leaves the source where it was.
+		r2, w2 := f.pipe2(t, 0)
+		f.ok(t, "close", r2)
+		in := f.ok(t, "openat", atFdcwd, f.cstr("/tmp/src"), O_RDONLY, 0)
+		f.fails(t, EPIPE, "splice", in, 0, w2, 0, 4, 0)
+		if pos := f.ok(t, "lseek", in, 0, SEEK_CUR); pos != 0 {
+			t.Errorf("source offset %d after a failed splice, want 0", pos)
+		}
 	})
 }
 
