@@ -8,6 +8,7 @@ import (
 	"io"
 	"path"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorunemu/gorunemu/arch"
@@ -123,8 +124,9 @@ type Process struct {
 
 	// outside are signals sent with Signal, from any goroutine, for the
 	// run loop to deliver.
-	outsideMu sync.Mutex
-	outside   []int
+	outsideMu      sync.Mutex
+	outside        []int
+	outsidePending atomic.Bool
 }
 
 // Stats counts what a run did.

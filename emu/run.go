@@ -434,6 +434,7 @@ func (p *Process) Signal(sig int) {
 	p.outsideMu.Lock()
 	p.outside = append(p.outside, sig)
 	p.outsideMu.Unlock()
+	p.outsidePending.Store(true)
 	_ = p.eng.Stop() // a hurry, not a need: the loop looks between slices anyway
 }
 
@@ -441,9 +442,13 @@ func (p *Process) Signal(sig int) {
 // current thread (or the first live one), and returns the stop if one
 // ended the process.
 func (p *Process) takeOutsideSignals() (*StopReason, error) {
+	if !p.outsidePending.Load() {
+		return nil, nil // the common case: one load per turn of the loop
+	}
 	p.outsideMu.Lock()
 	sigs := p.outside
 	p.outside = nil
+	p.outsidePending.Store(false)
 	p.outsideMu.Unlock()
 	for _, sig := range sigs {
 		t := p.cur

@@ -3,6 +3,7 @@ package syscalls
 import (
 	"encoding/binary"
 	"net/netip"
+	"path"
 	"strings"
 )
 
@@ -107,7 +108,6 @@ type socket struct {
 	connected          bool
 	v6only             bool
 	opts               map[[2]int32]int32 // other int options, as set
-	err                Errno              // SO_ERROR, cleared when read
 	shutRd, shutWr     bool
 	peerGone           bool  // a seqpacket peer closed or shut down writing
 	node               *node // the unix socket file it is bound to
@@ -660,14 +660,14 @@ func (k *Kernel) bindPath(t Task, p string, s *socket) (*node, error) {
 	if strings.HasPrefix(p, "/") {
 		start = k.fs.root
 	}
-	dir, err := k.fs.resolve(start, pathDir(p), true)
+	dir, err := k.fs.resolve(start, path.Dir(p), true)
 	if err != nil {
 		return nil, err
 	}
 	if dir.kind != kindDir {
 		return nil, ENOTDIR
 	}
-	name := pathBase(p)
+	name := path.Base(p)
 	if _, err := exists(t, dir, name); err == nil {
 		return nil, EADDRINUSE
 	}
@@ -685,19 +685,6 @@ func (k *Kernel) bindPath(t Task, p string, s *socket) (*node, error) {
 	n.sock = s
 	return n, nil
 }
-
-func pathDir(p string) string {
-	i := strings.LastIndexByte(p, '/')
-	switch {
-	case i < 0:
-		return "."
-	case i == 0:
-		return "/"
-	}
-	return p[:i]
-}
-
-func pathBase(p string) string { return p[strings.LastIndexByte(p, '/')+1:] }
 
 // Listen implements listen(2).
 func Listen(t Task, a Args) (uint64, error) {
@@ -1036,7 +1023,7 @@ func Getsockopt(t Task, a Args) (uint64, error) {
 	var v int32
 	switch {
 	case level == SOL_SOCKET && name == SO_ERROR:
-		v, s.err = int32(s.err), 0
+		v = 0 // a connect completes or fails at once: no error waits here
 	case level == SOL_SOCKET && name == SO_TYPE:
 		v = int32(s.typ)
 	case level == SOL_SOCKET && name == SO_DOMAIN:
