@@ -106,14 +106,12 @@ type Process struct {
 	kernel *syscalls.Kernel
 	stack  *loader.Stack
 
+	fam     *family   // the process tree it belongs to
 	threads []*Thread // live and exited, in creation (tid) order
 	active  []*Thread // the threads that have not exited, in tid order
 	cur     *Thread   // the thread whose state is loaded in the engine
-	nextTID int
 	futexes map[uint64][]*Thread // waiters by futex word
-	objects map[uint64][]*Thread // waiters by kernel object (Task.Block)
 
-	clockJump int64 // virtual time skipped while every thread slept
 	stats     Stats
 	exited    *StopReason     // set once the process has ended
 	limitHit  *StopReason     // a limit stopped a syscall; the run stops after it
@@ -152,66 +150,19 @@ func Open(path string, cfg Config) (*Process, error) {
 }
 
 // New maps img into a fresh engine, builds its initial stack and makes its
-// main thread ready to run at the entry point.
+// main thread ready to run at the entry point. The Process is the root of
+// a family: the processes it starts run with it.
 func New(img *loader.Image, cfg Config) (_ *Process, err error) {
-	a := img.Arch
-	if cfg.Seed == 0 {
-		cfg.Seed = DefaultSeed
-	}
-	if cfg.NCPU <= 0 {
-		cfg.NCPU = DefaultNCPU
-	}
-	if cfg.Slice == 0 {
-		cfg.Slice = DefaultSlice
-	}
-	if cfg.MaxInsns == 0 {
-		cfg.MaxInsns = DefaultMaxInsns
-	}
-	if cfg.MaxThreads <= 0 {
-		cfg.MaxThreads = DefaultMaxThreads
-	}
-	if len(cfg.Argv) == 0 {
-		cfg.Argv = []string{"./" + path.Base(img.Path)}
-	}
-	eng, err := unicorn.Open(unicorn.Arch(a.UnicornArch), unicorn.Mode(a.UnicornMode), a.CPUModel)
+	cfg = withDefaults(cfg, img)
+	p, err := newProcess(img, cfg, nil)
 	if err != nil {
 		return nil, err
-	}
-	p := &Process{
-		img:     img,
-		arch:    a,
-		cfg:     cfg,
-		eng:     eng,
-		mem:     newAddressSpace(eng, a.PageSize, a.StackTop, a.MmapBase, cfg.MaxMem),
-		futexes: map[uint64][]*Thread{},
-		objects: map[uint64][]*Thread{},
-		nextTID: pid,
-		until:   map[uint64]bool{},
-		stats:   Stats{Unimplemented: map[string]int{}},
 	}
 	defer func() {
 		if err != nil {
 			p.Close()
 		}
 	}()
-	p.mem.maxRegions = regionLimit(a)
-	if p.cpu, err = GuestCPU(a); err != nil {
-		return nil, err
-	}
-	if p.cpu.CPUID != nil {
-		if err := eng.SetCPUID(p.cpu.CPUID); err != nil {
-			return nil, err
-		}
-	}
-	if err := p.fixTSC(); err != nil {
-		return nil, err
-	}
-	if err := p.mapImage(); err != nil {
-		return nil, err
-	}
-	if err := p.mapStack(); err != nil {
-		return nil, err
-	}
 	exePath := cfg.ExePath
 	if exePath == "" {
 		exePath = guestExePath(img.Path)
@@ -236,16 +187,9 @@ func New(img *loader.Image, cfg Config) (_ *Process, err error) {
 	if err != nil {
 		return nil, err
 	}
-	main, err := p.newThread(nil)
-	if err != nil {
+	if _, err := p.startMain(nil, pid); err != nil {
 		return nil, err
 	}
-	// Linux starts a process with every register zero but SP and PC.
-	regs := []int{int(a.SP), int(a.PC)}
-	if err := main.ctx.RegWriteBatch(regs, []uint64{p.stack.SP, img.Entry}); err != nil {
-		return nil, err
-	}
-	main.pc = img.Entry
 	if t := cfg.Trace; t != nil && t.Sink != nil {
 		// Hooks go in before the first run: Unicorn would have to drop all
 		// translated code to add them later.
@@ -256,11 +200,102 @@ func New(img *loader.Image, cfg Config) (_ *Process, err error) {
 		if name == "" {
 			name = img.Path
 		}
-		if err := t.Sink.Begin(trace.Header{Binary: name, Arch: a.Name, GoVersion: img.GoVersion, Args: cfg.Argv}); err != nil {
+		if err := t.Sink.Begin(trace.Header{Binary: name, Arch: img.Arch.Name, GoVersion: img.GoVersion, Args: cfg.Argv}); err != nil {
 			return nil, err
 		}
 	}
 	return p, nil
+}
+
+// withDefaults fills in cfg's zero fields.
+func withDefaults(cfg Config, img *loader.Image) Config {
+	if cfg.Seed == 0 {
+		cfg.Seed = DefaultSeed
+	}
+	if cfg.NCPU <= 0 {
+		cfg.NCPU = DefaultNCPU
+	}
+	if cfg.Slice == 0 {
+		cfg.Slice = DefaultSlice
+	}
+	if cfg.MaxInsns == 0 {
+		cfg.MaxInsns = DefaultMaxInsns
+	}
+	if cfg.MaxThreads <= 0 {
+		cfg.MaxThreads = DefaultMaxThreads
+	}
+	if len(cfg.Argv) == 0 {
+		cfg.Argv = []string{"./" + path.Base(img.Path)}
+	}
+	return cfg
+}
+
+// newProcess maps img into a fresh engine and builds its initial stack:
+// a Process without kernel state or threads yet. With fam nil it is the
+// root of a new family; otherwise it joins fam.
+func newProcess(img *loader.Image, cfg Config, fam *family) (_ *Process, err error) {
+	a := img.Arch
+	eng, err := unicorn.Open(unicorn.Arch(a.UnicornArch), unicorn.Mode(a.UnicornMode), a.CPUModel)
+	if err != nil {
+		return nil, err
+	}
+	p := &Process{
+		img:     img,
+		arch:    a,
+		cfg:     cfg,
+		eng:     eng,
+		mem:     newAddressSpace(eng, a.PageSize, a.StackTop, a.MmapBase, cfg.MaxMem),
+		futexes: map[uint64][]*Thread{},
+		until:   map[uint64]bool{},
+		stats:   Stats{Unimplemented: map[string]int{}},
+	}
+	if fam == nil {
+		fam = newFamily(p)
+	}
+	p.fam = fam
+	defer func() {
+		if err != nil {
+			p.closeEngine()
+		}
+	}()
+	p.mem.maxRegions = regionLimit(a)
+	if p.cpu, err = GuestCPU(a); err != nil {
+		return nil, err
+	}
+	if p.cpu.CPUID != nil {
+		if err := eng.SetCPUID(p.cpu.CPUID); err != nil {
+			return nil, err
+		}
+	}
+	if err := p.fixTSC(); err != nil {
+		return nil, err
+	}
+	if err := p.mapImage(); err != nil {
+		return nil, err
+	}
+	if err := p.mapStack(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// startMain makes the main thread, with kernel state ks and tid tid,
+// ready to run at the entry point. Linux starts a process with every
+// register zero but SP and PC.
+func (p *Process) startMain(ks *syscalls.Thread, tid int) (*Thread, error) {
+	main, err := p.newThreadTID(ks, nil, tid)
+	if err != nil {
+		return nil, err
+	}
+	if tid >= p.fam.nextTID {
+		p.fam.nextTID = tid + 1
+	}
+	a := p.arch
+	if err := main.ctx.RegWriteBatch([]int{int(a.SP), int(a.PC)}, []uint64{p.stack.SP, p.img.Entry}); err != nil {
+		return nil, err
+	}
+	main.pc = p.img.Entry
+	return main, nil
 }
 
 // pid is the guest's process id, and the main thread's tid.
@@ -341,8 +376,27 @@ func (p *Process) mapStack() error {
 	return p.mem.write(st.Low, st.Data, false)
 }
 
-// Close frees the engine and all guest memory. It is safe to call twice.
+// Close frees the engine and all guest memory, and those of the
+// processes it started. It is safe to call twice.
 func (p *Process) Close() error {
+	if p.closed {
+		return nil
+	}
+	err := p.fam.close()
+	if cerr := p.closeEngine(); err == nil {
+		err = cerr
+	}
+	if p.kernel != nil {
+		if kerr := p.kernel.Close(); kerr != nil && err == nil {
+			err = kerr
+		}
+	}
+	return err
+}
+
+// closeEngine frees p's engine and memory; its kernel state may live on
+// (in the process an execve made).
+func (p *Process) closeEngine() error {
 	if p.closed {
 		return nil
 	}
@@ -353,11 +407,6 @@ func (p *Process) Close() error {
 	err := p.eng.Close()
 	if merr := p.mem.close(); merr != nil && err == nil {
 		err = merr
-	}
-	if p.kernel != nil {
-		if kerr := p.kernel.Close(); kerr != nil && err == nil {
-			err = kerr
-		}
 	}
 	return err
 }
@@ -375,7 +424,7 @@ func (p *Process) Stack() *loader.Stack { return p.stack }
 func (p *Process) Stats() Stats {
 	s := p.stats
 	s.Insns = p.eng.Insns()
-	s.Slept = time.Duration(p.clockJump)
+	s.Slept = time.Duration(p.fam.clockJump)
 	s.Unimplemented = make(map[string]int, len(p.stats.Unimplemented))
 	for k, v := range p.stats.Unimplemented {
 		s.Unimplemented[k] = v

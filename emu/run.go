@@ -61,7 +61,6 @@ func (p *Process) Run(ctx context.Context, until Until) (*StopReason, error) {
 	if err := p.setStops(); err != nil {
 		return nil, err
 	}
-	p.eng.SetTSCOffset(uint64(bootTime + p.clockJump))
 	r, err := p.runSafely(ctx)
 	if err == nil && p.tracer != nil {
 		p.tracer.stopped(r)
@@ -98,8 +97,8 @@ func (p *Process) runSafely(ctx context.Context) (r *StopReason, err error) {
 			return
 		}
 		ie := &InternalError{Value: v, Stack: string(debug.Stack()), Insns: p.eng.Insns()}
-		if t := p.cur; t != nil {
-			ie.TID, ie.PC, ie.Symbol = t.TID, t.pc, p.symbolize(t.pc)
+		if t := p.fam.cur; t != nil {
+			ie.TID, ie.PC, ie.Symbol = t.TID, t.pc, t.p.symbolize(t.pc)
 		}
 		p.broken = ie
 		r, err = nil, ie
@@ -121,7 +120,7 @@ func (p *Process) setStops() error {
 }
 
 func (p *Process) run(ctx context.Context) (*StopReason, error) {
-	var err error
+	f := p.fam
 	rotate := false
 	sliceLeft := p.cfg.Slice
 	for {
@@ -133,98 +132,112 @@ func (p *Process) run(ctx context.Context) (*StopReason, error) {
 			if errors.Is(err, context.DeadlineExceeded) {
 				kind = StopTimeout
 			}
-			if p.cur != nil && p.cur.state != Exited {
-				return p.stopAt(p.cur, kind), nil
+			if t := f.cur; t != nil && t.state != Exited && t.p == p {
+				return p.stopAt(t, kind), nil
 			}
 			return p.stop(&StopReason{Kind: kind}), nil
 		}
 		// A thread whose slice is used up yields, however its last start
 		// ended (the budget, a syscall, a stop address, a fault).
-		t := p.next(rotate || sliceLeft == 0)
+		t := f.next(rotate || sliceLeft == 0)
 		if t == nil {
 			return p.stop(&StopReason{Kind: StopDeadlock}), nil
 		}
-		if t != p.cur || rotate || sliceLeft == 0 {
+		if t != f.cur || rotate || sliceLeft == 0 {
 			sliceLeft = p.cfg.Slice
 		}
 		rotate = false
-		if err := p.switchTo(t); err != nil {
-			return nil, err
+		f.cur = t
+		r, yield, err := t.p.step(t, &sliceLeft)
+		if r != nil || err != nil {
+			return r, err
 		}
-		if t.hasResult {
-			if err := p.eng.RegWrite(int(p.arch.SyscallRet), t.result); err != nil {
-				return nil, err
-			}
-			t.hasResult = false
-		}
-		if t.restart {
-			// Redo the syscall that blocked on a kernel object: its number
-			// and arguments are still in the registers.
-			if rotate, err = p.syscall(t); err != nil {
-				return nil, err
-			}
-			if r := p.afterSyscall(t); r != nil {
-				return r, nil
-			}
-			continue
-		}
-		if t.skipStop {
-			p.eng.SkipStopOnce(t.pc)
-			t.skipStop = false
-		}
-		if t.kstate.Deliverable() {
-			if r, err := p.deliverPending(t); r != nil || err != nil {
-				return r, err
-			}
-		}
-		done := p.eng.Insns()
-		if done >= p.cfg.MaxInsns {
-			s := p.stopAt(t, StopInsnLimit)
-			s.Limit = p.cfg.MaxInsns
-			return s, nil
-		}
-		budget := min(sliceLeft, p.cfg.MaxInsns-done)
-		x, err := p.eng.Start(t.pc, budget)
-		ran := p.eng.Insns() - done
-		t.insns += ran
-		sliceLeft -= min(ran, sliceLeft)
-		if err != nil {
-			return nil, fmt.Errorf("emu: thread %d at %s: %w", t.TID, p.symbolize(t.pc), err)
-		}
-		if t.pc, err = p.pcAfter(x); err != nil {
-			return nil, err
-		}
-		if p.tracer != nil {
-			p.tracer.drain(t, done)
-			if p.tracer.err != nil {
-				return nil, p.tracer.err
-			}
-		}
-		switch {
-		case x.Fault != nil:
-			if r, err := p.fault(t, x.Fault); r != nil || err != nil {
-				return r, err
-			}
-		case x.StopAddr:
-			t.skipStop = true
-			if p.tracer != nil && p.tracer.milestones[t.pc] != nil {
-				p.tracer.probe(t, t.pc)
-				if err := p.setStops(); err != nil {
-					return nil, err
-				}
-			}
-			if p.until[t.pc] {
-				return p.stopAt(t, StopUntil), nil
-			}
-		case x.Syscall:
-			if rotate, err = p.syscall(t); err != nil {
-				return nil, err
-			}
-			if r := p.afterSyscall(t); r != nil {
-				return r, nil
-			}
+		rotate = yield
+		if p.broken != nil {
+			return nil, p.broken
 		}
 	}
+}
+
+// step runs thread t of p for at most sliceLeft instructions, or until
+// its next syscall, stop address or fault, and handles that. It reports
+// whether another thread should run next, and the stop if the run must
+// stop.
+func (p *Process) step(t *Thread, sliceLeft *uint64) (_ *StopReason, yield bool, err error) {
+	if err := p.switchTo(t); err != nil {
+		return nil, false, err
+	}
+	if t.hasResult {
+		if err := p.eng.RegWrite(int(p.arch.SyscallRet), t.result); err != nil {
+			return nil, false, err
+		}
+		t.hasResult = false
+	}
+	if t.restart {
+		// Redo the syscall that blocked on a kernel object: its number
+		// and arguments are still in the registers.
+		if yield, err = p.syscall(t); err != nil {
+			return nil, false, err
+		}
+		return p.afterSyscall(t), yield, nil
+	}
+	if t.skipStop {
+		p.eng.SkipStopOnce(t.pc)
+		t.skipStop = false
+	}
+	if t.kstate.Deliverable() {
+		if r, err := p.deliverPending(t); r != nil || err != nil || t.state == Exited {
+			return r, true, err
+		}
+	}
+	f := p.fam
+	done := f.insns()
+	if done >= p.cfg.MaxInsns {
+		s := p.stopAt(t, StopInsnLimit)
+		s.Limit = p.cfg.MaxInsns
+		return s, false, nil
+	}
+	budget := min(*sliceLeft, p.cfg.MaxInsns-done)
+	f.syncTSC(p)
+	before := p.eng.Insns()
+	x, err := p.eng.Start(t.pc, budget)
+	ran := p.eng.Insns() - before
+	t.insns += ran
+	*sliceLeft -= min(ran, *sliceLeft)
+	if err != nil {
+		return nil, false, fmt.Errorf("emu: thread %d at %s: %w", t.TID, p.symbolize(t.pc), err)
+	}
+	if t.pc, err = p.pcAfter(x); err != nil {
+		return nil, false, err
+	}
+	if p.tracer != nil {
+		p.tracer.drain(t, before)
+		if p.tracer.err != nil {
+			return nil, false, p.tracer.err
+		}
+	}
+	switch {
+	case x.Fault != nil:
+		r, err := p.fault(t, x.Fault)
+		return r, false, err
+	case x.StopAddr:
+		t.skipStop = true
+		if p.tracer != nil && p.tracer.milestones[t.pc] != nil {
+			p.tracer.probe(t, t.pc)
+			if err := p.setStops(); err != nil {
+				return nil, false, err
+			}
+		}
+		if p.until[t.pc] {
+			return p.stopAt(t, StopUntil), false, nil
+		}
+	case x.Syscall:
+		if yield, err = p.syscall(t); err != nil {
+			return nil, false, err
+		}
+		return p.afterSyscall(t), yield, nil
+	}
+	return nil, false, nil
 }
 
 // fault handles a CPU fault of thread t: it moves the thread to the
@@ -247,7 +260,7 @@ func (p *Process) fault(t *Thread, uf *unicorn.Fault) (*StopReason, error) {
 	}
 	if !p.cfg.StopOnFault {
 		info := f.sigInfo(p.arch, pc)
-		ok, err := p.kernel.DeliverFault(&task{p: p, t: t}, info)
+		ok, err := t.k.DeliverFault(&task{p: p, t: t}, info)
 		if err != nil {
 			return nil, fmt.Errorf("emu: thread %d at %s: delivering %s: %w", t.TID, p.symbolize(pc), syscalls.SignalName(f.Signal), err)
 		}
@@ -259,6 +272,12 @@ func (p *Process) fault(t *Thread, uf *unicorn.Fault) (*StopReason, error) {
 			return nil, nil
 		}
 	}
+	if t.k != p.fam.root.kernel {
+		// A child process without a handler dies of the signal; the run
+		// goes on.
+		p.fam.endProcess(&task{p: p, t: t}, t.k, syscalls.ExitStatus{Signal: f.Signal})
+		return nil, nil
+	}
 	r := p.stopAt(t, StopFault)
 	r.Fault = f
 	return r, nil
@@ -269,13 +288,13 @@ func (p *Process) fault(t *Thread, uf *unicorn.Fault) (*StopReason, error) {
 // signal's default action).
 func (p *Process) deliverPending(t *Thread) (*StopReason, error) {
 	at := t.pc
-	info, ok, err := p.kernel.DeliverPending(&task{p: p, t: t})
+	info, ok, err := t.k.DeliverPending(&task{p: p, t: t})
 	if err != nil {
 		return nil, fmt.Errorf("emu: thread %d at %s: delivering a signal: %w", t.TID, p.symbolize(at), err)
 	}
 	defer func() { t.interrupted = "" }()
-	if p.exited != nil {
-		return p.stop(p.exited), nil
+	if r := p.fam.root.exited; r != nil {
+		return p.fam.root.stop(r), nil
 	}
 	if ok {
 		p.stats.Signals++
@@ -298,8 +317,8 @@ func (p *Process) deliverPending(t *Thread) (*StopReason, error) {
 // it must: the process ended or the call hit a limit.
 func (p *Process) afterSyscall(t *Thread) *StopReason {
 	switch {
-	case p.exited != nil:
-		return p.stop(p.exited)
+	case p.fam.root.exited != nil:
+		return p.fam.root.stop(p.fam.root.exited)
 	case p.mem.limitHit:
 		p.mem.limitHit = false
 		s := p.stopAt(t, StopMemLimit)
@@ -358,7 +377,7 @@ func (p *Process) syscall(t *Thread) (rotate bool, err error) {
 	k := &task{p: p, t: t, restarted: t.restart, timedOut: t.timedOut}
 	t.restart, t.timedOut = false, false
 	after := t.pc // rt_sigreturn moves the thread
-	c, err := p.kernel.Dispatch(k, int(vals[0]), args)
+	c, err := t.k.Dispatch(k, int(vals[0]), args)
 	p.stats.Syscalls++
 	if err != nil {
 		return false, fmt.Errorf("emu: thread %d at %s: %w", t.TID, p.symbolize(t.pc), err)
@@ -376,7 +395,7 @@ func (p *Process) syscall(t *Thread) (rotate bool, err error) {
 		p.tracer.syscall(t, after, &c, k)
 		p.tracer.flush()
 	}
-	if t.state != Runnable || p.exited != nil {
+	if t.state != Runnable || p.fam.root.exited != nil {
 		return true, nil
 	}
 	if err := p.eng.RegWrite(int(a.SyscallRet), c.Ret); err != nil {

@@ -1,10 +1,13 @@
 package emu
 
 import (
+	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 
 	"github.com/gorunemu/gorunemu/arch"
+	"github.com/gorunemu/gorunemu/loader"
 	"github.com/gorunemu/gorunemu/syscalls"
 )
 
@@ -22,10 +25,10 @@ type task struct {
 var _ syscalls.Task = (*task)(nil)
 
 func (k *task) Arch() *arch.Arch             { return k.p.arch }
-func (k *task) Kernel() *syscalls.Kernel     { return k.p.kernel }
+func (k *task) Kernel() *syscalls.Kernel     { return k.t.k }
 func (k *task) Thread() *syscalls.Thread     { return k.t.kstate }
 func (k *task) TID() int                     { return k.t.TID }
-func (k *task) Now() int64                   { return k.p.now() }
+func (k *task) Now() int64                   { return k.p.fam.now() }
 func (k *task) Yield()                       { k.yield = true }
 func (k *task) Mappings() []syscalls.Mapping { return k.p.mem.list() }
 
@@ -69,7 +72,10 @@ func (k *task) Clone(r syscalls.CloneRequest) (int, error) {
 		p.limitHit = &StopReason{Kind: StopThreadLimit, Limit: uint64(p.cfg.MaxThreads)}
 		return 0, syscalls.EAGAIN
 	}
-	child, err := p.newThread(r.Thread)
+	if r.Process != nil && !r.ShareVM {
+		return 0, syscalls.ENOSYS // fork: copying the address space is not emulated yet
+	}
+	child, err := p.newThread(r.Thread, r.Process)
 	if err != nil {
 		return 0, err
 	}
@@ -104,13 +110,20 @@ func (k *task) ExitThread(code int) {
 	if k.p.tracer != nil {
 		k.p.tracer.threadExited(k.t, code)
 	}
-	if k.p.live() == 0 {
-		k.p.exit(&StopReason{Kind: StopExited, Code: code})
+	if len(k.p.fam.processThreads(k.t.k)) == 0 {
+		k.p.fam.endProcess(k, k.t.k, syscalls.ExitStatus{Code: code})
 	}
 }
 
-func (k *task) ExitGroup(code int) { k.p.exit(&StopReason{Kind: StopExited, Code: code}) }
-func (k *task) KillGroup(sig int)  { k.p.exit(&StopReason{Kind: StopKilled, Signal: sig}) }
+func (k *task) ExitGroup(code int) {
+	k.p.fam.endProcess(k, k.t.k, syscalls.ExitStatus{Code: code})
+}
+
+func (k *task) KillProcess(pid, sig int) {
+	if kern := k.p.fam.kernel(pid); kern != nil {
+		k.p.fam.endProcess(k, kern, syscalls.ExitStatus{Signal: sig})
+	}
+}
 
 func (k *task) FutexWait(addr uint64, val, mask uint32, deadline int64) (uint64, error) {
 	var b [4]byte
@@ -120,7 +133,7 @@ func (k *task) FutexWait(addr uint64, val, mask uint32, deadline int64) (uint64,
 	if binary.LittleEndian.Uint32(b[:]) != val {
 		return 0, syscalls.EAGAIN
 	}
-	if deadline != syscalls.NoDeadline && deadline <= k.p.now() {
+	if deadline != syscalls.NoDeadline && deadline <= k.p.fam.now() {
 		return 0, syscalls.ETIMEDOUT
 	}
 	k.p.block(k.t, addr, mask, 0, deadline)
@@ -142,7 +155,7 @@ func (k *task) FutexWake(addr uint64, mask uint32, n int) int {
 }
 
 func (k *task) Sleep(deadline int64) (uint64, error) {
-	if deadline <= k.p.now() {
+	if deadline <= k.p.fam.now() {
 		k.yield = true
 		return 0, nil
 	}
@@ -154,7 +167,7 @@ func (k *task) Block(key uint64, deadline int64) (uint64, error) {
 	if key == 0 {
 		return 0, fmt.Errorf("emu: block on kernel object 0")
 	}
-	if deadline != syscalls.NoDeadline && deadline <= k.p.now() {
+	if deadline != syscalls.NoDeadline && deadline <= k.p.fam.now() {
 		return 0, syscalls.ETIMEDOUT
 	}
 	k.p.block(k.t, 0, 0, key, deadline)
@@ -162,7 +175,7 @@ func (k *task) Block(key uint64, deadline int64) (uint64, error) {
 }
 
 func (k *task) Notify(key uint64) int {
-	q := append([]*Thread(nil), k.p.objects[key]...)
+	q := append([]*Thread(nil), k.p.fam.objects[key]...)
 	for _, w := range q {
 		k.p.wake(w, 0, false)
 	}
@@ -173,9 +186,61 @@ func (k *task) Restarted() (restarted, timedOut bool) { return k.restarted, k.ti
 
 // Interrupt ends the syscall thread tid is blocked in, for a signal.
 func (k *task) Interrupt(tid int) error {
-	t := k.p.Thread(tid)
+	t := k.p.fam.thread(tid)
 	if t == nil || t.state != Blocked {
 		return nil
 	}
-	return k.p.interrupt(t)
+	return t.p.interrupt(t)
 }
+
+// Exec starts the image in r as a new process that takes over the
+// calling thread's tid and kernel state; the thread is gone. A vfork
+// child leaves its parent's address space untouched.
+func (k *task) Exec(r syscalls.ExecRequest) ([]byte, error) {
+	p, t := k.p, k.t
+	img, err := loader.Parse(bytes.NewReader(r.Image), int64(len(r.Image)), r.Path)
+	switch {
+	case errors.Is(err, loader.ErrNeedsInterpreter):
+		k.note("%s is dynamically linked: its interpreter is not emulated yet", r.Path)
+		return nil, syscalls.ENOEXEC
+	case err != nil:
+		k.note("%v", err)
+		return nil, syscalls.ENOEXEC
+	case img.Arch != p.arch:
+		k.note("%s is for %s, the emulated CPU is %s", r.Path, img.Arch.Name, p.arch.Name)
+		return nil, syscalls.ENOEXEC
+	case t.k == p.fam.root.kernel:
+		k.note("execve by the first process is not emulated yet")
+		return nil, syscalls.ENOSYS
+	}
+	cfg := p.fam.root.cfg
+	cfg.Argv, cfg.Env, cfg.ExePath = r.Argv, r.Envp, r.Path
+	cfg.Seed ^= uint64(t.TID) << 32 // AT_RANDOM differs from the parent's
+	cfg.Random, cfg.Trace, cfg.Observer = nil, nil, nil
+	if len(cfg.Argv) == 0 {
+		cfg.Argv = []string{""} // the kernel passes an empty argv on; Go wants argv[0]
+	}
+	q, err := newProcess(img, cfg, p.fam)
+	if err != nil {
+		k.note("%v", err)
+		return nil, syscalls.ENOMEM
+	}
+	q.kernel = t.k
+	// The point of no return: the caller's threads go (a vfork child has
+	// only the one), and its own engine, if it had one, with them.
+	for _, o := range p.fam.processThreads(t.k) {
+		o.state = Exited
+		o.p.retire(o)
+	}
+	if p.kernel == t.k {
+		p.fam.ended(p)
+	}
+	p.fam.procs = append(p.fam.procs, q)
+	if _, err := q.startMain(r.Thread, t.TID); err != nil {
+		return nil, err
+	}
+	return q.stack.AuxvBytes(), nil
+}
+
+// note adds to the trace line of the call being made.
+func (k *task) note(format string, args ...any) { k.t.k.Note(format, args...) }

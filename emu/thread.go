@@ -2,6 +2,7 @@ package emu
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/gorunemu/gorunemu/arch"
 	"github.com/gorunemu/gorunemu/emu/unicorn"
@@ -33,6 +34,7 @@ func (s ThreadState) String() string {
 // Thread is one guest thread: a saved CPU context plus its kernel state.
 type Thread struct {
 	p      *Process
+	k      *syscalls.Kernel // its Linux process (for a vfork child, not p's)
 	TID    int
 	state  ThreadState
 	ctx    *unicorn.Context
@@ -70,6 +72,10 @@ func (t *Thread) PC() uint64 { return t.pc }
 
 // Insns returns the number of instructions the thread has executed.
 func (t *Thread) Insns() uint64 { return t.insns }
+
+// runnable reports whether the scheduler may run t: it is not waiting
+// and its process is not stopped (SIGSTOP).
+func (t *Thread) runnable() bool { return t.state == Runnable && !t.k.Stopped() }
 
 // loaded reports whether the thread's registers are in the engine.
 func (t *Thread) loaded() bool { return t.p.cur == t }
@@ -130,9 +136,20 @@ func (t *Thread) free() {
 	}
 }
 
-// newThread creates a thread whose CPU state is a copy of the engine's
-// current one (for the first thread: the reset state).
-func (p *Process) newThread(ks *syscalls.Thread) (*Thread, error) {
+// newThread creates a thread of Linux process k (nil: p's own) whose CPU
+// state is a copy of the engine's current one (for the first thread: the
+// reset state), with the family's next tid.
+func (p *Process) newThread(ks *syscalls.Thread, k *syscalls.Kernel) (*Thread, error) {
+	t, err := p.newThreadTID(ks, k, p.fam.nextTID)
+	if err == nil {
+		p.fam.nextTID++
+	}
+	return t, err
+}
+
+// newThreadTID is newThread with a given tid: an exec'd process's main
+// thread keeps the tid of the thread that called execve.
+func (p *Process) newThreadTID(ks *syscalls.Thread, k *syscalls.Kernel, tid int) (*Thread, error) {
 	ctx, err := p.eng.NewContext()
 	if err != nil {
 		return nil, err
@@ -140,10 +157,13 @@ func (p *Process) newThread(ks *syscalls.Thread) (*Thread, error) {
 	if ks == nil {
 		ks = syscalls.NewThread()
 	}
-	t := &Thread{p: p, TID: p.nextTID, ctx: ctx, kstate: ks, deadline: syscalls.NoDeadline}
-	p.nextTID++
+	if k == nil {
+		k = p.kernel
+	}
+	t := &Thread{p: p, k: k, TID: tid, ctx: ctx, kstate: ks, deadline: syscalls.NoDeadline}
 	p.threads = append(p.threads, t)
 	p.active = append(p.active, t)
+	p.fam.add(t)
 	p.stats.Threads++
 	return t, nil
 }
@@ -151,11 +171,10 @@ func (p *Process) newThread(ks *syscalls.Thread) (*Thread, error) {
 // Threads returns every thread the process has had, in tid order.
 func (p *Process) Threads() []*Thread { return append([]*Thread(nil), p.threads...) }
 
-// Thread returns the thread with the given tid, or nil. Tids are given
-// out in order from the main thread's, so the tid is the index.
+// Thread returns the process's thread with the given tid, or nil.
 func (p *Process) Thread(tid int) *Thread {
-	i := tid - p.threads[0].TID
-	if i < 0 || i >= len(p.threads) {
+	i, ok := slices.BinarySearchFunc(p.threads, tid, func(t *Thread, tid int) int { return t.TID - tid })
+	if !ok {
 		return nil
 	}
 	return p.threads[i]
@@ -170,12 +189,8 @@ func (p *Process) live() int { return len(p.active) }
 // retire takes an exited thread off the scheduler's list and frees its
 // CPU context, which is never loaded again.
 func (p *Process) retire(t *Thread) {
-	for i, a := range p.active {
-		if a == t {
-			p.active = append(p.active[:i], p.active[i+1:]...)
-			break
-		}
-	}
+	p.active = slices.DeleteFunc(p.active, func(x *Thread) bool { return x == t })
+	p.fam.drop(t)
 	t.free()
 }
 
@@ -194,12 +209,6 @@ func (p *Process) switchTo(t *Thread) error {
 	}
 	p.cur = t
 	return nil
-}
-
-// now is the virtual monotonic clock: one nanosecond per instruction,
-// plus the time skipped while all threads slept.
-func (p *Process) now() int64 {
-	return bootTime + int64(p.eng.Insns()) + p.clockJump
 }
 
 // wake makes a blocked thread runnable. A futex wait or sleep completes
@@ -222,7 +231,7 @@ func (p *Process) interrupt(t *Thread) error {
 	if err != nil {
 		return err
 	}
-	restart, ret := p.kernel.Interrupted(&task{p: p, t: t}, int(nr), t.object != 0, t.deadline)
+	restart, ret := t.k.Interrupted(&task{p: p, t: t}, int(nr), t.object != 0, t.deadline)
 	how := "restarts after the handler"
 	switch {
 	case restart:
@@ -253,9 +262,10 @@ func (p *Process) unblock(t *Thread) {
 			delete(p.futexes, t.futex)
 		}
 	case t.object != 0:
-		p.objects[t.object] = remove(p.objects[t.object], t)
-		if len(p.objects[t.object]) == 0 {
-			delete(p.objects, t.object)
+		objs := p.fam.objects
+		objs[t.object] = remove(objs[t.object], t)
+		if len(objs[t.object]) == 0 {
+			delete(objs, t.object)
 		}
 	}
 	t.state = Runnable
@@ -280,21 +290,21 @@ func (p *Process) block(t *Thread, futex uint64, mask uint32, object uint64, dea
 	case futex != 0:
 		p.futexes[futex] = append(p.futexes[futex], t)
 	case object != 0:
-		p.objects[object] = append(p.objects[object], t)
+		p.fam.objects[object] = append(p.fam.objects[object], t)
 	}
 }
 
 // expire wakes the blocked threads whose deadline has passed: futex waits
 // fail with ETIMEDOUT, sleeps return 0, object waits restart.
-func (p *Process) expire() {
-	now := p.now()
-	for _, t := range p.active {
+func (f *family) expire() {
+	now := f.now()
+	for _, t := range slices.Clone(f.threads) {
 		if t.state == Blocked && t.deadline != syscalls.NoDeadline && t.deadline <= now {
 			var r uint64
 			if t.futex != 0 {
 				r = errnoResult(syscalls.ETIMEDOUT)
 			}
-			p.wake(t, r, true)
+			t.p.wake(t, r, true)
 		}
 	}
 }
@@ -302,32 +312,32 @@ func (p *Process) expire() {
 func errnoResult(e syscalls.Errno) uint64 { return uint64(-int64(e)) }
 
 // next picks the thread to run: the current one unless it cannot or must
-// give way, else the next runnable one after it in tid order. When every
-// live thread is blocked, the clock jumps to the earliest deadline; with
-// none, it returns nil (deadlock).
-func (p *Process) next(rotate bool) *Thread {
-	p.expire()
+// give way, else the next runnable one after it in tid order, of any
+// process. When every live thread is blocked, the clock jumps to the
+// earliest deadline; with none, it returns nil (deadlock).
+func (f *family) next(rotate bool) *Thread {
+	f.expire()
 	for {
-		if !rotate && p.cur != nil && p.cur.state == Runnable {
-			return p.cur
+		if !rotate && f.cur != nil && f.cur.runnable() {
+			return f.cur
 		}
 		// The search starts after the current thread in tid order, which
 		// may have exited and left the list.
 		start := -1
-		for i, t := range p.active {
-			if p.cur != nil && t.TID <= p.cur.TID {
+		for i, t := range f.threads {
+			if f.cur != nil && t.TID <= f.cur.TID {
 				start = i
 			}
 		}
-		n := len(p.active)
+		n := len(f.threads)
 		for k := 1; k <= n; k++ {
-			if t := p.active[(start+k)%n]; t.state == Runnable {
+			if t := f.threads[(start+k)%n]; t.runnable() {
 				return t
 			}
 		}
 		// Everyone waits: jump to the earliest deadline, if any.
 		earliest := syscalls.NoDeadline
-		for _, t := range p.active {
+		for _, t := range f.threads {
 			if t.state == Blocked && t.deadline != syscalls.NoDeadline && (earliest == syscalls.NoDeadline || t.deadline < earliest) {
 				earliest = t.deadline
 			}
@@ -335,11 +345,10 @@ func (p *Process) next(rotate bool) *Thread {
 		if earliest == syscalls.NoDeadline {
 			return nil
 		}
-		if d := earliest - p.now(); d > 0 {
-			p.clockJump += d
-			p.eng.SetTSCOffset(uint64(bootTime + p.clockJump))
+		if d := earliest - f.now(); d > 0 {
+			f.clockJump += d
 		}
-		p.expire()
+		f.expire()
 		rotate = false
 	}
 }

@@ -103,7 +103,7 @@ func TestTimeoutsAndDeadlock(t *testing.T) {
 	w := newWorld(t, arch.AMD64, Config{})
 	w.setWord(t, 1)
 	ts := w.spawn(t, 2)
-	now := w.p.now()
+	now := w.p.fam.now()
 
 	_, err := ts[0].FutexWait(w.word, 1, ^uint32(0), now-1)
 	assert.ErrorIs(t, err, syscalls.ETIMEDOUT, "a deadline in the past fails at once")
@@ -115,18 +115,18 @@ func TestTimeoutsAndDeadlock(t *testing.T) {
 	require.ErrorIs(t, err, syscalls.ErrBlocked)
 
 	// Everyone waits: the clock jumps to the sleeper's deadline first.
-	next := w.p.next(false)
+	next := w.p.fam.next(false)
 	assert.Same(t, ts[1].t, next)
-	assert.Equal(t, now+2000, w.p.now())
+	assert.Equal(t, now+2000, w.p.fam.now())
 	assert.Zero(t, ts[1].t.result, "a sleep returns 0")
 	ts[1].t.state = Exited
-	next = w.p.next(false)
+	next = w.p.fam.next(false)
 	assert.Same(t, ts[0].t, next)
-	assert.Equal(t, now+5000, w.p.now())
+	assert.Equal(t, now+5000, w.p.fam.now())
 	assert.Equal(t, errnoResult(syscalls.ETIMEDOUT), ts[0].t.result)
 	assert.Equal(t, int64(-110), int64(ts[0].t.result), "-ETIMEDOUT")
 	ts[0].t.state = Exited
-	assert.Nil(t, w.p.next(false), "the main thread waits forever: deadlock")
+	assert.Nil(t, w.p.fam.next(false), "the main thread waits forever: deadlock")
 }
 
 func TestClone(t *testing.T) {
@@ -191,7 +191,7 @@ func TestExits(t *testing.T) {
 func TestBlockOnObjectRestarts(t *testing.T) {
 	w := newWorld(t, arch.AMD64, Config{})
 	ts := w.spawn(t, 2)
-	now := w.p.now()
+	now := w.p.fam.now()
 	_, err := ts[0].Block(0, syscalls.NoDeadline)
 	assert.Error(t, err, "key 0 is not an object")
 	_, err = ts[0].Block(42, syscalls.NoDeadline)
@@ -209,10 +209,10 @@ func TestBlockOnObjectRestarts(t *testing.T) {
 	_, err = w.main.FutexWait(w.word, 0, ^uint32(0), syscalls.NoDeadline)
 	require.ErrorIs(t, err, syscalls.ErrBlocked)
 	ts[0].t.state = Exited
-	assert.Same(t, ts[1].t, w.p.next(false))
+	assert.Same(t, ts[1].t, w.p.fam.next(false))
 	assert.True(t, ts[1].t.restart)
 	assert.True(t, ts[1].t.timedOut, "the deadline passed")
-	assert.Empty(t, w.p.objects)
+	assert.Empty(t, w.p.fam.objects)
 }
 
 // TestThreadChurn runs a program that starts and ends hundreds of OS

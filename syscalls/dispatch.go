@@ -70,9 +70,9 @@ func (k *Kernel) Dispatch(t Task, nr int, a Args) (c Call, err error) {
 	}
 
 	c.Entry = &e
-	k.cur = &c
+	k.cur, k.caller = &c, k
 	defer func() {
-		k.cur = nil
+		k.cur, k.caller = nil, nil
 		if r := recover(); r != nil {
 			err = &PanicError{Syscall: c.Name, Value: r, Stack: debug.Stack()}
 		}

@@ -31,6 +31,9 @@ type fakeProc struct {
 	nextTID  int
 	exitCode *int
 	killSig  int
+	killed   map[int]int // signals that ended other processes, by pid
+	execs    []ExecRequest
+	execErr  error
 	stdout   bytes.Buffer
 	stderr   bytes.Buffer
 }
@@ -58,6 +61,7 @@ type fakeWake struct {
 // fakeTask is one thread of a fakeProc.
 type fakeTask struct {
 	p        *fakeProc
+	k        *Kernel // the process, if not p.k: a child sharing p's memory
 	th       *Thread
 	tid      int
 	tls      uint64
@@ -160,7 +164,12 @@ func (p *fakeProc) access(addr uint64, n int, need Prot, fn func(pg *fakePage, o
 }
 
 func (f *fakeTask) Arch() *arch.Arch     { return f.p.arch }
-func (f *fakeTask) Kernel() *Kernel      { return f.p.k }
+func (f *fakeTask) Kernel() *Kernel {
+	if f.k != nil {
+		return f.k
+	}
+	return f.p.k
+}
 func (f *fakeTask) Thread() *Thread      { return f.th }
 func (f *fakeTask) TID() int             { return f.tid }
 func (f *fakeTask) TLS() (uint64, error) { return f.tls, nil }
@@ -328,7 +337,29 @@ func (f *fakeTask) Clone(r CloneRequest) (int, error) {
 
 func (f *fakeTask) ExitThread(code int) { f.exited = &code }
 func (f *fakeTask) ExitGroup(code int)  { f.p.exitCode = &code }
-func (f *fakeTask) KillGroup(sig int)   { f.p.killSig = sig }
+
+// KillProcess records the signal that ends this process (killSig) or
+// another one (killed).
+func (f *fakeTask) KillProcess(pid, sig int) {
+	if pid == f.Kernel().PID() {
+		f.p.killSig = sig
+		return
+	}
+	if f.p.killed == nil {
+		f.p.killed = map[int]int{}
+	}
+	f.p.killed[pid] = sig
+}
+
+// Exec records the request and answers with execErr, or a one-entry
+// auxv.
+func (f *fakeTask) Exec(r ExecRequest) ([]byte, error) {
+	if f.p.execErr != nil {
+		return nil, f.p.execErr
+	}
+	f.p.execs = append(f.p.execs, r)
+	return []byte{6, 0, 0, 0, 0, 0, 0, 0, 0, 16, 0, 0, 0, 0, 0, 0}, nil
+}
 
 func (f *fakeTask) FutexWait(addr uint64, val, mask uint32, deadline int64) (uint64, error) {
 	var b [4]byte

@@ -1,6 +1,7 @@
 package syscalls
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 )
@@ -47,6 +48,8 @@ const (
 	EventfdFlags                 // EFD_CLOEXEC|EFD_NONBLOCK|EFD_SEMAPHORE, or 0
 	EpollFlags                   // EPOLL_CLOEXEC, or 0
 	UnlinkFlags                  // AT_REMOVEDIR, or 0
+	Argv                         // a pointer to a NULL-terminated array of strings: ["ls", "-l"]
+	Envp                         // the same, shown as its count: 0x7ffd... /* 12 vars */
 )
 
 // maxShown is how many bytes of a string argument a trace shows before
@@ -125,6 +128,8 @@ func formatArg(t Task, f ArgFmt, a Args, i int) string {
 		return strconv.Itoa(int(int32(v)))
 	case Path:
 		return showString(t, v, maxShown, true)
+	case Argv, Envp:
+		return showStrings(t, v, f == Envp)
 	case Buf:
 		n := uint64(maxShown)
 		if i+1 < len(a) {
@@ -239,6 +244,39 @@ var epollEventNames = []bitName{
 
 // showString reads a NUL-terminated string of up to max bytes and quotes
 // it; a longer one ends with "...".
+// maxShownStrings is how many strings of an argv a trace shows.
+const maxShownStrings = 16
+
+// showStrings shows an argv as strace does, or an envp as its count.
+func showStrings(t Task, addr uint64, count bool) string {
+	if addr == 0 {
+		return "NULL"
+	}
+	var shown []string
+	for i := uint64(0); ; i++ {
+		p, err := readU64(t, addr+8*i)
+		if err != nil {
+			return hex(addr)
+		}
+		if p == 0 {
+			break
+		}
+		if count {
+			shown = append(shown, "")
+			continue
+		}
+		if len(shown) == maxShownStrings {
+			shown = append(shown, "...")
+			break
+		}
+		shown = append(shown, showString(t, p, maxShown, true))
+	}
+	if count {
+		return fmt.Sprintf("%s /* %d vars */", hex(addr), len(shown))
+	}
+	return "[" + strings.Join(shown, ", ") + "]"
+}
+
 func showString(t Task, addr uint64, max int, nul bool) string {
 	if addr == 0 {
 		return "NULL"

@@ -131,7 +131,6 @@ type Kernel struct {
 	sigtramp uint64
 	rlimits  [RLIM_NLIMITS]rlimit
 	files    fdTable
-	fs       *vfs
 	random   *rand.ChaCha8
 	// threads are the live threads by tid; a thread is added when it is
 	// cloned or first makes a syscall, and removed when it exits.
@@ -141,13 +140,6 @@ type Kernel struct {
 	dumpable, childSubreaper, noNewPrivs, thpDisable bool
 	membarrierPrivate, membarrierSyncCore            bool
 
-	// nextKey numbers the keys of kernel objects (objectKey).
-	nextKey uint64
-	// watches counts the items of all epoll instances (max_user_watches).
-	watches int
-	// pipePages counts the buffer pages all pipes may hold (pipe.go).
-	pipePages int
-
 	cur *Call // the call being dispatched
 
 	// cwd is the working directory; umask the file mode creation mask.
@@ -156,6 +148,44 @@ type Kernel struct {
 	// setupErr says why Config.RW or Config.Cwd could not be set up
 	// (OpenKernel reports it).
 	setupErr error
+
+	// The process tree (process.go): the parent, the children not yet
+	// reaped, and, once the process has ended, how.
+	*system
+	parent   *Kernel
+	children []*Kernel
+	ended    *ExitStatus
+	// childKey is what wait4 and waitid block on: a child changed state.
+	childKey uint64
+	// vfork is set while a parent thread waits for this child to exec or
+	// end (CLONE_VFORK); vforkKey is what that thread blocks on.
+	vfork    bool
+	vforkKey uint64
+	// exitSignal is what the parent is sent when this process ends
+	// (clone's CSIGNAL byte; SIGCHLD from fork and vfork).
+	exitSignal int
+	// pgid and sid are the process group and session.
+	pgid, sid int
+	// stopped: a stop signal stopped the process; stopReport (the signal)
+	// and contReport are the stop and continue wait4 has not yet reported.
+	stopped    bool
+	stopReport int
+	contReport bool
+	// uids and gids are the real, effective and saved ids (proc.go).
+	uids, gids [3]uint32
+}
+
+// system is what all processes of one emulation share, as they share one
+// Linux kernel: the filesystem, the loopback network, file locks, the keys
+// of kernel objects, per-user limits and the process table.
+type system struct {
+	fs *vfs
+	// nextKey numbers the keys of kernel objects (objectKey).
+	nextKey uint64
+	// watches counts the items of all epoll instances (max_user_watches).
+	watches int
+	// pipePages counts the buffer pages all pipes may hold (pipe.go).
+	pipePages int
 	// tmpfsUsed counts the bytes tmpfs files hold (tmpfs.go).
 	tmpfsUsed int64
 	// netw is the loopback network (socket.go), made on first use.
@@ -164,6 +194,12 @@ type Kernel struct {
 	locks map[any]*fileLocks
 	// hostFiles and virtualBytes are what open files hold (fd.go).
 	hostFiles, virtualBytes int
+	// procs are the processes by pid, until they are reaped; caller is
+	// the one whose syscall is being dispatched (what /proc/self names).
+	procs  map[int]*Kernel
+	caller *Kernel
+	// first is the process the emulation started with.
+	first *Kernel
 }
 
 // NewKernel returns the kernel state of a new process: fds 0, 1 and 2 open
@@ -182,11 +218,14 @@ func NewKernel(c Config) *Kernel {
 		threads:  map[int]*Thread{},
 		dumpable: true,
 	}
-	var seed [32]byte
-	copy(seed[:], "gorunemu getrandom stream\x00\x00\x00\x00\x00\x00\x00")
-	binary.LittleEndian.PutUint64(seed[24:], c.Seed)
-	k.random = rand.NewChaCha8(seed)
+	k.random = newRandom(c.Seed, 0)
+	// Started from a shell: the leader of its own process group, in the
+	// parent's session.
+	k.pgid, k.sid = c.PID, c.PPID
+	k.uids, k.gids = [3]uint32{c.UID, c.UID, c.UID}, [3]uint32{c.GID, c.GID, c.GID}
 	k.umask = 0o022
+	k.system = &system{procs: map[int]*Kernel{c.PID: k}, first: k}
+	k.childKey = k.objectKey()
 	k.fs = newVFS(k)
 	k.cwd = k.fs.root
 	k.files.init(k)
@@ -209,6 +248,16 @@ func NewKernel(c Config) *Kernel {
 	return k
 }
 
+// newRandom is the getrandom stream of a process: from the seed, and for a
+// child process its pid as well, so that parent and child differ.
+func newRandom(seed uint64, pid int) *rand.ChaCha8 {
+	var s [32]byte
+	copy(s[:], "gorunemu getrandom stream\x00\x00\x00\x00\x00\x00\x00")
+	binary.LittleEndian.PutUint64(s[24:], seed)
+	binary.LittleEndian.PutUint32(s[16:], binary.LittleEndian.Uint32(s[16:])^uint32(pid))
+	return rand.NewChaCha8(s)
+}
+
 // OpenKernel is NewKernel, but it opens Config.FSRoot at once and fails if
 // it is not a directory that can be opened.
 func OpenKernel(c Config) (*Kernel, error) {
@@ -225,11 +274,12 @@ func OpenKernel(c Config) (*Kernel, error) {
 }
 
 // Close releases what the kernel holds on the host: the descriptors of
-// files open under Config.FSRoot and of FSRoot itself. The guest's
+// files open under Config.FSRoot and, for the first process, which made
+// the system its children share, of FSRoot itself. The guest's
 // descriptors are all closed; the kernel must not be used afterwards.
 func (k *Kernel) Close() error {
 	err := k.files.closeAll()
-	if k.fs.host != nil {
+	if k == k.first && k.fs.host != nil {
 		err = errors.Join(err, k.fs.host.close())
 	}
 	return err
@@ -281,6 +331,10 @@ func (k *Kernel) notef(format string, args ...any) {
 	}
 }
 
+// Note adds to the note of the call being dispatched: what the emulator
+// has to say about it in a trace.
+func (k *Kernel) Note(format string, args ...any) { k.notef(format, args...) }
+
 // note adds a note to the call t is making.
 func note(t Task, format string, args ...any) { t.Kernel().notef(format, args...) }
 
@@ -321,6 +375,8 @@ type Thread struct {
 	// wait is what a call that blocked on a kernel object keeps for its
 	// restart (poll.go).
 	wait waitState
+	// vforkChild is the child a vfork (CLONE_VFORK) waits for.
+	vforkChild *Kernel
 }
 
 // NewThread returns the state of a thread that blocks no signal, has no

@@ -8,17 +8,132 @@ func Getpid(t Task, a Args) (uint64, error) { return uint64(t.Kernel().cfg.PID),
 // Getppid implements getppid(2).
 func Getppid(t Task, a Args) (uint64, error) { return uint64(t.Kernel().cfg.PPID), nil }
 
-// Getuid implements getuid(2).
-func Getuid(t Task, a Args) (uint64, error) { return uint64(t.Kernel().cfg.UID), nil }
+// A process's user and group ids are real, effective and saved (ids
+// below); the effective ones are Config.UID and Config.GID, which
+// permission checks use. Root (effective uid 0) may set any; others only
+// move between the ids they have, as kernel/sys.c allows.
+const (
+	idReal = iota
+	idEffective
+	idSaved
+)
 
-// Geteuid implements geteuid(2): the effective uid is the real one.
-func Geteuid(t Task, a Args) (uint64, error) { return uint64(t.Kernel().cfg.UID), nil }
+// ids returns the process's real, effective and saved uids (or gids).
+func (k *Kernel) ids(group bool) *[3]uint32 {
+	if group {
+		return &k.gids
+	}
+	return &k.uids
+}
+
+// setIDs sets the ids of which want holds new values (-1: unchanged),
+// for setresuid and the calls built on it.
+func setIDs(t Task, group bool, want [3]int64) error {
+	k := t.Kernel()
+	ids := k.ids(group)
+	if k.uids[idEffective] != 0 {
+		for _, w := range want {
+			if w != -1 && uint32(w) != ids[idReal] && uint32(w) != ids[idEffective] && uint32(w) != ids[idSaved] {
+				return EPERM
+			}
+		}
+	}
+	for i, w := range want {
+		if w != -1 {
+			ids[i] = uint32(w)
+		}
+	}
+	k.cfg.UID, k.cfg.GID = k.uids[idEffective], k.gids[idEffective]
+	return nil
+}
+
+// idArg reads a uid_t or gid_t argument, where (uid_t)-1 means "unchanged".
+func idArg(a Args, i int) int64 {
+	if a.U32(i) == ^uint32(0) {
+		return -1
+	}
+	return int64(a.U32(i))
+}
+
+// Getuid implements getuid(2).
+func Getuid(t Task, a Args) (uint64, error) { return uint64(t.Kernel().uids[idReal]), nil }
+
+// Geteuid implements geteuid(2).
+func Geteuid(t Task, a Args) (uint64, error) { return uint64(t.Kernel().uids[idEffective]), nil }
 
 // Getgid implements getgid(2).
-func Getgid(t Task, a Args) (uint64, error) { return uint64(t.Kernel().cfg.GID), nil }
+func Getgid(t Task, a Args) (uint64, error) { return uint64(t.Kernel().gids[idReal]), nil }
 
-// Getegid implements getegid(2): the effective gid is the real one.
-func Getegid(t Task, a Args) (uint64, error) { return uint64(t.Kernel().cfg.GID), nil }
+// Getegid implements getegid(2).
+func Getegid(t Task, a Args) (uint64, error) { return uint64(t.Kernel().gids[idEffective]), nil }
+
+// Setuid implements setuid(2) and, with group, setgid(2): root sets all
+// three ids, others only the effective one, to their real or saved id.
+func Setuid(t Task, a Args) (uint64, error) { return 0, setID(t, false, idArg(a, 0)) }
+
+// Setgid implements setgid(2).
+func Setgid(t Task, a Args) (uint64, error) { return 0, setID(t, true, idArg(a, 0)) }
+
+func setID(t Task, group bool, id int64) error {
+	if id == -1 {
+		return EINVAL
+	}
+	k := t.Kernel()
+	if k.uids[idEffective] == 0 {
+		return setIDs(t, group, [3]int64{id, id, id})
+	}
+	ids := k.ids(group)
+	if uint32(id) != ids[idReal] && uint32(id) != ids[idSaved] {
+		return EPERM
+	}
+	return setIDs(t, group, [3]int64{-1, id, -1})
+}
+
+// Setreuid implements setreuid(2) and Setregid setregid(2): setting the
+// real id, or the effective one to other than the real, sets the saved id
+// to the new effective one.
+func Setreuid(t Task, a Args) (uint64, error) { return 0, setReID(t, false, idArg(a, 0), idArg(a, 1)) }
+
+// Setregid implements setregid(2).
+func Setregid(t Task, a Args) (uint64, error) { return 0, setReID(t, true, idArg(a, 0), idArg(a, 1)) }
+
+func setReID(t Task, group bool, r, e int64) error {
+	ids := t.Kernel().ids(group)
+	want := [3]int64{r, e, -1}
+	newE := int64(ids[idEffective])
+	if e != -1 {
+		newE = e
+	}
+	if r != -1 || e != -1 && uint32(e) != ids[idReal] {
+		want[idSaved] = newE
+	}
+	return setIDs(t, group, want)
+}
+
+// Setresuid implements setresuid(2) and Setresgid setresgid(2).
+func Setresuid(t Task, a Args) (uint64, error) {
+	return 0, setIDs(t, false, [3]int64{idArg(a, 0), idArg(a, 1), idArg(a, 2)})
+}
+
+// Setresgid implements setresgid(2).
+func Setresgid(t Task, a Args) (uint64, error) {
+	return 0, setIDs(t, true, [3]int64{idArg(a, 0), idArg(a, 1), idArg(a, 2)})
+}
+
+// Getresuid implements getresuid(2) and Getresgid getresgid(2).
+func Getresuid(t Task, a Args) (uint64, error) { return 0, putIDs(t, t.Kernel().uids, a) }
+
+// Getresgid implements getresgid(2).
+func Getresgid(t Task, a Args) (uint64, error) { return 0, putIDs(t, t.Kernel().gids, a) }
+
+func putIDs(t Task, ids [3]uint32, a Args) error {
+	for i, id := range ids {
+		if err := writeU32(t, a.Ptr(i), id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // Uname implements uname(2): sysname "Linux", nodename Config.Hostname,
 // release Release, version Version, machine the arch's uname -m
@@ -350,54 +465,3 @@ func Setgroups(t Task, a Args) (uint64, error) {
 
 // ngroupsMax is NGROUPS_MAX.
 const ngroupsMax = 65536
-
-// Options of wait4 and waitid (include/uapi/linux/wait.h).
-const (
-	WNOHANG     = 0x1
-	WUNTRACED   = 0x2 // WSTOPPED for waitid
-	WEXITED     = 0x4
-	WCONTINUED  = 0x8
-	WNOWAIT     = 0x01000000
-	__WNOTHREAD = 0x20000000
-	__WALL      = 0x40000000
-	__WCLONE    = 0x80000000
-
-	P_ALL   = 0
-	P_PID   = 1
-	P_PGID  = 2
-	P_PIDFD = 3
-)
-
-// Wait4 implements wait4(2). The process never has children (process
-// creation is not emulated), so a valid call fails with ECHILD, as on
-// Linux for a childless process.
-func Wait4(t Task, a Args) (uint64, error) {
-	if a.U32(2)&^(WNOHANG|WUNTRACED|WCONTINUED|__WNOTHREAD|__WALL|__WCLONE) != 0 {
-		return 0, EINVAL
-	}
-	if a.Int32(0) == -1<<31 {
-		return 0, ESRCH // INT_MIN cannot be negated into a group id
-	}
-	return 0, ECHILD
-}
-
-// Waitid implements waitid(2): like Wait4, ECHILD once the arguments are
-// valid, and EBADF for a P_PIDFD that is not a descriptor.
-func Waitid(t Task, a Args) (uint64, error) {
-	opts := a.U32(3)
-	if opts&^(WNOHANG|WNOWAIT|WEXITED|WUNTRACED|WCONTINUED|__WNOTHREAD|__WALL|__WCLONE) != 0 ||
-		opts&(WEXITED|WUNTRACED|WCONTINUED) == 0 {
-		return 0, EINVAL
-	}
-	switch a.U32(0) {
-	case P_ALL, P_PID, P_PGID:
-	case P_PIDFD:
-		if _, err := t.Kernel().files.get(a.Int32(1)); err != nil {
-			return 0, err
-		}
-		return 0, EINVAL // no descriptor is a pidfd
-	default:
-		return 0, EINVAL
-	}
-	return 0, ECHILD
-}

@@ -23,6 +23,8 @@ type SigInfo struct {
 	PID, UID int
 	// Sender is the thread that sent the signal (for traces).
 	Sender int
+	// Status is a SIGCHLD's si_status: the exit code or the signal.
+	Status int
 	// Trapno and Err go in the amd64 sigcontext: the exception vector and
 	// the page-fault error code.
 	Trapno, Err uint64
@@ -158,7 +160,7 @@ func (k *Kernel) Interrupted(t Task, nr int, onObject bool, deadline int64) (res
 // DeliverPending delivers the first pending signal the calling thread
 // does not block, as Linux does on the way back to user mode
 // (get_signal): it runs the handler the signal has now, or does the
-// default action (nothing, or ending the process through KillGroup), or
+// default action (nothing, or ending the process through KillProcess), or
 // drops an ignored one and looks at the next. It returns the signal whose
 // handler now runs, if one does.
 func (k *Kernel) DeliverPending(t Task) (SigInfo, bool, error) {
@@ -182,7 +184,7 @@ func (k *Kernel) DeliverPending(t Task) (SigInfo, bool, error) {
 			continue
 		case act.handler == SIG_DFL:
 			if defaultActionOf(info.Signo) == actTerminate {
-				t.KillGroup(info.Signo)
+				t.KillProcess(k.cfg.PID, info.Signo)
 				return SigInfo{}, false, nil
 			}
 			continue // ignored, or a stop or continue this process does not model
@@ -192,7 +194,7 @@ func (k *Kernel) DeliverPending(t Task) (SigInfo, bool, error) {
 			return SigInfo{}, false, err
 		}
 		if !ok {
-			t.KillGroup(SIGSEGV) // force_sigsegv
+			t.KillProcess(k.cfg.PID, SIGSEGV) // force_sigsegv
 			return SigInfo{}, false, nil
 		}
 		return info, true, nil
@@ -268,6 +270,12 @@ func restoreStack(t Task, b []byte, sp uint64) {
 func putSiginfo(b []byte, info SigInfo) {
 	le.PutUint32(b[0:], uint32(info.Signo))
 	le.PutUint32(b[8:], uint32(info.Code))
+	if info.Signo == SIGCHLD && info.Code > 0 { // CLD_*: si_pid, si_uid, si_status
+		le.PutUint32(b[16:], uint32(info.PID))
+		le.PutUint32(b[20:], uint32(info.UID))
+		le.PutUint32(b[24:], uint32(info.Status))
+		return
+	}
 	if info.Code <= 0 {
 		le.PutUint32(b[16:], uint32(info.PID))
 		le.PutUint32(b[20:], uint32(info.UID))

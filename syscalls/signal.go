@@ -11,7 +11,7 @@ import (
 // Signals. Dispositions, masks and alternate stacks are kept exactly.
 // Faults and signals sent with kill, tkill or tgkill run the guest's
 // handlers (sigframe.go); a signal whose default action ends the process
-// ends it through Task.KillGroup, and stopping is an emulator gap.
+// ends it through Task.KillProcess, and stopping is an emulator gap.
 
 // sigBit is sig's bit in a sigset.
 func sigBit(sig int) uint64 { return 1 << (sig - 1) }
@@ -165,37 +165,40 @@ func defaultActionOf(sig int) defaultAction {
 	return actTerminate
 }
 
-// sendSignal sends sig (si_code code) to the thread tid (thread-directed)
-// or, with tid 0, to the process, and does what the disposition says. A
-// signal for a handler, or a blocked one, becomes pending on its thread
-// (for the process: the first thread by tid, the leader, that does not
-// block it, as Linux's complete_signal wants one that can take it). A
-// thread blocked in a syscall is interrupted (Task.Interrupt); the signal
-// is delivered when the thread next runs guest code with it unblocked.
+// sendSignal sends sig (si_code code) from the calling thread to the
+// thread tid of its own process (thread-directed) or, with tid 0, to the
+// process.
 func sendSignal(t Task, tid, sig, code int) (uint64, error) {
-	return sendSignalFrom(t, tid, sig, code, t.Kernel().cfg.PID, t.TID())
+	k := t.Kernel()
+	return sendSignalTo(t, k, tid, SigInfo{Signo: sig, Code: code, PID: k.cfg.PID, Sender: t.TID()})
 }
 
 // SignalFromOutside sends sig to the process as another process would
 // with kill(2) (its parent, by default): how gorunemu passes on a signal
-// it received itself. t is any live thread of the process, through which
-// the kernel acts; what the signal does happens through it (KillGroup,
-// Interrupt).
+// it received itself. t is any live thread of the emulation, through
+// which the kernel acts; what the signal does happens through it
+// (KillProcess, Interrupt).
 func (k *Kernel) SignalFromOutside(t Task, sig int) error {
 	if sig <= 0 || sig > NSIG {
 		return EINVAL
 	}
-	_, err := sendSignalFrom(t, 0, sig, SI_USER, k.cfg.PPID, 0)
+	_, err := sendSignalTo(t, k, 0, SigInfo{Signo: sig, Code: SI_USER, PID: k.cfg.PPID})
 	return err
 }
 
-// sendSignalFrom is sendSignal from sender (a tid, or 0 from outside)
-// of process pid.
-func sendSignalFrom(t Task, tid, sig, code, pid, sender int) (uint64, error) {
-	if sig == 0 {
-		return 0, nil // existence and permission probe
+// sendSignalTo sends info to the thread tid of process k or, with tid 0,
+// to the process, and does what the disposition says. A signal for a
+// handler, or a blocked one, becomes pending on its thread (for the
+// process: the first thread by tid, the leader, that does not block it,
+// as Linux's complete_signal wants one that can take it). A thread
+// blocked in a syscall is interrupted (Task.Interrupt); the signal is
+// delivered when the thread next runs guest code with it unblocked. A
+// process that has ended (a zombie) takes nothing.
+func sendSignalTo(t Task, k *Kernel, tid int, info SigInfo) (uint64, error) {
+	sig := info.Signo
+	if sig == 0 || k.ended != nil {
+		return 0, nil // existence and permission probe, or a zombie
 	}
-	k := t.Kernel()
 	name := SignalName(sig)
 	target := "process " + strconv.Itoa(k.cfg.PID)
 	var th *Thread
@@ -219,10 +222,23 @@ func sendSignalFrom(t Task, tid, sig, code, pid, sender int) (uint64, error) {
 	}
 	blocked := th != nil && th.sigmask&sigBit(sig) != 0
 	if sig == SIGKILL {
-		t.KillGroup(sig)
+		t.KillProcess(k.cfg.PID, sig)
 		return 0, nil
 	}
-	info := SigInfo{Signo: sig, Code: code, PID: pid, Sender: sender}
+	// prepare_signal: a stop signal drops a pending SIGCONT; SIGCONT
+	// drops pending stop signals and continues a stopped process,
+	// whatever its disposition.
+	if sig == SIGCONT {
+		k.discardPending(func(s int) bool { return defaultActionOf(s) == actStop })
+		if k.stopped {
+			note(t, "SIGCONT continues %s", target)
+			if err := k.jobControl(t, false, SIGCONT); err != nil {
+				return 0, err
+			}
+		}
+	} else if defaultActionOf(sig) == actStop {
+		k.discardPending(func(s int) bool { return s == SIGCONT })
+	}
 	act := k.actions[sig-1]
 	switch {
 	case act.handler == SIG_IGN:
@@ -244,30 +260,102 @@ func sendSignalFrom(t Task, tid, sig, code, pid, sender int) (uint64, error) {
 		}
 	case defaultActionOf(sig) == actIgnore || defaultActionOf(sig) == actContinue:
 		note(t, "%s to %s ignored (default action)", name, target)
-	case sig == SIGSTOP || defaultActionOf(sig) == actStop:
-		return 0, gapf("%s to %s: stopping a process", name, target)
+	case defaultActionOf(sig) == actStop:
+		note(t, "%s stops %s", name, target)
+		if err := k.jobControl(t, true, sig); err != nil {
+			return 0, err
+		}
 	default:
 		note(t, "%s to %s: default action ends the process", name, target)
-		t.KillGroup(sig)
+		t.KillProcess(k.cfg.PID, sig)
 	}
 	return 0, nil
 }
 
-// Kill implements kill(2). This process is alone: pid 0, its own pid and
-// -pid (its process group) reach it, -1 reaches nothing (kill(-1) spares
-// the caller), anything else is ESRCH.
+// discardPending drops the pending signals drop picks, on every thread.
+func (k *Kernel) discardPending(drop func(sig int) bool) {
+	for _, th := range k.threads {
+		th.pending = slices.DeleteFunc(th.pending, func(i SigInfo) bool { return drop(i.Signo) })
+	}
+}
+
+// jobControl stops the process (by signal sig) or continues it: its
+// threads do not run while it is stopped (see Stopped). The parent can
+// wait for the change (WUNTRACED, WCONTINUED) and is sent SIGCHLD unless
+// it asked not to (SA_NOCLDSTOP).
+func (k *Kernel) jobControl(t Task, stop bool, sig int) error {
+	if k.stopped == stop {
+		return nil
+	}
+	k.stopped = stop
+	k.stopReport, k.contReport = 0, false
+	code := CLD_CONTINUED
+	if stop {
+		k.stopReport, code = sig, CLD_STOPPED
+	} else {
+		k.contReport = true
+	}
+	p := k.parent
+	if p == nil {
+		return nil
+	}
+	if k.exitSignal == SIGCHLD && p.actions[SIGCHLD-1].flags&SA_NOCLDSTOP == 0 {
+		info := SigInfo{Signo: SIGCHLD, Code: code, PID: k.cfg.PID, UID: int(k.uids[idReal]), Status: sig}
+		if _, err := sendSignalTo(t, p, 0, info); err != nil {
+			return err
+		}
+	}
+	t.Notify(p.childKey)
+	return nil
+}
+
+// Stopped reports whether the process is stopped (SIGSTOP and the other
+// stop signals, until SIGCONT): the emulator does not run its threads.
+func (k *Kernel) Stopped() bool { return k.stopped }
+
+// Kill implements kill(2): pid > 0 is that process, 0 the caller's
+// process group, -1 every process but the caller, < -1 the process group
+// -pid. ESRCH when nothing matches.
 func Kill(t Task, a Args) (uint64, error) {
 	pid, sig := int(a.Int32(0)), int(a.Int32(1))
 	if sig < 0 || sig > NSIG {
 		return 0, EINVAL
 	}
-	own := t.Kernel().cfg.PID
+	k := t.Kernel()
+	var targets []*Kernel
 	switch {
-	case pid == own || pid == 0 || pid == -own:
-		return sendSignal(t, 0, sig, SI_USER)
+	case pid > 0:
+		if p, ok := k.procs[pid]; ok {
+			targets = append(targets, p)
+		}
+	case pid == -1:
+		for _, p := range k.processes() {
+			if p != k {
+				targets = append(targets, p)
+			}
+		}
+	case pid == -1<<31:
+		return 0, ESRCH // INT_MIN cannot be negated into a group id
 	default:
+		group := -pid
+		if pid == 0 {
+			group = k.pgid
+		}
+		for _, p := range k.processes() {
+			if p.pgid == group {
+				targets = append(targets, p)
+			}
+		}
+	}
+	if len(targets) == 0 {
 		return 0, ESRCH
 	}
+	for _, p := range targets {
+		if _, err := sendSignalTo(t, p, 0, SigInfo{Signo: sig, Code: SI_USER, PID: k.cfg.PID, Sender: t.TID()}); err != nil {
+			return 0, err
+		}
+	}
+	return 0, nil
 }
 
 // Tkill implements tkill(2).
@@ -288,12 +376,12 @@ func Tgkill(t Task, a Args) (uint64, error) {
 	if tgid <= 0 || tid <= 0 || sig < 0 || sig > NSIG {
 		return 0, EINVAL
 	}
-	k := t.Kernel()
-	if tgid != k.cfg.PID {
+	k, ok := t.Kernel().procs[tgid]
+	if !ok {
 		return 0, ESRCH
 	}
 	if _, ok := k.thread(tid); !ok {
 		return 0, ESRCH
 	}
-	return sendSignal(t, tid, sig, SI_TKILL)
+	return sendSignalTo(t, k, tid, SigInfo{Signo: sig, Code: SI_TKILL, PID: t.Kernel().cfg.PID, Sender: t.TID()})
 }

@@ -235,8 +235,19 @@ func TestKill(t *testing.T) {
 		if g.p.killSig != SIGKILL {
 			t.Error("SIGKILL did not kill")
 		}
+		// SIGSTOP stops the process until SIGCONT; a pending SIGTSTP
+		// goes with the SIGCONT.
 		h := newFake(t, a)
 		h.ok(t, "gettid")
-		h.gap(t, "tgkill", pid, pid, SIGSTOP)
+		h.ok(t, "rt_sigprocmask", SIG_SETMASK, h.u64s(sigBit(SIGTSTP)), 0, 8)
+		h.ok(t, "kill", pid, SIGTSTP)
+		h.ok(t, "tgkill", pid, pid, SIGSTOP)
+		if !h.p.k.Stopped() {
+			t.Error("SIGSTOP did not stop the process")
+		}
+		h.ok(t, "kill", pid, SIGCONT)
+		if h.p.k.Stopped() || len(h.th.pending) != 0 {
+			t.Errorf("after SIGCONT: stopped %v, pending %v", h.p.k.Stopped(), h.th.pending)
+		}
 	})
 }

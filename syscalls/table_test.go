@@ -15,7 +15,7 @@ import (
 // never had these legacy x86 calls.
 var archOnly = map[string][]string{
 	"amd64": {"access", "arch_prctl", "chmod", "chown", "creat", "dup2", "epoll_create", "epoll_wait", "eventfd",
-		"fork", "lchown", "link", "lstat", "mkdir", "mknod", "open", "pipe", "readlink", "rename", "rmdir",
+		"fork", "getpgrp", "lchown", "link", "lstat", "mkdir", "mknod", "open", "pipe", "readlink", "rename", "rmdir",
 		"stat", "symlink", "time", "unlink", "vfork"},
 	"arm64": {},
 }

@@ -59,14 +59,24 @@ type Task interface {
 	// Mappings lists the address space in order (for /proc/self/maps).
 	Mappings() []Mapping
 
-	// Clone starts a new thread in this process and returns its tid. The
-	// handler has validated flags and prepared the child's Thread.
+	// Clone starts a new thread, in this process or (CloneRequest.Process)
+	// as the first of a new one, and returns its tid, which for a new
+	// process is its pid. The handler has validated flags and prepared the
+	// child's Thread.
 	Clone(r CloneRequest) (tid int, err error)
-	// ExitThread ends the calling thread; ExitGroup ends the process with
-	// an exit code; KillGroup ends it as killed by signal sig.
+	// Exec replaces the calling thread's process image with the
+	// executable in r (execve after its point of no return): the thread
+	// is gone when it returns nil, and a new main thread with r.Thread
+	// starts at the entry point with the same tid. It returns the new
+	// auxiliary vector. ENOEXEC (or another Errno) if the image cannot be
+	// run; the caller then goes on.
+	Exec(r ExecRequest) (auxv []byte, err error)
+	// ExitThread ends the calling thread; ExitGroup ends its process with
+	// an exit code; KillProcess ends process pid (the caller's or another)
+	// as killed by signal sig.
 	ExitThread(code int)
 	ExitGroup(code int)
-	KillGroup(sig int)
+	KillProcess(pid, sig int)
 	// FutexWait blocks the thread on the futex word at addr if it still
 	// holds val: it returns ErrBlocked, and the emulator completes the call
 	// with 0 when FutexWake picks it or -ETIMEDOUT at deadline (virtual
@@ -161,5 +171,24 @@ type CloneRequest struct {
 	SetTLS bool
 	TLS    uint64
 	// Thread is the child's kernel state, prepared by the handler.
+	Thread *Thread
+	// Process, if set, makes the child the first thread of a new process
+	// with this kernel state (clone without CLONE_THREAD). ShareVM says it
+	// shares the caller's address space (CLONE_VM, as vfork does);
+	// without it the child gets a copy (fork).
+	Process *Kernel
+	ShareVM bool
+}
+
+// ExecRequest is a decoded execve(2) whose file was found and may be
+// executed.
+type ExecRequest struct {
+	// Path is the file as the guest names it, absolute (/proc/self/exe).
+	Path string
+	// Image is the whole file.
+	Image []byte
+	// Argv and Envp are the new program's arguments and environment.
+	Argv, Envp []string
+	// Thread is the kernel state of the new main thread.
 	Thread *Thread
 }

@@ -41,13 +41,14 @@ func cloneFlagString(f uint64) string {
 	return strings.Join(parts, "|")
 }
 
-// Clone implements clone(2) for threads: flags must include CLONE_VM,
+// Clone implements clone(2). Without CLONE_THREAD it makes a process
+// (cloneProcess, process.go). A thread's flags must include CLONE_VM,
 // CLONE_FS, CLONE_FILES, CLONE_SIGHAND and CLONE_THREAD, and may add
 // CLONE_SYSVSEM, CLONE_SETTLS, CLONE_PARENT_SETTID, CLONE_CHILD_SETTID and
 // CLONE_CHILD_CLEARTID (the exit signal byte is ignored for threads, as
 // Linux ignores it). Inconsistent flags fail with EINVAL as in
-// kernel/fork.c; creating a process (fork, vfork, namespaces) fails with
-// ENOSYS and a note. The argument order differs by arch (archabi.go). The
+// kernel/fork.c; other flags (namespaces) fail with ENOSYS and a note.
+// The argument order differs by arch (archabi.go). The
 // child inherits the signal mask and the name, starts with no alternate
 // signal stack, and its tid is written at parent_tid and child_tid (one
 // address space, so both writes happen here; a fault there is ignored, as
@@ -67,8 +68,14 @@ func Clone(t Task, a Args) (uint64, error) {
 		flags&CLONE_PIDFD != 0 && flags&(CLONE_DETACHED|CLONE_THREAD) != 0:
 		return 0, EINVAL
 	}
+	if th := t.Thread(); th.vforkChild != nil {
+		return vforkWait(t, th)
+	}
+	if flags&CLONE_THREAD == 0 {
+		return cloneProcess(t, flags, stack, parentTID, childTID, tls)
+	}
 	if flags&threadFlags != threadFlags {
-		note(t, "process creation is not emulated (clone flags %s)", cloneFlagString(flags&^CSIGNAL))
+		note(t, "clone flags %s are not emulated for a thread", cloneFlagString(flags&^CSIGNAL))
 		return 0, ENOSYS
 	}
 	if extra := flags &^ (threadFlags | cloneOptional | CSIGNAL); extra != 0 {

@@ -2,6 +2,7 @@ package syscalls
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -220,22 +221,13 @@ func newVFS(k *Kernel) *vfs {
 	fs.root.parent = fs.root
 
 	cfg := &k.cfg
-	pid := strconv.Itoa(cfg.PID)
 	static := func(s string) func(Task) []byte { return func(Task) []byte { return []byte(s) } }
 
 	fs.file("/etc/hostname", 0o644, static(cfg.Hostname+"\n"))
 
-	fs.symlink("/proc/self", func() string { return pid })
-	proc := "/proc/" + pid
-	fs.file(proc+"/cgroup", 0o444, static("0::/\n"))
-	fs.file(proc+"/mountinfo", 0o444, func(Task) []byte { return fs.mountinfo() })
-	fs.file(proc+"/auxv", 0o400, func(Task) []byte { return cfg.Auxv })
-	fs.file(proc+"/maps", 0o444, procMaps)
-	fs.file(proc+"/status", 0o444, k.procStatus)
-	fs.file(proc+"/comm", 0o644, func(t Task) []byte { return []byte(k.threadName(nil) + "\n") })
-	fs.symlink(proc+"/exe", func() string { return cfg.ExePath })
-	fs.symlink(proc+"/cwd", func() string { return fs.pathOf(k.cwd) })
-	fs.symlink(proc+"/root", func() string { return "/" })
+	// /proc/self is the process whose syscall reads it (see addProc).
+	fs.symlink("/proc/self", func() string { return strconv.Itoa(fs.self().cfg.PID) })
+	fs.addProc(k)
 	fs.file("/proc/sys/kernel/osrelease", 0o444, static(Release+"\n"))
 	fs.file("/proc/sys/kernel/ostype", 0o444, static("Linux\n"))
 	fs.file("/proc/sys/kernel/version", 0o444, static(Version+"\n"))
@@ -264,7 +256,7 @@ func newVFS(k *Kernel) *vfs {
 	// (proc_sys_poll) and mountinfo (mounts_poll) have poll methods.
 	fs.walk(func(p string, n *node) {
 		if n.kind == kindFile && (n.mnt.fstype == "sysfs" || n.mnt.fstype == "cgroup2" ||
-			strings.HasPrefix(p, "/proc/sys/") || p == proc+"/mountinfo") {
+			strings.HasPrefix(p, "/proc/sys/")) {
 			n.pollable = true
 		}
 	})
@@ -278,6 +270,50 @@ func newVFS(k *Kernel) *vfs {
 		fs.addTmpfs(p)
 	}
 	return fs
+}
+
+// self is the process a /proc/self lookup means: the one whose syscall is
+// being dispatched (the first one outside a syscall).
+func (fs *vfs) self() *Kernel {
+	if c := fs.k.caller; c != nil {
+		return c
+	}
+	return fs.k
+}
+
+// addProc adds /proc/<pid> for process k. Its maps are those of the
+// reader's own address space, so another process's read as empty.
+func (fs *vfs) addProc(k *Kernel) {
+	cfg := &k.cfg
+	proc := "/proc/" + strconv.Itoa(cfg.PID)
+	fs.file(proc+"/cgroup", 0o444, func(Task) []byte { return []byte("0::/\n") })
+	fs.file(proc+"/mountinfo", 0o444, func(Task) []byte { return fs.mountinfo() })
+	fs.file(proc+"/auxv", 0o400, func(Task) []byte { return cfg.Auxv })
+	fs.file(proc+"/maps", 0o444, func(t Task) []byte {
+		if t.Kernel() != k {
+			return nil
+		}
+		return procMaps(t)
+	})
+	fs.file(proc+"/status", 0o444, k.procStatus)
+	fs.file(proc+"/comm", 0o644, func(t Task) []byte { return []byte(k.threadName(nil) + "\n") })
+	fs.symlink(proc+"/exe", func() string { return cfg.ExePath })
+	fs.symlink(proc+"/cwd", func() string { return fs.pathOf(k.cwd) })
+	fs.symlink(proc+"/root", func() string { return "/" })
+	// mountinfo has a poll method (mounts_poll).
+	if n, err := fs.resolve(fs.root, proc+"/mountinfo", false); err == nil {
+		n.pollable = true
+	}
+}
+
+// removeProc removes /proc/<pid> of a reaped process k.
+func (fs *vfs) removeProc(k *Kernel) {
+	dir, err := fs.resolve(fs.root, "/proc", false)
+	if err != nil {
+		return
+	}
+	name := strconv.Itoa(k.cfg.PID)
+	dir.children = slices.DeleteFunc(dir.children, func(n *node) bool { return n.name == name })
 }
 
 // mountOf returns the mount that holds path p (absolute and clean).
@@ -785,7 +821,9 @@ func (k *Kernel) procStatus(t Task) []byte {
 		}
 	}
 	var blocked uint64
-	if th := t.Thread(); th != nil {
+	if th, ok := k.threads[k.cfg.PID]; t.Kernel() != k && ok {
+		blocked = th.sigmask // another process's: its leader's
+	} else if th := t.Thread(); th != nil {
 		blocked = th.sigmask
 	}
 	c := &k.cfg
