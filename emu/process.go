@@ -106,19 +106,19 @@ type Process struct {
 	kernel *syscalls.Kernel
 	stack  *loader.Stack
 
-	fam     *family   // the process tree it belongs to
-	threads []*Thread // live and exited, in creation (tid) order
-	active  []*Thread // the threads that have not exited, in tid order
-	cur     *Thread   // the thread whose state is loaded in the engine
+	fam     *family              // the process tree it belongs to
+	threads []*Thread            // live and exited, in creation (tid) order
+	active  []*Thread            // the threads that have not exited, in tid order
+	cur     *Thread              // the thread whose state is loaded in the engine
 	futexes map[uint64][]*Thread // waiters by futex word
 
-	stats     Stats
-	exited    *StopReason     // set once the process has ended
-	limitHit  *StopReason     // a limit stopped a syscall; the run stops after it
-	until     map[uint64]bool // addresses the current Run stops at
-	tracer    *tracer
-	broken    error // an internal error stopped a run; no more runs
-	closed    bool
+	stats    Stats
+	exited   *StopReason     // set once the process has ended
+	limitHit *StopReason     // a limit stopped a syscall; the run stops after it
+	until    map[uint64]bool // addresses the current Run stops at
+	tracer   *tracer
+	broken   error // an internal error stopped a run; no more runs
+	closed   bool
 
 	// outside are signals sent with Signal, from any goroutine, for the
 	// run loop to deliver.

@@ -163,7 +163,7 @@ func (p *fakeProc) access(addr uint64, n int, need Prot, fn func(pg *fakePage, o
 	return nil
 }
 
-func (f *fakeTask) Arch() *arch.Arch     { return f.p.arch }
+func (f *fakeTask) Arch() *arch.Arch { return f.p.arch }
 func (f *fakeTask) Kernel() *Kernel {
 	if f.k != nil {
 		return f.k
