@@ -156,7 +156,9 @@ type Kernel struct {
 	children []*Kernel
 	ended    *ExitStatus
 	// childKey is what wait4 and waitid block on: a child changed state.
+	// exitQ is woken when the process ends (its pidfds poll readable).
 	childKey uint64
+	exitQ    *waitQueue
 	// vfork is set while a parent thread waits for this child to exec or
 	// end (CLONE_VFORK); vforkKey is what that thread blocks on.
 	vfork    bool
@@ -225,7 +227,7 @@ func NewKernel(c Config) *Kernel {
 	k.uids, k.gids = [3]uint32{c.UID, c.UID, c.UID}, [3]uint32{c.GID, c.GID, c.GID}
 	k.umask = 0o022
 	k.system = &system{procs: map[int]*Kernel{c.PID: k}, first: k}
-	k.childKey = k.objectKey()
+	k.childKey, k.exitQ = k.objectKey(), k.newWaitQueue()
 	k.fs = newVFS(k)
 	k.cwd = k.fs.root
 	k.files.init(k)

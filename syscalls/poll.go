@@ -81,6 +81,8 @@ func pollFile(f *file) (events uint32, ok bool) {
 		return n.efd.poll(), true
 	case n.ep != nil:
 		return n.ep.poll(), true
+	case n.pidfd != nil:
+		return n.pidfd.pidfdPoll(), true
 	case n.pollable:
 		return defaultPollMask, true
 	}
@@ -108,6 +110,8 @@ func queuesOf(f *file) []*waitQueue {
 		return []*waitQueue{n.efd.q}
 	case n.ep != nil:
 		return []*waitQueue{n.ep.q}
+	case n.pidfd != nil:
+		return []*waitQueue{n.pidfd.exitQ}
 	}
 	return nil
 }

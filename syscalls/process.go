@@ -114,7 +114,7 @@ func (k *Kernel) fork() *Kernel {
 			s.f.refs++
 		}
 	}
-	c.childKey, c.vforkKey = k.objectKey(), k.objectKey()
+	c.childKey, c.vforkKey, c.exitQ = k.objectKey(), k.objectKey(), k.newWaitQueue()
 	return c
 }
 
@@ -133,10 +133,13 @@ func (k *Kernel) adopt(c *Kernel, pid int) {
 // namespaces are not emulated (ENOSYS, noted). With CLONE_VFORK the
 // caller waits until the child execs or ends.
 func cloneProcess(t Task, flags, stack, parentTID, childTID, tls uint64) (uint64, error) {
-	if extra := flags &^ (CLONE_VM | CLONE_VFORK | CLONE_SETTLS | CLONE_PARENT_SETTID |
+	if extra := flags &^ (CLONE_VM | CLONE_VFORK | CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_PIDFD |
 		CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | CLONE_DETACHED | CSIGNAL); extra != 0 {
 		note(t, "clone flags %s are not emulated for a new process", cloneFlagString(extra))
 		return 0, ENOSYS
+	}
+	if flags&(CLONE_PIDFD|CLONE_PARENT_SETTID) == CLONE_PIDFD|CLONE_PARENT_SETTID {
+		return 0, EINVAL // both would use parent_tid
 	}
 	k := t.Kernel()
 	parent := t.Thread()
@@ -166,6 +169,15 @@ func cloneProcess(t Task, flags, stack, parentTID, childTID, tls uint64) (uint64
 	if flags&CLONE_PARENT_SETTID != 0 {
 		if err := writeU32(t, parentTID, uint32(pid)); err != nil {
 			note(t, "CLONE_PARENT_SETTID: cannot write pid at %s", hex(parentTID))
+		}
+	}
+	if flags&CLONE_PIDFD != 0 { // its fd goes where parent_tid points
+		fd, err := openPidfd(t, c, false)
+		if err == nil {
+			err = writeU32(t, parentTID, uint32(fd))
+		}
+		if err != nil {
+			note(t, "CLONE_PIDFD: %v", err)
 		}
 	}
 	if flags&CLONE_CHILD_SETTID != 0 && req.ShareVM {
@@ -242,6 +254,7 @@ func (k *Kernel) Ended(t Task, st ExitStatus) error {
 	}
 	k.threads = map[int]*Thread{}
 	k.releaseVfork(t)
+	k.exitQ.wake(t, EPOLLIN|EPOLLRDNORM)
 	for _, c := range k.children {
 		c.parent = nil
 		if c.ended != nil {
@@ -289,7 +302,9 @@ type childEvent struct {
 // continue (WCONTINUED); any says whether sel picked a child at all.
 func (k *Kernel) waitable(sel func(c *Kernel) bool, opts uint32) (ev *childEvent, any bool) {
 	for _, c := range k.children {
-		if !sel(c) {
+		// eligible_child: without __WALL, __WCLONE picks the children
+		// whose exit signal is not SIGCHLD, its absence the others.
+		if !sel(c) || opts&__WALL == 0 && (c.exitSignal != SIGCHLD) != (opts&__WCLONE != 0) {
 			continue
 		}
 		any = true
@@ -390,6 +405,7 @@ func Waitid(t Task, a Args) (uint64, error) {
 	}
 	k := t.Kernel()
 	var sel func(*Kernel) bool
+	nonblock := false // a waitid on an O_NONBLOCK pidfd: EAGAIN, not 0
 	switch idtype {
 	case P_ALL:
 		sel = k.childSelector(-1)
@@ -407,10 +423,15 @@ func Waitid(t Task, a Args) (uint64, error) {
 			sel = k.childSelector(0)
 		}
 	case P_PIDFD:
-		if _, err := k.files.get(a.Int32(1)); err != nil {
+		p, f, err := pidfdOf(t, a.Int32(1))
+		if err != nil {
 			return 0, err
 		}
-		return 0, EINVAL // no descriptor is a pidfd
+		sel = func(c *Kernel) bool { return c == p }
+		if f.flags&O_NONBLOCK != 0 {
+			opts |= WNOHANG
+			nonblock = true
+		}
 	default:
 		return 0, EINVAL
 	}
@@ -418,6 +439,8 @@ func Waitid(t Task, a Args) (uint64, error) {
 	switch {
 	case !any:
 		return 0, ECHILD
+	case ev == nil && nonblock:
+		return 0, EAGAIN
 	case ev == nil && opts&WNOHANG != 0:
 		if infoAddr != 0 {
 			return 0, t.WriteMem(infoAddr, make([]byte, 24))

@@ -105,6 +105,8 @@ type node struct {
 	pipe *pipe
 	efd  *eventfd
 	ep   *epoll
+	// pidfd is the process a pidfd refers to (pidfd.go).
+	pidfd *Kernel
 	// sock is a socket, or the socket a unix socket file is bound to.
 	sock *socket
 	// host describes a file under Config.FSRoot, as lstat saw it when it
