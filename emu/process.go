@@ -234,6 +234,24 @@ func withDefaults(cfg Config, img *loader.Image) Config {
 // a Process without kernel state or threads yet. With fam nil it is the
 // root of a new family; otherwise it joins fam.
 func newProcess(img *loader.Image, cfg Config, fam *family) (_ *Process, err error) {
+	p, err := newEmpty(img, cfg, fam)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.mapImage(); err != nil {
+		p.closeEngine()
+		return nil, err
+	}
+	if err := p.mapStack(); err != nil {
+		p.closeEngine()
+		return nil, err
+	}
+	return p, nil
+}
+
+// newEmpty opens an engine for img's arch with the guest CPU, and nothing
+// mapped.
+func newEmpty(img *loader.Image, cfg Config, fam *family) (_ *Process, err error) {
 	a := img.Arch
 	eng, err := unicorn.Open(unicorn.Arch(a.UnicornArch), unicorn.Mode(a.UnicornMode), a.CPUModel)
 	if err != nil {
@@ -270,13 +288,55 @@ func newProcess(img *loader.Image, cfg Config, fam *family) (_ *Process, err err
 	if err := p.fixTSC(); err != nil {
 		return nil, err
 	}
-	if err := p.mapImage(); err != nil {
-		return nil, err
-	}
-	if err := p.mapStack(); err != nil {
-		return nil, err
-	}
 	return p, nil
+}
+
+// fork makes a copy of p, whose thread parent is making the call, for a
+// child process with kernel state r.Process (fork, or clone without
+// CLONE_VM): every mapping copied, and a first thread with the parent's
+// registers but for the result 0 and r's stack and TLS.
+func (p *Process) fork(parent *Thread, r syscalls.CloneRequest) (_ *Thread, err error) {
+	cfg := p.cfg
+	cfg.Trace, cfg.Observer = nil, nil
+	q, err := newEmpty(p.img, cfg, p.fam)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			q.closeEngine()
+		}
+	}()
+	q.stack, q.kernel = p.stack, r.Process
+	for _, m := range p.mem.maps {
+		if err := q.mem.mapNew(m.start, m.end-m.start, m.prot, m.name); err != nil {
+			return nil, err
+		}
+		c := q.mem.lookup(m.start)
+		copy(c.host, m.host)
+		c.offset = m.offset
+	}
+	q.mem.brkStart, q.mem.brk = p.mem.brkStart, p.mem.brk
+	// The parent is loaded in its engine: its registers go to the child's
+	// engine whole (both engines are of one arch and CPU model).
+	regs, err := p.eng.NewContext()
+	if err != nil {
+		return nil, err
+	}
+	defer regs.Free()
+	if err := q.eng.Restore(regs); err != nil {
+		return nil, err
+	}
+	child, err := q.newThread(r.Thread, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := child.setCloneRegs(r); err != nil {
+		return nil, err
+	}
+	child.pc = parent.pc
+	p.fam.procs = append(p.fam.procs, q)
+	return child, nil
 }
 
 // startMain makes the main thread, with kernel state ks and tid tid,

@@ -72,25 +72,22 @@ func (k *task) Clone(r syscalls.CloneRequest) (int, error) {
 		p.limitHit = &StopReason{Kind: StopThreadLimit, Limit: uint64(p.cfg.MaxThreads)}
 		return 0, syscalls.EAGAIN
 	}
+	var child *Thread
+	var err error
 	if r.Process != nil && !r.ShareVM {
-		return 0, syscalls.ENOSYS // fork: copying the address space is not emulated yet
+		if child, err = p.fork(k.t, r); err != nil {
+			k.note("copying the address space: %v", err)
+			return 0, syscalls.ENOMEM
+		}
+	} else {
+		if child, err = p.newThread(r.Thread, r.Process); err != nil {
+			return 0, err
+		}
+		if err := child.setCloneRegs(r); err != nil {
+			return 0, err
+		}
+		child.pc = k.t.pc
 	}
-	child, err := p.newThread(r.Thread, r.Process)
-	if err != nil {
-		return 0, err
-	}
-	a := p.arch
-	regs, vals := []int{int(a.SyscallRet)}, []uint64{0}
-	if r.Stack != 0 {
-		regs, vals = append(regs, int(a.SP)), append(vals, r.Stack)
-	}
-	if r.SetTLS {
-		regs, vals = append(regs, int(a.TLS)), append(vals, r.TLS)
-	}
-	if err := child.ctx.RegWriteBatch(regs, vals); err != nil {
-		return 0, err
-	}
-	child.pc = k.t.pc
 	if p.cfg.Observer != nil {
 		p.cfg.Observer.ThreadStarted(child, k.t)
 	}
@@ -98,6 +95,20 @@ func (k *task) Clone(r syscalls.CloneRequest) (int, error) {
 		p.tracer.threadStarted(child, k.t)
 	}
 	return child.TID, nil
+}
+
+// setCloneRegs gives a new thread, whose registers are a copy of its
+// parent's, clone's result 0, and r's stack and thread pointer.
+func (t *Thread) setCloneRegs(r syscalls.CloneRequest) error {
+	a := t.p.arch
+	regs, vals := []int{int(a.SyscallRet)}, []uint64{0}
+	if r.Stack != 0 {
+		regs, vals = append(regs, int(a.SP)), append(vals, r.Stack)
+	}
+	if r.SetTLS {
+		regs, vals = append(regs, int(a.TLS)), append(vals, r.TLS)
+	}
+	return t.ctx.RegWriteBatch(regs, vals)
 }
 
 func (k *task) ExitThread(code int) {

@@ -117,7 +117,7 @@ var arm64Table = map[int]Entry{
 	arm64.SYS_RECVMSG:           Partial("recvmsg", Recvmsg, "no ancillary data is received", Fd, Ptr, Hex),
 	arm64.SYS_BRK:               Handled("brk", Brk, Ptr).RetHex(),
 	arm64.SYS_MUNMAP:            Handled("munmap", Munmap, Ptr, Uint),
-	arm64.SYS_CLONE:             Partial("clone", Clone, "threads, and processes that share the address space (vfork, CLONE_VM); fork, namespaces and shared descriptor tables fail with ENOSYS", CloneFlags, Ptr, Ptr, Hex, Ptr),
+	arm64.SYS_CLONE:             Partial("clone", Clone, "threads and processes (fork, vfork, CLONE_VM); namespaces and descriptor tables shared between processes fail with ENOSYS", CloneFlags, Ptr, Ptr, Hex, Ptr),
 	arm64.SYS_EXECVE:            Partial("execve", Execve, "static executables of the guest's arch; scripts and dynamically linked programs fail with ENOEXEC", Path, Argv, Envp),
 	arm64.SYS_MMAP:              Partial("mmap", Mmap, "file mappings are private copies; MAP_GROWSDOWN and MAP_32BIT are not emulated", Ptr, Uint, MmapProt, MmapFlags, Fd, Hex).RetHex(),
 	arm64.SYS_MPROTECT:          Handled("mprotect", Mprotect, Ptr, Uint, MmapProt),

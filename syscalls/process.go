@@ -127,11 +127,11 @@ func (k *Kernel) adopt(c *Kernel, pid int) {
 	k.fs.addProc(c)
 }
 
-// cloneProcess is clone(2) without CLONE_THREAD: fork, vfork, or a
-// clone that shares the address space. Sharing descriptors, the
-// filesystem context or signal handlers between processes, pidfds and
-// namespaces are not emulated (ENOSYS, noted). With CLONE_VFORK the
-// caller waits until the child execs or ends.
+// cloneProcess is clone(2) without CLONE_THREAD: fork (a copy of the
+// address space), vfork, or a clone that shares the address space.
+// Sharing descriptors, the filesystem context or signal handlers between
+// processes, and namespaces, are not emulated (ENOSYS, noted). With
+// CLONE_VFORK the caller waits until the child execs or ends.
 func cloneProcess(t Task, flags, stack, parentTID, childTID, tls uint64) (uint64, error) {
 	if extra := flags &^ (CLONE_VM | CLONE_VFORK | CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_PIDFD |
 		CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | CLONE_DETACHED | CSIGNAL); extra != 0 {
@@ -159,9 +159,6 @@ func cloneProcess(t Task, flags, stack, parentTID, childTID, tls uint64) (uint64
 	pid, err := t.Clone(req)
 	if err != nil {
 		c.files.closeAll()
-		if err == ENOSYS {
-			note(t, "a new process that does not share the address space (fork) is not emulated yet; vfork and CLONE_VM are")
-		}
 		return 0, err
 	}
 	k.adopt(c, pid)

@@ -2,7 +2,8 @@
 // through os/exec with a pipe on stdin and stdout, waits for it and reads
 // its exit code, kills a child that sleeps, fails to start a missing
 // program and a non-executable file, and collects a child's exit through
-// SIGCHLD. gorunemu exec must give it the same output as a native run.
+// SIGCHLD, and forks a child that runs on a copy of its memory. gorunemu
+// exec must give it the same output as a native run.
 package main
 
 import (
@@ -15,6 +16,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
 func main() {
@@ -113,6 +115,24 @@ func main() {
 		fmt.Println("no SIGCHLD")
 	}
 
+	// fork: the child runs on a copy of this process's memory.
+	var fds [2]int
+	if err := syscall.Pipe(fds[:]); err != nil {
+		fmt.Println("pipe:", err)
+		os.Exit(1)
+	}
+	fpid, errno := rawFork(fds[1])
+	syscall.Close(fds[1])
+	if errno != 0 {
+		fmt.Println("fork:", errno)
+		os.Exit(1)
+	}
+	got := make([]byte, 8)
+	n, _ := syscall.Read(fds[0], got)
+	var ws syscall.WaitStatus
+	wpid, err := syscall.Wait4(int(fpid), &ws, 0, nil)
+	fmt.Printf("fork: child wrote %q, exit %d, waited %v %v, parent's word still %d\n", got[:n], ws.ExitStatus(), wpid == int(fpid), err, forkWord)
+
 	// Nothing is left to wait for.
 	_, err = syscall.Wait4(-1, nil, syscall.WNOHANG, nil)
 	fmt.Println("wait4 without children:", err)
@@ -138,6 +158,26 @@ func child(args []string) {
 	case "exit":
 		os.Exit(0)
 	}
+}
+
+// forkWord is changed by the forked child only.
+var forkWord = 1
+
+// rawFork forks with clone(SIGCHLD); the child, which may only make raw
+// system calls, writes forkWord (after changing its copy) to fd and exits
+// 7.
+//
+//go:nosplit
+func rawFork(fd int) (pid uintptr, errno syscall.Errno) {
+	pid, _, errno = syscall.RawSyscall6(syscall.SYS_CLONE, uintptr(syscall.SIGCHLD), 0, 0, 0, 0, 0)
+	if errno != 0 || pid != 0 {
+		return pid, errno
+	}
+	forkWord = 2
+	b := [1]byte{byte('0' + forkWord)}
+	syscall.RawSyscall(syscall.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), 1)
+	syscall.RawSyscall(syscall.SYS_EXIT_GROUP, 7, 0, 0)
+	return 0, 0
 }
 
 func firstLine(s string) string {
