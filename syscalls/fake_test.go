@@ -476,7 +476,7 @@ func (f *fakeTask) sysErr(t testing.TB, name string, args ...uint64) (Call, erro
 	}
 	var a Args
 	copy(a[:], args)
-	return f.p.k.Dispatch(f, nr, a)
+	return f.Kernel().Dispatch(f, nr, a)
 }
 
 // ok dispatches and requires success, returning the result.

@@ -94,6 +94,30 @@ func TestExecLikeLinux(t *testing.T) {
 	}
 }
 
+// TestExecChildren: processes started from the guest (os/exec of
+// itself, a missing or non-executable program, a killed child, SIGCHLD,
+// a raw fork) behave as on Linux. The fixture's output does not depend on
+// the arch, so both arches are compared with a native run on the host's
+// (qemu-aarch64 7.2 hangs in programs that start processes).
+func TestExecChildren(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds fixtures")
+	}
+	native := loadertest.Build(t, "children", runtime.GOARCH)
+	dir := t.TempDir()
+	realCode, realOut := realRun(t, runtime.GOARCH, dir, "", native)
+	require.Equal(t, 0, realCode)
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			bin := loadertest.Build(t, "children", a.Name)
+			code, out, errOut := execIn(t, dir, "", bin)
+			assert.Equal(t, 0, code, "stderr: %s", errOut)
+			assert.Equal(t, realOut, out, "same output as a native run")
+			assert.Contains(t, out, "fork: child wrote \"2\", exit 7, waited true <nil>, parent's word still 1\n")
+		})
+	}
+}
+
 // TestExecWritesNothingOnTheHost: a file the guest may not change stays
 // as it was, and the temporary files it made are not on the host.
 func TestExecWritesNothingOnTheHost(t *testing.T) {
