@@ -30,6 +30,24 @@ type family struct {
 	clockJump int64
 	// gone counts the instructions of processes whose engine is closed.
 	gone uint64
+	// started counts the child processes started (fork, vfork, clone).
+	started int
+}
+
+// maxProcesses bounds the processes with an address space (and an
+// engine, tens of MB of host memory each) that a family has at once:
+// past it fork fails with EAGAIN and execve with ENOMEM.
+const maxProcesses = 64
+
+// committedExcept is the accessible memory of the processes other than p.
+func (f *family) committedExcept(p *Process) uint64 {
+	n := uint64(0)
+	for _, q := range f.procs {
+		if q != p {
+			n += q.mem.committed
+		}
+	}
+	return n
 }
 
 func newFamily(root *Process) *family {

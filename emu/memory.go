@@ -50,7 +50,9 @@ type addressSpace struct {
 	// can touch, so what the memory limit bounds. PROT_NONE reservations
 	// (Go reserves over a GiB of address space at startup) are free.
 	committed uint64
-	limit     uint64 // 0: none
+	limit     uint64 // 0: none, else for all processes of the family
+	// elsewhere counts what the family's other processes have committed.
+	elsewhere func() uint64
 	// limitHit is set when a mapping failed because of limit, so the run
 	// can stop with its own reason instead of the guest seeing ENOMEM only.
 	limitHit bool
@@ -190,7 +192,11 @@ func (as *addressSpace) checkLimit(addr, length uint64, prot syscalls.Prot) erro
 			replaced += hi - lo
 		}
 	}
-	if as.committed-replaced+length > as.limit {
+	others := uint64(0)
+	if as.elsewhere != nil {
+		others = as.elsewhere()
+	}
+	if others+as.committed-replaced+length > as.limit {
 		as.limitHit = true
 		return syscalls.ENOMEM
 	}

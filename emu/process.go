@@ -74,11 +74,12 @@ type Config struct {
 	// instructions (0: DefaultMaxInsns).
 	MaxInsns uint64
 	// MaxMem makes mappings fail with ENOMEM, and the run stop, once the
-	// guest would have more than this many bytes of accessible memory
-	// mapped (0: no limit). PROT_NONE reservations do not count.
+	// guest (all its processes together) would have more than this many
+	// bytes of accessible memory mapped (0: no limit). PROT_NONE
+	// reservations do not count.
 	MaxMem uint64
 	// MaxThreads makes clone fail, and the run stop, beyond this many live
-	// threads (0: DefaultMaxThreads).
+	// threads in all processes together (0: DefaultMaxThreads).
 	MaxThreads int
 	// StopOnFault stops the run at a guest fault even when the guest has
 	// a handler for its signal, as gdb does. Without it the fault is
@@ -129,14 +130,16 @@ type Process struct {
 
 // Stats counts what a run did.
 type Stats struct {
-	Insns         uint64         // instructions executed by all threads
+	Insns         uint64         // instructions executed by all threads of this process
 	Syscalls      uint64         // syscalls dispatched
 	Unimplemented map[string]int // syscalls that returned ENOSYS for lack of a handler
 	Threads       int            // threads created, including the main one
+	Processes     int            // child processes started; their instructions are in AllInsns
+	AllInsns      uint64         // instructions executed by all processes
 	Signals       int            // signals whose handler the guest ran
 	// Slept is the virtual time the clock skipped while every thread
 	// waited on a timeout; the guest's monotonic clock has moved by
-	// Insns nanoseconds plus Slept.
+	// AllInsns nanoseconds plus Slept.
 	Slept time.Duration
 }
 
@@ -271,6 +274,7 @@ func newEmpty(img *loader.Image, cfg Config, fam *family) (_ *Process, err error
 		fam = newFamily(p)
 	}
 	p.fam = fam
+	p.mem.elsewhere = func() uint64 { return fam.committedExcept(p) }
 	defer func() {
 		if err != nil {
 			p.closeEngine()
@@ -484,6 +488,7 @@ func (p *Process) Stack() *loader.Stack { return p.stack }
 func (p *Process) Stats() Stats {
 	s := p.stats
 	s.Insns = p.eng.Insns()
+	s.Processes, s.AllInsns = p.fam.started, p.fam.insns()
 	s.Slept = time.Duration(p.fam.clockJump)
 	s.Unimplemented = make(map[string]int, len(p.stats.Unimplemented))
 	for k, v := range p.stats.Unimplemented {

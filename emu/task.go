@@ -68,13 +68,17 @@ func (k *task) WriteVec(r arch.Reg, lo, hi uint64) error { return k.p.eng.RegWri
 // pointer and, with SetTLS, the thread pointer.
 func (k *task) Clone(r syscalls.CloneRequest) (int, error) {
 	p := k.p
-	if p.live() >= p.cfg.MaxThreads {
+	if len(p.fam.threads) >= p.cfg.MaxThreads {
 		p.limitHit = &StopReason{Kind: StopThreadLimit, Limit: uint64(p.cfg.MaxThreads)}
 		return 0, syscalls.EAGAIN
 	}
 	var child *Thread
 	var err error
 	if r.Process != nil && !r.ShareVM {
+		if len(p.fam.procs) >= maxProcesses {
+			k.note("%d processes with their own memory is gorunemu's limit", maxProcesses)
+			return 0, syscalls.EAGAIN
+		}
 		if child, err = p.fork(k.t, r); err != nil {
 			k.note("copying the address space: %v", err)
 			return 0, syscalls.ENOMEM
@@ -87,6 +91,9 @@ func (k *task) Clone(r syscalls.CloneRequest) (int, error) {
 			return 0, err
 		}
 		child.pc = k.t.pc
+	}
+	if r.Process != nil {
+		p.fam.started++
 	}
 	if p.cfg.Observer != nil {
 		p.cfg.Observer.ThreadStarted(child, k.t)
@@ -224,6 +231,10 @@ func (k *task) Exec(r syscalls.ExecRequest) ([]byte, error) {
 		k.note("execve by the first process is not emulated yet")
 		return nil, syscalls.ENOSYS
 	}
+	if p.kernel != t.k && len(p.fam.procs) >= maxProcesses {
+		k.note("%d processes with their own memory is gorunemu's limit", maxProcesses)
+		return nil, syscalls.ENOMEM
+	}
 	cfg := p.fam.root.cfg
 	cfg.Argv, cfg.Env, cfg.ExePath = r.Argv, r.Envp, r.Path
 	cfg.Seed ^= uint64(t.TID) << 32 // AT_RANDOM differs from the parent's
@@ -250,6 +261,7 @@ func (k *task) Exec(r syscalls.ExecRequest) ([]byte, error) {
 	if _, err := q.startMain(r.Thread, t.TID); err != nil {
 		return nil, err
 	}
+	k.note("process %d now runs %s in an address space of its own, untraced", t.TID, r.Path)
 	return q.stack.AuxvBytes(), nil
 }
 

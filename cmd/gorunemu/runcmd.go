@@ -491,6 +491,9 @@ func printSummary(w io.Writer, p *emu.Process, r *emu.StopReason, g guest, elaps
 	}
 	fmt.Fprintf(w, "syscalls:  %d (%s)\n", st.Syscalls, unimpl)
 	fmt.Fprintf(w, "threads:   %d created, %d live\n", st.Threads, live)
-	guest := time.Duration(st.Insns) + st.Slept
+	if st.Processes > 0 {
+		fmt.Fprintf(w, "processes: %d started, %d instructions in all\n", st.Processes, st.AllInsns)
+	}
+	guest := time.Duration(st.AllInsns) + st.Slept
 	fmt.Fprintf(w, "time:      %v (guest clock %v, %v of it asleep)\n", elapsed.Round(time.Millisecond), guest.Round(time.Microsecond), st.Slept.Round(time.Microsecond))
 }
