@@ -317,7 +317,7 @@ func (p *Process) fork(parent *Thread, r syscalls.CloneRequest) (_ *Thread, err 
 			return nil, err
 		}
 		c := q.mem.lookup(m.start)
-		copy(c.host, m.host)
+		copyTouched(c.host, m.host, int(p.arch.PageSize))
 		c.offset = m.offset
 	}
 	q.mem.brkStart, q.mem.brk = p.mem.brkStart, p.mem.brk
@@ -341,6 +341,34 @@ func (p *Process) fork(parent *Thread, r syscalls.CloneRequest) (_ *Thread, err 
 	child.pc = parent.pc
 	p.fam.procs = append(p.fam.procs, q)
 	return child, nil
+}
+
+// copyTouched copies src to dst, which is fresh (zero) memory, page by
+// page, leaving out the pages that are all zero: most of a Go process's
+// reservations were never touched, and writing them would make the host
+// commit them.
+func copyTouched(dst, src []byte, page int) {
+	for off := 0; off < len(src); off += page {
+		end := min(off+page, len(src))
+		if !allZero(src[off:end]) {
+			copy(dst[off:end], src[off:end])
+		}
+	}
+}
+
+func allZero(b []byte) bool {
+	for len(b) >= 8 {
+		if binary.LittleEndian.Uint64(b) != 0 {
+			return false
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // startMain makes the main thread, with kernel state ks and tid tid,

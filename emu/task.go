@@ -79,6 +79,11 @@ func (k *task) Clone(r syscalls.CloneRequest) (int, error) {
 			k.note("%d processes with their own memory is gorunemu's limit", maxProcesses)
 			return 0, syscalls.EAGAIN
 		}
+		if lim := p.cfg.MaxMem; lim != 0 && p.fam.committedExcept(nil)+p.mem.committed > lim {
+			k.note("a copy of %d bytes would pass the memory limit", p.mem.committed)
+			p.mem.limitHit = true // the run stops, as for a mapping past the limit
+			return 0, syscalls.ENOMEM
+		}
 		if child, err = p.fork(k.t, r); err != nil {
 			k.note("copying the address space: %v", err)
 			return 0, syscalls.ENOMEM

@@ -78,6 +78,23 @@ func TestHostileFixtures(t *testing.T) {
 	}
 }
 
+// TestForkBomb: a guest that forks without end gets EAGAIN at gorunemu's
+// process limit, or stops at the memory limit, which all its processes
+// share, and the host is fine.
+func TestForkBomb(t *testing.T) {
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			bin := loadertest.Build(t, "forkbomb", a.Name)
+			code, out, errOut := gorunemu("run", "-q", "--until", "exit", bin)
+			assert.Equal(t, 0, code, "stderr: %s", errOut)
+			assert.Equal(t, "fork 63: resource temporarily unavailable\n", out)
+			code, _, errOut = gorunemu("run", "-q", "--until", "exit", "--max-mem", "64000000", bin)
+			assert.Equal(t, exitMem, code, "stderr: %s", errOut)
+			assert.Regexp(t, `gorunemu: --max-mem=64000000: memory limit of 64000000 bytes reached at \S+ \(0x[0-9a-f]+\) .* on thread 4242\n$`, errOut)
+		})
+	}
+}
+
 // TestUnknownSyscall: without --strict the guest gets ENOSYS, the run goes
 // on, and the summary counts the call.
 func TestUnknownSyscall(t *testing.T) {
