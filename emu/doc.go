@@ -5,7 +5,10 @@
 //
 // Open or New prepare a Process; Run executes it until a stop: a symbol or
 // address (Until), the process's exit, a fault, a limit or a deadlock, and
-// returns a StopReason saying which and where. Between runs the stopped
+// returns a StopReason saying which and where. The processes the guest
+// starts (fork, vfork, execve) run within the same Run, each with its own
+// engine, on the one scheduler and clock of the first's family
+// (family.go); the first's exit ends the run. Between runs the stopped
 // process can be read: its threads' registers, guest memory, mappings,
 // the initial stack and counts. Package emu/goruntime reads the Go
 // runtime's state from such a stop.

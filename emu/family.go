@@ -161,14 +161,16 @@ func (f *family) endProcess(by *task, k *syscalls.Kernel, st syscalls.ExitStatus
 		f.root.exit(r)
 		return
 	}
-	var own *Process
+	var own *Process // the address space it has to itself, if any
+	for _, q := range f.procs {
+		if q.kernel == k {
+			own = q
+		}
+	}
 	for _, t := range f.processThreads(k) {
 		st.CPU += time.Duration(t.insns)
 		t.state = Exited
 		t.p.retire(t)
-		if t.p.kernel == k {
-			own = t.p
-		}
 	}
 	if own != nil {
 		st.CPU = time.Duration(own.eng.Insns())

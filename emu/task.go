@@ -210,8 +210,8 @@ func (k *task) Restarted() (restarted, timedOut bool) { return k.restarted, k.ti
 // Interrupt ends the syscall thread tid is blocked in, for a signal.
 func (k *task) Interrupt(tid int) error {
 	t := k.p.fam.thread(tid)
-	if t == nil || t.state != Blocked {
-		return nil
+	if t == nil || t.state != Blocked || t.kstate.InVfork() {
+		return nil // a vfork parent takes its signals after the child lets it go
 	}
 	return t.p.interrupt(t)
 }

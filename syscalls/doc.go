@@ -31,12 +31,22 @@
 //     pipes to Config.Stdout and Config.Stderr.
 //   - Input. With Config.Stdin, fd 0 reads from the host's reader.
 //
-// Everything else stays inside the Kernel: pipes, eventfds, epoll
+// Everything else stays inside the emulation: pipes, eventfds, epoll
 // instances and sockets are emulated objects, the sockets on a loopback
-// network of the Kernel's own that reaches nothing else (socket.go);
-// signals go only to this process (signal.go); there are no other
-// processes. A Kernel holds host descriptors only for files open under
-// FSRoot, which Close releases.
+// network that reaches nothing else (socket.go); signals go only to the
+// emulation's own processes (signal.go). A Kernel holds host descriptors
+// only for files open under FSRoot, which Close releases.
+//
+// # Processes
+//
+// Each emulated process has a Kernel; the Kernels of one emulation share
+// a system (the filesystem, the network, file locks, object keys,
+// per-user limits and the pid table), as processes share one Linux
+// kernel. clone without CLONE_THREAD, fork and vfork make a child Kernel
+// from its parent's (Kernel.fork: the descriptor table copied, its open
+// file descriptions shared), execve checks the file and has the emulator
+// start it (Task.Exec), and the emulator reports a process's end with
+// Kernel.Ended, which tells the parent (process.go, pidfd.go).
 //
 // # Waiting
 //

@@ -220,6 +220,11 @@ func vforkWait(t Task, th *Thread) (uint64, error) {
 	return t.Block(c.vforkKey, NoDeadline)
 }
 
+// InVfork reports whether the thread waits for its vfork child: it is
+// not woken for a signal (Linux's wait is killable only), which it takes
+// once the child has exec'd or ended.
+func (th *Thread) InVfork() bool { return th.vforkChild != nil }
+
 // releaseVfork lets the parent of a vfork child go on.
 func (k *Kernel) releaseVfork(t Task) {
 	if k.vfork {
@@ -256,6 +261,14 @@ func (k *Kernel) Ended(t Task, st ExitStatus) error {
 		c.parent = nil
 		if c.ended != nil {
 			k.reap(c)
+			continue
+		}
+		for _, tid := range slices.Sorted(maps.Keys(c.threads)) { // PR_SET_PDEATHSIG
+			if th := c.threads[tid]; th.pdeathsig != 0 {
+				if _, err := sendSignalTo(t, c, tid, SigInfo{Signo: th.pdeathsig, Code: SI_USER, PID: k.cfg.PID}); err != nil {
+					errs = append(errs, err)
+				}
+			}
 		}
 	}
 	k.children = nil
