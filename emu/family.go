@@ -135,6 +135,22 @@ func (f *family) processThreads(k *syscalls.Kernel) []*Thread {
 	return ts
 }
 
+// memoryOf returns the address space Linux process k runs in: its own,
+// or for a vfork child its parent's.
+func (f *family) memoryOf(k *syscalls.Kernel) *addressSpace {
+	for _, q := range f.procs {
+		if q.kernel == k {
+			return q.mem
+		}
+	}
+	for _, t := range f.threads {
+		if t.k == k {
+			return t.p.mem
+		}
+	}
+	return nil
+}
+
 // kernel returns the kernel state of the live process pid, or nil.
 func (f *family) kernel(pid int) *syscalls.Kernel {
 	if t := f.thread(pid); t != nil && t.k.PID() == pid {
@@ -153,6 +169,12 @@ func (f *family) kernel(pid int) *syscalls.Kernel {
 // and its engine, if it has one of its own, is closed. The root process's
 // end is the end of the run.
 func (f *family) endProcess(by *task, k *syscalls.Kernel, st syscalls.ExitStatus) {
+	if mem := f.memoryOf(k); mem != nil {
+		read := func(addr uint64, b []byte) error { return mem.read(addr, b, true) }
+		if err := k.FlushShared(by, read); err != nil && f.root.broken == nil {
+			f.root.broken = fmt.Errorf("emu: process %d ended: writing back its shared mappings: %w", k.PID(), err)
+		}
+	}
 	if k == f.root.kernel {
 		r := &StopReason{Kind: StopExited, Code: st.Code}
 		if st.Signal != 0 {

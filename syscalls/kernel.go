@@ -173,6 +173,8 @@ type Kernel struct {
 	stopped    bool
 	stopReport int
 	contReport bool
+	// shared are the shared file mappings (shared.go).
+	shared []*sharedMap
 	// uids and gids are the real, effective and saved ids (proc.go).
 	uids, gids [3]uint32
 }

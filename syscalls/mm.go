@@ -19,8 +19,10 @@ func taskSize(t Task) uint64 { return t.Arch().StackTop }
 
 // Mmap implements mmap(2) for anonymous memory and for regular files of
 // the virtual filesystem, which are mapped as anonymous memory filled with
-// the file's contents (a MAP_SHARED file mapping is therefore a private
-// copy: nothing here is writable). Pages past the end of a file read as
+// the file's contents. A MAP_SHARED mapping of a file open for writing
+// is written back to it at msync, munmap, execve and exit (shared.go);
+// other MAP_SHARED file mappings are private copies, which nobody can
+// tell apart. Pages past the end of a file read as
 // zero where Linux would raise SIGBUS. MAP_GROWSDOWN and, on amd64,
 // MAP_32BIT are emulator gaps; MAP_HUGETLB fails with ENOMEM as on a system
 // without reserved huge pages.
@@ -137,9 +139,17 @@ func Mmap(t Task, a Args) (uint64, error) {
 			req.Addr = mmapMinAddr
 		}
 	}
+	if req.Mode == MapFixed { // what the new mapping replaces is unmapped
+		if err := k.flushShared(t, t.ReadMem, addr, addr+length, true); err != nil {
+			return 0, err
+		}
+	}
 	got, err := t.Mmap(req)
 	if err != nil {
 		return 0, err
+	}
+	if f != nil && typ != MAP_PRIVATE && f.writable() && f.n.kind == kindFile {
+		k.addShared(got, length, f, off)
 	}
 	if len(data) > 0 {
 		if err := t.FillMem(got, data); err != nil {
@@ -187,6 +197,9 @@ func Munmap(t Task, a Args) (uint64, error) {
 	// length <= TASK_SIZE - addr, so aligning it cannot overflow.
 	if length, _ = pageAlign(length, page); length == 0 {
 		return 0, EINVAL
+	}
+	if err := t.Kernel().flushShared(t, t.ReadMem, addr, addr+length, true); err != nil {
+		return 0, err
 	}
 	return 0, t.Munmap(addr, length)
 }

@@ -545,8 +545,15 @@ func execveAt(t Task, dirfd int32, pathAddr, argvAddr, envpAddr uint64, flags ui
 	}
 	old := t.Thread()
 	th := &Thread{sigmask: old.sigmask, pending: old.pending, pdeathsig: old.pdeathsig}
+	// Shared file mappings get what they hold before the memory goes.
+	if err := k.flushShared(t, t.ReadMem, 0, ^uint64(0), false); err != nil {
+		return 0, err
+	}
 	auxv, err := t.Exec(ExecRequest{Path: exe, Image: image, Argv: argv, Envp: envp, Thread: th})
 	if err != nil {
+		return 0, err
+	}
+	if err := k.flushShared(t, nil, 0, ^uint64(0), true); err != nil {
 		return 0, err
 	}
 	// The point of no return.

@@ -293,3 +293,55 @@ func TestSetIDs(t *testing.T) {
 		f.fails(t, EINVAL, "setuid", 0xffffffff)
 	})
 }
+
+// TestSharedFileMapping: stores to a MAP_SHARED mapping of a file open
+// for writing reach the file at msync and munmap, not past its end; a
+// private mapping's never do. fallocate extends a tmpfs file.
+func TestSharedFileMapping(t *testing.T) {
+	forArches(t, func(t *testing.T, a *arch.Arch) {
+		f := newTmpFake(t, a)
+		page := a.PageSize
+		fd := f.ok(t, "openat", neg(-AT_FDCWD), f.cstr("/tmp/out"), O_RDWR|O_CREAT, 0o644)
+		f.fails(t, EOPNOTSUPP, "fallocate", fd, 2, 0, page) // FALLOC_FL_PUNCH_HOLE
+		f.ok(t, "fallocate", fd, 0, 0, page+100)
+		size := func() int64 { fl, _ := f.Kernel().files.get(int32(fd)); return fl.size() }
+		if size() != int64(page+100) {
+			t.Fatalf("size after fallocate %d", size())
+		}
+		addr := f.ok(t, "mmap", 0, 2*page, uint64(PROT_READ|PROT_WRITE), MAP_SHARED, fd, 0)
+		priv := f.ok(t, "mmap", 0, page, uint64(PROT_READ|PROT_WRITE), MAP_PRIVATE, fd, 0)
+		if err := f.WriteMem(priv, []byte("private")); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.WriteMem(addr, []byte("shared!")); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.WriteMem(addr+page+200, []byte("past the end")); err != nil {
+			t.Fatal(err)
+		}
+		buf := f.alloc(8)
+		f.ok(t, "pread64", fd, buf, 7, 0)
+		if got := string(f.mem(t, buf, 7)); got != "\x00\x00\x00\x00\x00\x00\x00" {
+			t.Errorf("before msync the file holds %q", got)
+		}
+		f.fails(t, EINVAL, "msync", addr+1, page, MS_SYNC)
+		f.ok(t, "msync", addr, page, MS_SYNC)
+		f.ok(t, "pread64", fd, buf, 7, 0)
+		if got := string(f.mem(t, buf, 7)); got != "shared!" {
+			t.Errorf("after msync the file holds %q", got)
+		}
+		f.ok(t, "close", fd) // the mapping keeps the file
+		if err := f.WriteMem(addr+page, []byte("tail")); err != nil {
+			t.Fatal(err)
+		}
+		f.ok(t, "munmap", addr, 2*page)
+		if len(f.Kernel().shared) != 0 {
+			t.Errorf("records after munmap: %d", len(f.Kernel().shared))
+		}
+		fd = f.ok(t, "openat", neg(-AT_FDCWD), f.cstr("/tmp/out"), O_RDONLY, 0)
+		f.ok(t, "pread64", fd, buf, 4, page)
+		if got := string(f.mem(t, buf, 4)); got != "tail" || size() != int64(page+100) {
+			t.Errorf("after munmap: %q, size %d (the store past the end must not grow it)", got, size())
+		}
+	})
+}
