@@ -8,7 +8,7 @@
 #               also the Go version matrix, go1.17 to the installed Go
 
 GO ?= go
-TEST_DEBS = gdb gdb-multiarch qemu-user
+TEST_DEBS = gdb gdb-multiarch qemu-user gcc libc6-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 
 .PHONY: demo test deps test-deps build bench matrix
 

@@ -1,7 +1,8 @@
 #!/bin/sh
 # install-deps.sh installs what gorunemu needs that is missing: Unicorn 2.1
 # or later always, plus any Debian package names given as arguments (the
-# test command adds gdb, gdb-multiarch and qemu-user).
+# test command adds gdb, gdb-multiarch, qemu-user, and gcc with its arm64
+# cross compiler for the C fixtures).
 #
 # Unicorn: gorunemu needs 2.1 (2.0 sends every guest store through a slow
 # path, Unicorn issue 1970). Where the system's libunicorn-dev is 2.1 or

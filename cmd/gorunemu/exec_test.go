@@ -118,6 +118,34 @@ func TestExecChildren(t *testing.T) {
 	}
 }
 
+// TestExecStaticC: a static C program (glibc) that forks and vforks and
+// execs itself runs as natively, on both arches (built with the host gcc
+// and aarch64-linux-gnu-gcc, which make test-deps installs).
+func TestExecStaticC(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds fixtures")
+	}
+	src := filepath.Join(moduleRoot(t), "testdata", "cforker", "forker.c")
+	want := "child forked: parent known 1\nfork+exec: exit 5\nchild vforked: parent known 1\nvfork+exec: exit 5\n"
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			cc := map[string]string{"amd64": "x86_64-linux-gnu-gcc", "arm64": "aarch64-linux-gnu-gcc"}[a.Name]
+			_, err := exec.LookPath(cc)
+			require.NoError(t, err, "%s is needed to build the C fixture: run make test-deps", cc)
+			bin := filepath.Join(t.TempDir(), "forker")
+			out, err := exec.Command(cc, "-static", "-O1", "-o", bin, src).CombinedOutput()
+			require.NoError(t, err, "%s", out)
+			if a.Name == runtime.GOARCH {
+				_, native := realRun(t, a.Name, t.TempDir(), "", bin)
+				require.Equal(t, want, native)
+			}
+			code, got, errOut := execIn(t, t.TempDir(), "", bin)
+			assert.Equal(t, 0, code, "stderr: %s", errOut)
+			assert.Equal(t, want, got)
+		})
+	}
+}
+
 // TestExecWritesNothingOnTheHost: a file the guest may not change stays
 // as it was, and the temporary files it made are not on the host.
 func TestExecWritesNothingOnTheHost(t *testing.T) {
