@@ -114,6 +114,20 @@ func TestExecChildren(t *testing.T) {
 			assert.Equal(t, 0, code, "stderr: %s", errOut)
 			assert.Equal(t, realOut, out, "same output as a native run")
 			assert.Contains(t, out, "fork: child wrote \"2\", exit 7, waited true <nil>, parent's word still 1\n")
+
+			// The process tree runs on one schedule: two traced runs are
+			// byte for byte the same.
+			var traces [2][]byte
+			for i := range traces {
+				file := filepath.Join(t.TempDir(), "trace.txt")
+				code, _, errOut := execIn(t, dir, "", "-o", file, "--syscalls", bin)
+				require.Equal(t, 0, code, "stderr: %s", errOut)
+				var err error
+				traces[i], err = os.ReadFile(file)
+				require.NoError(t, err)
+			}
+			assert.Contains(t, string(traces[0]), "execve(")
+			assert.True(t, bytes.Equal(traces[0], traces[1]), "two runs traced differently")
 		})
 	}
 }
