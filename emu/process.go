@@ -343,6 +343,22 @@ func (p *Process) fork(parent *Thread, r syscalls.CloneRequest) (_ *Thread, err 
 	return child, nil
 }
 
+// become makes p, whose threads have all gone, run q's image instead of
+// its own (execve by the root, whose Process the library user holds): p
+// takes q's engine, memory and stack, and frees its old ones.
+func (p *Process) become(q *Process) error {
+	p.fam.gone += p.eng.Insns()
+	err := p.eng.Close()
+	if merr := p.mem.close(); err == nil {
+		err = merr
+	}
+	p.img, p.cpu, p.cfg, p.eng, p.mem, p.stack = q.img, q.cpu, q.cfg, q.eng, q.mem, q.stack
+	p.mem.elsewhere = func() uint64 { return p.fam.committedExcept(p) }
+	p.threads, p.active, p.cur = nil, nil, nil
+	p.futexes, p.until = map[uint64][]*Thread{}, map[uint64]bool{}
+	return err
+}
+
 // copyTouched copies src to dst, which is fresh (zero) memory, page by
 // page, leaving out the pages that are all zero: most of a Go process's
 // reservations were never touched, and writing them would make the host

@@ -232,8 +232,8 @@ func (k *task) Exec(r syscalls.ExecRequest) ([]byte, error) {
 	case img.Arch != p.arch:
 		k.note("%s is for %s, the emulated CPU is %s", r.Path, img.Arch.Name, p.arch.Name)
 		return nil, syscalls.ENOEXEC
-	case t.k == p.fam.root.kernel:
-		k.note("execve by the first process is not emulated yet")
+	case t.k == p.fam.root.kernel && p.tracer != nil:
+		k.note("execve by the first process is not emulated while tracing")
 		return nil, syscalls.ENOSYS
 	}
 	if p.kernel != t.k && len(p.fam.procs) >= maxProcesses {
@@ -259,14 +259,25 @@ func (k *task) Exec(r syscalls.ExecRequest) ([]byte, error) {
 		o.state = Exited
 		o.p.retire(o)
 	}
-	if p.kernel == t.k {
+	switch {
+	case p == p.fam.root && p.kernel == t.k:
+		// The first process stays the Process its caller holds.
+		if err := p.become(q); err != nil {
+			return nil, err
+		}
+		q = p
+		k.note("the first process now runs %s", r.Path)
+	case p.kernel == t.k:
 		p.fam.ended(p)
+		p.fam.procs = append(p.fam.procs, q)
+		k.note("process %d now runs %s, untraced", t.TID, r.Path)
+	default:
+		p.fam.procs = append(p.fam.procs, q)
+		k.note("process %d now runs %s in an address space of its own, untraced", t.TID, r.Path)
 	}
-	p.fam.procs = append(p.fam.procs, q)
 	if _, err := q.startMain(r.Thread, t.TID); err != nil {
 		return nil, err
 	}
-	k.note("process %d now runs %s in an address space of its own, untraced", t.TID, r.Path)
 	return q.stack.AuxvBytes(), nil
 }
 

@@ -115,6 +115,11 @@ func TestExecChildren(t *testing.T) {
 			assert.Equal(t, realOut, out, "same output as a native run")
 			assert.Contains(t, out, "fork: child wrote \"2\", exit 7, waited true <nil>, parent's word still 1\n")
 
+			// The first process replaces itself, and keeps its pid.
+			code, out, errOut = execIn(t, dir, "", bin, "reexec")
+			assert.Equal(t, 0, code, "stderr: %s", errOut)
+			assert.Equal(t, "exec'd: [x] same pid: true\n", out)
+
 			// The process tree runs on one schedule: two traced runs are
 			// byte for byte the same.
 			var traces [2][]byte

@@ -2,7 +2,8 @@
 // through os/exec with a pipe on stdin and stdout, waits for it and reads
 // its exit code, kills a child that sleeps, fails to start a missing
 // program and a non-executable file, and collects a child's exit through
-// SIGCHLD, and forks a child that runs on a copy of its memory. gorunemu
+// SIGCHLD, and forks a child that runs on a copy of its memory; with
+// argument "reexec" it replaces itself with syscall.Exec. gorunemu
 // exec must give it the same output as a native run.
 package main
 
@@ -157,6 +158,14 @@ func child(args []string) {
 		fmt.Println(*p)
 	case "exit":
 		os.Exit(0)
+	case "reexec": // replace this process, keeping its pid
+		exe, _ := os.Executable()
+		env := append(os.Environ(), fmt.Sprint("CHILDREN_PID=", os.Getpid()))
+		err := syscall.Exec(exe, []string{exe, "execd", "x"}, env)
+		fmt.Println("exec:", err)
+		os.Exit(1)
+	case "execd":
+		fmt.Println("exec'd:", args[1:], "same pid:", os.Getenv("CHILDREN_PID") == fmt.Sprint(os.Getpid()))
 	}
 }
 
