@@ -60,7 +60,7 @@ var amd64Table = map[int]Entry{
 	amd64.SYS_WAIT4:             Partial("wait4", Wait4, "exits, stops (WUNTRACED) and continues (WCONTINUED) of children", Int, Ptr, Hex, Ptr),
 	amd64.SYS_KILL:              Partial("kill", Kill, "to any process of the emulation; a signal is delivered when its thread next runs guest code; one asleep in a syscall is interrupted (restart or EINTR)", Int, Signal),
 	amd64.SYS_UNAME:             Handled("uname", Uname, Ptr),
-	amd64.SYS_FCNTL:             Partial("fcntl", Fcntl, "open file description locks, leases, owners and signal-driven I/O are not emulated", Fd, FcntlCmd, Hex),
+	amd64.SYS_FCNTL:             Partial("fcntl", Fcntl, "leases, owners and signal-driven I/O are not emulated", Fd, FcntlCmd, Hex),
 	amd64.SYS_FLOCK:             Handled("flock", Flock, Fd, Hex),
 	amd64.SYS_FSYNC:             Handled("fsync", Fsync, Fd),
 	amd64.SYS_FDATASYNC:         Handled("fdatasync", Fsync, Fd),

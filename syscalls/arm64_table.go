@@ -15,7 +15,7 @@ var arm64Table = map[int]Entry{
 	arm64.SYS_EPOLL_PWAIT:       Handled("epoll_pwait", EpollPwait, Fd, Ptr, Int, Int, Sigset, Uint),
 	arm64.SYS_DUP:               Handled("dup", Dup, Fd),
 	arm64.SYS_DUP3:              Handled("dup3", Dup3, Fd, Fd, OpenFlags),
-	arm64.SYS_FCNTL:             Partial("fcntl", Fcntl, "open file description locks, leases, owners and signal-driven I/O are not emulated", Fd, FcntlCmd, Hex),
+	arm64.SYS_FCNTL:             Partial("fcntl", Fcntl, "leases, owners and signal-driven I/O are not emulated", Fd, FcntlCmd, Hex),
 	arm64.SYS_IOCTL:             Handled("ioctl", Ioctl, Fd, IoctlReq, Hex),
 	arm64.SYS_FLOCK:             Handled("flock", Flock, Fd, Hex),
 	arm64.SYS_MKNODAT:           Handled("mknodat", Mknodat, DirFd, Path, Octal, Hex),

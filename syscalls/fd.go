@@ -194,6 +194,9 @@ func (ft *fdTable) install(t Task, fd int, f *file, cloexec bool) error {
 	old := ft.slots[fd].f
 	f.refs++
 	ft.slots[fd] = fdSlot{f: f, cloexec: cloexec}
+	if old != nil {
+		ft.k.dropRecordLocks(t, old)
+	}
 	return ft.put(t, old)
 }
 
@@ -207,6 +210,7 @@ func (ft *fdTable) close(t Task, fd int32) error {
 	for len(ft.slots) > 0 && ft.slots[len(ft.slots)-1].f == nil {
 		ft.slots = ft.slots[:len(ft.slots)-1]
 	}
+	ft.k.dropRecordLocks(t, f) // POSIX: closing any descriptor of the file
 	return ft.put(t, f)
 }
 

@@ -649,9 +649,12 @@ func Fcntl(t Task, a Args) (uint64, error) {
 		if f.flags&O_PATH != 0 {
 			return 0, EBADF
 		}
-		return recordLock(t, f, cmd, arg)
+		return fcntlLock(t, f, cmd, arg, false)
 	case F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW:
-		return 0, gapf("fcntl(%d): open file description locks", cmd)
+		if f.flags&O_PATH != 0 {
+			return 0, EBADF
+		}
+		return fcntlLock(t, f, cmd, arg, true)
 	case F_SETOWN, F_GETOWN, F_SETOWN_EX, F_GETOWN_EX, F_SETSIG, F_GETSIG,
 		F_SETLEASE, F_GETLEASE, F_NOTIFY:
 		return 0, gapf("fcntl(%d)", cmd)

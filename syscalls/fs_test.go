@@ -220,7 +220,6 @@ func TestFdSemantics(t *testing.T) {
 		if f.ok(t, "fcntl", 1, F_GETPIPE_SZ) != 65536 {
 			t.Error("pipe size")
 		}
-		f.gap(t, "fcntl", 4, F_OFD_SETLK, buf)
 
 		// dup3 and close.
 		f.fails(t, EINVAL, "dup3", 4, 4, 0)

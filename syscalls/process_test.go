@@ -345,3 +345,54 @@ func TestSharedFileMapping(t *testing.T) {
 		}
 	})
 }
+
+// flockAt stores a struct flock for fcntl's lock commands.
+func (f *fakeTask) flockAt(typ int16, start, length int64) uint64 {
+	b := make([]byte, flockSize)
+	le.PutUint16(b, uint16(typ))
+	le.PutUint64(b[8:], uint64(start))
+	le.PutUint64(b[16:], uint64(length))
+	return f.bytesAt(b)
+}
+
+// TestRecordLocksBetweenProcesses: POSIX record locks conflict between
+// processes by byte range, F_GETLK names the holder, and closing any
+// descriptor of the file drops the process's locks; OFD locks belong to
+// the open file description.
+func TestRecordLocksBetweenProcesses(t *testing.T) {
+	forArches(t, func(t *testing.T, a *arch.Arch) {
+		f := newTmpFake(t, a)
+		fd := f.ok(t, "openat", neg(-AT_FDCWD), f.cstr("/tmp/db"), O_RDWR|O_CREAT, 0o644)
+		child := f.fork(t, a, SIGCHLD)
+		cfd := child.ok(t, "openat", neg(-AT_FDCWD), child.cstr("/tmp/db"), O_RDWR, 0)
+
+		f.ok(t, "fcntl", fd, F_SETLK, f.flockAt(F_WRLCK, 0, 100))
+		f.ok(t, "fcntl", fd, F_SETLK, f.flockAt(F_RDLCK, 50, 10)) // its own: no conflict
+		child.ok(t, "fcntl", cfd, F_SETLK, child.flockAt(F_WRLCK, 100, 0))
+		child.fails(t, EAGAIN, "fcntl", cfd, F_SETLK, child.flockAt(F_RDLCK, 10, 1))
+		child.ok(t, "fcntl", cfd, F_SETLK, child.flockAt(F_RDLCK, 50, 10)) // read under read
+		if c := child.sys(t, "fcntl", cfd, F_SETLKW, child.flockAt(F_WRLCK, 0, 1)); !c.Blocked {
+			t.Errorf("F_SETLKW over a held range: %+v, want it to wait", c)
+		}
+		q := child.flockAt(F_WRLCK, 0, 0)
+		child.ok(t, "fcntl", cfd, F_GETLK, q)
+		b := child.mem(t, q, flockSize)
+		if int16(le.Uint16(b)) != F_WRLCK || le.Uint64(b[8:]) != 0 || le.Uint64(b[16:]) != 50 || le.Uint32(b[24:]) != DefaultPID {
+			t.Errorf("F_GETLK: type %d start %d len %d pid %d", int16(le.Uint16(b)), le.Uint64(b[8:]), le.Uint64(b[16:]), le.Uint32(b[24:]))
+		}
+		// Closing another descriptor of the file drops all the parent's locks.
+		other := f.ok(t, "openat", neg(-AT_FDCWD), f.cstr("/tmp/db"), O_RDONLY, 0)
+		f.ok(t, "close", other)
+		child.ok(t, "fcntl", cfd, F_SETLK, child.flockAt(F_WRLCK, 0, 50))
+		f.fails(t, EAGAIN, "fcntl", fd, F_SETLK, f.flockAt(F_RDLCK, 0, 1))
+
+		// OFD locks conflict between descriptions, even in one process.
+		x := f.ok(t, "openat", neg(-AT_FDCWD), f.cstr("/tmp/ofd"), O_RDWR|O_CREAT, 0o644)
+		y := f.ok(t, "openat", neg(-AT_FDCWD), f.cstr("/tmp/ofd"), O_RDWR, 0)
+		f.ok(t, "fcntl", x, F_OFD_SETLK, f.flockAt(F_WRLCK, 0, 0))
+		f.fails(t, EAGAIN, "fcntl", y, F_OFD_SETLK, f.flockAt(F_WRLCK, 0, 0))
+		f.fails(t, EINVAL, "fcntl", y, F_OFD_SETLK, f.bytesAt(append(make([]byte, 24), 1, 0, 0, 0, 0, 0, 0, 0)))
+		f.ok(t, "close", x)
+		f.ok(t, "fcntl", y, F_OFD_SETLK, f.flockAt(F_WRLCK, 0, 0))
+	})
+}
