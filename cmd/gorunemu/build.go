@@ -74,7 +74,9 @@ func buildPackage(dir, goarch string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	cmd := exec.Command("go", "build", "-trimpath", "-o", out, ".")
+	// -buildvcs=false: the same source gives the same binary, and trace,
+	// whether or not it sits in a version-controlled checkout.
+	cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-o", out, ".")
 	cmd.Dir = abs
 	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+goarch, "CGO_ENABLED=0", level)
 	var msg bytes.Buffer
