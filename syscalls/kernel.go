@@ -188,8 +188,9 @@ type system struct {
 	nextKey uint64
 	// watches counts the items of all epoll instances (max_user_watches).
 	watches int
-	// pipePages counts the buffer pages all pipes may hold (pipe.go).
-	pipePages int
+	// pipePages counts the buffer pages all pipes may hold, tcpPages
+	// those TCP connections hold (pipe.go).
+	pipePages, tcpPages int
 	// tmpfsUsed counts the bytes tmpfs files hold (tmpfs.go).
 	tmpfsUsed int64
 	// netw is the loopback network (socket.go), made on first use.

@@ -45,6 +45,9 @@ type pipe struct {
 	out io.Writer
 	// in is the host reader of fd 0 (nil for others).
 	in io.Reader
+	// tcp: one direction of a TCP connection, whose pages count against
+	// the system's socket memory rather than the user's pipe pages.
+	tcp bool
 }
 
 // newPipeObject makes a pipe with its default number of buffers, or
@@ -76,15 +79,37 @@ func (k *Kernel) newHostInPipe(r io.Reader) *pipe {
 	return &pipe{k: k, rd: k.newWaitQueue(), wr: k.newWaitQueue(), slots: pipeDefBuffers, readers: 1, writers: 1, in: r}
 }
 
+// TCP buffers: Linux autotunes a loopback connection's send and receive
+// buffers up to tcp_wmem's and tcp_rmem's maxima, so a writer of a few
+// MiB does not wait for the reader (HTTP servers that answer an
+// oversized request before reading it all rely on that). A direction of
+// an emulated connection holds up to tcpBufPages pages, and all of them
+// together at most maxTCPPages (as tcp_mem bounds TCP's memory): past
+// that, writers wait as on a full buffer.
+const (
+	tcpBufPages = 4 << 20 / pipePage
+	maxTCPPages = 256 << 20 / pipePage
+)
+
+// newTCPPipe makes one direction of a TCP connection.
+func (k *Kernel) newTCPPipe() *pipe {
+	return &pipe{k: k, rd: k.newWaitQueue(), wr: k.newWaitQueue(), slots: tcpBufPages, tcp: true}
+}
+
 // free gives the pipe's pages back once no end is open.
 func (p *pipe) free() {
-	if p.out == nil && p.in == nil {
+	switch {
+	case p.tcp:
+		p.k.tcpPages -= len(p.bufs)
+	case p.out == nil && p.in == nil:
 		p.k.pipePages -= p.slots
 	}
 	p.slots, p.bufs = 0, nil
 }
 
-func (p *pipe) full() bool { return len(p.bufs) >= p.slots }
+func (p *pipe) full() bool {
+	return len(p.bufs) >= p.slots || p.tcp && p.k.tcpPages >= maxTCPPages
+}
 
 // unread is how many bytes wait to be read (FIONREAD).
 func (p *pipe) unread() int {
@@ -169,6 +194,9 @@ func (p *pipe) read(t Task, f *file, dst *ioDst) (uint64, error) {
 		if len(p.bufs[0]) == 0 {
 			p.bufs[0] = nil
 			p.bufs = p.bufs[1:]
+			if p.tcp {
+				p.k.tcpPages--
+			}
 		}
 		if err != nil {
 			if total == 0 {
@@ -248,6 +276,9 @@ func (p *pipe) write(t Task, f *file, src *ioSrc) (uint64, error) {
 				return 0, EFAULT
 			}
 			p.bufs = append(p.bufs, append(page, chunk...))
+			if p.tcp {
+				p.k.tcpPages++
+			}
 			done += uint64(len(chunk))
 			wrote = true
 			if done == total {

@@ -284,14 +284,18 @@ func (k *Kernel) join(x, y *socket) error {
 	if !x.bytes() {
 		return nil
 	}
-	p1, err := k.newPipeObject()
-	if err != nil {
-		return err
-	}
-	p2, err := k.newPipeObject()
-	if err != nil {
-		p1.free()
-		return err
+	var p1, p2 *pipe
+	if x.family == AF_UNIX {
+		var err error
+		if p1, err = k.newPipeObject(); err != nil {
+			return err
+		}
+		if p2, err = k.newPipeObject(); err != nil {
+			p1.free()
+			return err
+		}
+	} else {
+		p1, p2 = k.newTCPPipe(), k.newTCPPipe()
 	}
 	p1.readers, p1.writers, p2.readers, p2.writers = 1, 1, 1, 1
 	x.out, y.in = p1, p1
