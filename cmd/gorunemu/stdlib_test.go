@@ -65,43 +65,54 @@ func TestStdlibUnderExec(t *testing.T) {
 	for _, a := range arch.All() {
 		qemu, err := exec.LookPath(map[string]string{"amd64": "qemu-x86_64", "arm64": "qemu-aarch64"}[a.Name])
 		require.NoError(t, err, "qemu-user is needed to compare with the real thing: run make test-deps")
-		for _, pkg := range pkgs {
-			t.Run(a.Name+"/"+pkg, func(t *testing.T) {
-				bin := filepath.Join(work, strings.ReplaceAll(pkg, "/", "_")+"."+a.Name+".test")
-				cmd := exec.Command("go", "test", "-c", "-o", bin, pkg)
-				cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+a.Name, "CGO_ENABLED=0")
-				out, err := cmd.CombinedOutput()
-				require.NoError(t, err, "%s", out)
-				dir := filepath.Join(goroot, "src", pkg)
-				gOK, gOut, gTime := runTest(dir, self, "exec", bin)
-				reason, known := stdlibKnown[pkg+"@"+a.Name]
-				if !known {
-					reason, known = stdlibKnown[pkg]
+		// The two arches run side by side (each package's runs one after
+		// another, so their times compare).
+		t.Run(a.Name, func(t *testing.T) {
+			t.Parallel()
+			stdlibArch(t, a.Name, qemu, self, goroot, work, pkgs)
+		})
+	}
+}
+
+// stdlibArch runs the packages' tests for one arch: under gorunemu exec,
+// then under qemu-user unless the package is listed above.
+func stdlibArch(t *testing.T, goarch, qemu, self, goroot, work string, pkgs []string) {
+	for _, pkg := range pkgs {
+		t.Run(pkg, func(t *testing.T) {
+			bin := filepath.Join(work, strings.ReplaceAll(pkg, "/", "_")+"."+goarch+".test")
+			cmd := exec.Command("go", "test", "-c", "-o", bin, pkg)
+			cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+goarch, "CGO_ENABLED=0")
+			out, err := cmd.CombinedOutput()
+			require.NoError(t, err, "%s", out)
+			dir := filepath.Join(goroot, "src", pkg)
+			gOK, gOut, gTime := runTest(dir, self, "exec", bin)
+			reason, known := stdlibKnown[pkg+"@"+goarch]
+			if !known {
+				reason, known = stdlibKnown[pkg]
+			}
+			switch {
+			case known:
+				t.Logf("%s %s: gorunemu %v (%.2fs); known difference: %s", pkg, goarch, gOK, gTime.Seconds(), reason)
+				if gOK {
+					t.Errorf("passes now: remove it from stdlibKnown (%s)", reason)
 				}
-				switch {
-				case known:
-					t.Logf("%s %s: gorunemu %v (%.2fs); known difference: %s", pkg, a.Name, gOK, gTime.Seconds(), reason)
-					if gOK {
-						t.Errorf("passes now: remove it from stdlibKnown (%s)", reason)
-					}
-					return
-				case stdlibNoOracle[pkg]:
-					t.Logf("%s %s: gorunemu %v (%.2fs); qemu-user not compared (it hangs here)", pkg, a.Name, gOK, gTime.Seconds())
-					if !gOK {
-						t.Errorf("fails under gorunemu exec:\n%s", tail(gOut))
-					}
-					return
+				return
+			case stdlibNoOracle[pkg]:
+				t.Logf("%s %s: gorunemu %v (%.2fs); qemu-user not compared (it hangs here)", pkg, goarch, gOK, gTime.Seconds())
+				if !gOK {
+					t.Errorf("fails under gorunemu exec:\n%s", tail(gOut))
 				}
-				qOK, qOut, qTime := runTest(dir, qemu, bin)
-				t.Logf("%s %s: gorunemu %v (%.2fs), qemu-user %v (%.2fs)", pkg, a.Name, gOK, gTime.Seconds(), qOK, qTime.Seconds())
-				switch {
-				case !qOK:
-					t.Logf("fails under qemu-user too:\n%s", tail(qOut))
-				case !gOK:
-					t.Errorf("passes under qemu-user, fails under gorunemu exec:\n%s", tail(gOut))
-				}
-			})
-		}
+				return
+			}
+			qOK, qOut, qTime := runTest(dir, qemu, bin)
+			t.Logf("%s %s: gorunemu %v (%.2fs), qemu-user %v (%.2fs)", pkg, goarch, gOK, gTime.Seconds(), qOK, qTime.Seconds())
+			switch {
+			case !qOK:
+				t.Logf("fails under qemu-user too:\n%s", tail(qOut))
+			case !gOK:
+				t.Errorf("passes under qemu-user, fails under gorunemu exec:\n%s", tail(gOut))
+			}
+		})
 	}
 }
 
