@@ -110,27 +110,10 @@ func Msync(t Task, a Args) (uint64, error) {
 	if !ok || addr+length < addr {
 		return 0, ENOMEM
 	}
-	if !mapped(t, addr, addr+length) {
+	if !covered(t, addr, addr+length) {
 		return 0, ENOMEM
 	}
 	return 0, t.Kernel().flushShared(t, t.ReadMem, addr, addr+length, false)
-}
-
-// mapped reports whether every page of [lo, hi) is mapped.
-func mapped(t Task, lo, hi uint64) bool {
-	for _, m := range t.Mappings() {
-		if m.End <= lo {
-			continue
-		}
-		if m.Start > lo {
-			return false
-		}
-		lo = m.End
-		if lo >= hi {
-			return true
-		}
-	}
-	return lo >= hi
 }
 
 // Modes of fallocate.
