@@ -133,6 +133,9 @@ func (k *Kernel) adopt(c *Kernel, pid int) {
 // processes, and namespaces, are not emulated (ENOSYS, noted). With
 // CLONE_VFORK the caller waits until the child execs or ends.
 func cloneProcess(t Task, flags, stack, parentTID, childTID, tls uint64) (uint64, error) {
+	if th := t.Thread(); th.vforkChild != nil {
+		return vforkWait(t, th) // the same call, redone while the child runs
+	}
 	if extra := flags &^ (CLONE_VM | CLONE_VFORK | CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_PIDFD |
 		CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | CLONE_DETACHED | CSIGNAL); extra != 0 {
 		note(t, "clone flags %s are not emulated for a new process", cloneFlagString(extra))
@@ -145,7 +148,7 @@ func cloneProcess(t Task, flags, stack, parentTID, childTID, tls uint64) (uint64
 	parent := t.Thread()
 	c := k.fork()
 	c.exitSignal = int(flags & CSIGNAL)
-	th := &Thread{sigmask: parent.sigmask, name: parent.name, named: parent.named, pdeathsig: 0}
+	th := &Thread{sigmask: parent.sigmask, name: parent.name, named: parent.named}
 	if flags&(CLONE_VM|CLONE_VFORK) != CLONE_VM {
 		th.altstack = parent.altstack // only a clone sharing memory without vfork drops it
 	}
@@ -193,17 +196,11 @@ func cloneProcess(t Task, flags, stack, parentTID, childTID, tls uint64) (uint64
 
 // Fork implements fork(2) as clone(SIGCHLD).
 func Fork(t Task, a Args) (uint64, error) {
-	if th := t.Thread(); th.vforkChild != nil {
-		return vforkWait(t, th)
-	}
 	return cloneProcess(t, SIGCHLD, 0, 0, 0, 0)
 }
 
 // Vfork implements vfork(2) as clone(CLONE_VM|CLONE_VFORK|SIGCHLD).
 func Vfork(t Task, a Args) (uint64, error) {
-	if th := t.Thread(); th.vforkChild != nil {
-		return vforkWait(t, th)
-	}
 	return cloneProcess(t, CLONE_VM|CLONE_VFORK|SIGCHLD, 0, 0, 0, 0)
 }
 

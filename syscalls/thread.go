@@ -68,9 +68,6 @@ func Clone(t Task, a Args) (uint64, error) {
 		flags&CLONE_PIDFD != 0 && flags&(CLONE_DETACHED|CLONE_THREAD) != 0:
 		return 0, EINVAL
 	}
-	if th := t.Thread(); th.vforkChild != nil {
-		return vforkWait(t, th)
-	}
 	if flags&CLONE_THREAD == 0 {
 		return cloneProcess(t, flags, stack, parentTID, childTID, tls)
 	}
