@@ -10,6 +10,19 @@ gre_state *gre_new(uc_engine *uc, int arch) {
 	}
 	st->uc = uc;
 	st->arch = arch;
+	switch (arch) {
+	case UC_ARCH_X86:
+		st->sp_reg = UC_X86_REG_RSP;
+		st->lr_reg = -1;
+		break;
+	case UC_ARCH_ARM64:
+		st->sp_reg = UC_ARM64_REG_SP;
+		st->lr_reg = UC_ARM64_REG_LR;
+		break;
+	default:
+		free(st);
+		return NULL;
+	}
 	if (arch == UC_ARCH_X86) {
 		st->icache = calloc((size_t)1 << GRE_ICACHE_BITS, sizeof(gre_icache_entry));
 		if (st->icache == NULL) {
@@ -113,6 +126,40 @@ static uint32_t icount_slow(gre_state *st, uint64_t addr, uint32_t size) {
 	return n;
 }
 
+void gre_follow_g(gre_state *st, int g_reg, int tp_reg, int64_t g_tls_off, uint64_t goid_off) {
+	st->follow_g = 1;
+	st->g_reg = g_reg;
+	st->tp_reg = tp_reg;
+	st->g_tls_off = g_tls_off;
+	st->goid_off = goid_off;
+	st->last_g = UINT64_MAX;
+}
+
+// running_g fills b's goroutine: g from its register or TLS slot, and its
+// id, read again only when g changed since the last block of this start.
+static void running_g(gre_state *st, gre_block *b) {
+	uint64_t g = 0;
+	if (st->g_reg >= 0) {
+		uc_reg_read(st->uc, st->g_reg, &g);
+	} else {
+		uint64_t tp = 0;
+		uc_reg_read(st->uc, st->tp_reg, &tp);
+		if (tp == 0 || uc_mem_read(st->uc, tp + (uint64_t)st->g_tls_off, &g, sizeof g) != UC_ERR_OK) {
+			g = 0;
+		}
+	}
+	if (g != st->last_g) {
+		int64_t goid = -1;
+		if (g == 0 || uc_mem_read(st->uc, g + st->goid_off, &goid, sizeof goid) != UC_ERR_OK) {
+			goid = -1;
+		}
+		st->last_g = g;
+		st->last_goid = goid;
+	}
+	b->g = g;
+	b->goid = st->last_goid;
+}
+
 static void hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user) {
 	gre_state *st = user;
 	if (st->insns >= st->limit) {
@@ -134,6 +181,17 @@ static void hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user) 
 		b->addr = addr;
 		b->size = size;
 		b->icount = n;
+		uc_reg_read(uc, st->sp_reg, &b->sp);
+		b->lr = 0;
+		if (st->lr_reg >= 0) {
+			uc_reg_read(uc, st->lr_reg, &b->lr);
+		}
+		if (st->follow_g) {
+			running_g(st, b);
+		} else {
+			b->g = 0;
+			b->goid = -1;
+		}
 	}
 	st->insns += n;
 }
@@ -376,6 +434,7 @@ uc_err gre_start(gre_state *st, uint64_t begin, uint64_t budget) {
 	st->exit = 0;
 	st->stop_pc = 0;
 	st->intno = 0;
+	st->last_g = UINT64_MAX; // another thread may run now: read g's id anew
 	// No budget means "no limit" by accident: all ones (Go's Unlimited)
 	// is a limit never reached, and 0 stops before the first block.
 	st->limit = budget > UINT64_MAX - st->insns ? UINT64_MAX : st->insns + budget;

@@ -32,6 +32,10 @@ typedef struct {
 	uint64_t addr;
 	uint32_t size;   // bytes
 	uint32_t icount; // instructions
+	uint64_t sp;     // stack pointer as the block starts
+	uint64_t lr;     // link register as the block starts (arm64; 0 on x86)
+	uint64_t g;      // the goroutine running it, when followed (else 0)
+	int64_t goid;    // its id, read when g changed (-1: unreadable)
 } gre_block;
 
 // Most registers an instruction trace can record.
@@ -113,6 +117,18 @@ typedef struct gre_state {
 
 	int trace_blocks;
 	gre_ring blocks;
+	int sp_reg; // the stack pointer's register id
+	int lr_reg; // the link register's, or -1 (x86 has none)
+	// Following goroutines in block records (gre_follow_g): g is read from
+	// register g_reg if it is >= 0, else from the word at thread pointer
+	// (tp_reg) + g_tls_off; its id from g + goid_off whenever g changes.
+	int follow_g;
+	int g_reg;
+	int tp_reg;
+	int64_t g_tls_off;
+	uint64_t goid_off;
+	uint64_t last_g;
+	int64_t last_goid;
 	int trace_insns;
 	gre_ring insns_ring;
 	// Registers read before each traced instruction: nregs values per
@@ -124,6 +140,7 @@ typedef struct gre_state {
 } gre_state;
 
 gre_state *gre_new(uc_engine *uc, int arch);
+void gre_follow_g(gre_state *st, int g_reg, int tp_reg, int64_t g_tls_off, uint64_t goid_off);
 void gre_free(gre_state *st);
 
 // Hook installers; each returns a uc_err and the hook handle in *h.

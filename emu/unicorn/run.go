@@ -303,6 +303,13 @@ type Block struct {
 	Addr   uint64
 	Size   uint32
 	ICount uint32
+	// SP and LR are the stack pointer and link register (arm64; 0 on
+	// x86) as the block starts.
+	SP, LR uint64
+	// G is the goroutine that ran the block and GoID its id, when
+	// FollowGoroutines is on; otherwise G is 0. GoID is -1 when unreadable.
+	G    uint64
+	GoID int64
 }
 
 // Insn is one executed instruction.
@@ -335,6 +342,18 @@ func (e *Engine) TraceBlocks(capacity int) error {
 		return fmt.Errorf("unicorn: out of memory for a block ring of %d", capacity)
 	}
 	e.st.trace_blocks = 1
+	return nil
+}
+
+// FollowGoroutines makes every block record name the goroutine running:
+// g is in register gReg if gReg >= 0, else in the word at thread pointer
+// (register tpReg) + tlsOff; its id is the word at g + goidOff, read
+// when g changes.
+func (e *Engine) FollowGoroutines(gReg, tpReg int, tlsOff int64, goidOff uint64) error {
+	if err := e.check(); err != nil {
+		return err
+	}
+	C.gre_follow_g(e.st, C.int(gReg), C.int(tpReg), C.int64_t(tlsOff), C.uint64_t(goidOff))
 	return nil
 }
 
@@ -443,6 +462,17 @@ func (e *Engine) DrainWrites(fn func([]Write)) (dropped uint64) {
 	drain[Write](e, &e.st.writes, fn)
 	return dropped
 }
+
+// The ring records are C structs read as Go ones: their sizes must agree
+// (each line fails to compile if a size differs either way).
+var (
+	_ [unsafe.Sizeof(Block{}) - C.sizeof_gre_block]byte
+	_ [C.sizeof_gre_block - unsafe.Sizeof(Block{})]byte
+	_ [unsafe.Sizeof(Insn{}) - C.sizeof_gre_insn]byte
+	_ [C.sizeof_gre_insn - unsafe.Sizeof(Insn{})]byte
+	_ [unsafe.Sizeof(Write{}) - C.sizeof_gre_write]byte
+	_ [C.sizeof_gre_write - unsafe.Sizeof(Write{})]byte
+)
 
 func drain[T any](e *Engine, r *C.gre_ring, fn func([]T)) {
 	if e.st == nil || r.buf == nil || r.len == 0 {
