@@ -11,6 +11,7 @@ import (
 
 	"github.com/gorunemu/gorunemu/arch"
 	"github.com/gorunemu/gorunemu/emu"
+	"github.com/gorunemu/gorunemu/emu/goruntime"
 	"github.com/gorunemu/gorunemu/loader"
 	"github.com/gorunemu/gorunemu/loader/loadertest"
 	"github.com/gorunemu/gorunemu/trace"
@@ -53,19 +54,23 @@ func BenchmarkRunToMain(b *testing.B) {
 func BenchmarkTrace(b *testing.B) {
 	levels := []struct {
 		name string
-		opts func(w io.Writer) *emu.TraceOptions
+		opts func(w io.Writer, img *loader.Image) *emu.TraceOptions
 	}{
-		{"untraced", func(io.Writer) *emu.TraceOptions { return nil }},
-		{"milestones", func(w io.Writer) *emu.TraceOptions {
-			return &emu.TraceOptions{Sink: trace.NewText(w), Milestones: true}
+		{"untraced", func(io.Writer, *loader.Image) *emu.TraceOptions { return nil }},
+		{"milestones", func(w io.Writer, img *loader.Image) *emu.TraceOptions {
+			return &emu.TraceOptions{Sink: trace.NewText(w), Milestones: goruntime.StartupPath(img.Arch)}
 		}},
-		{"calls", func(w io.Writer) *emu.TraceOptions {
-			return &emu.TraceOptions{Sink: trace.NewText(w), Milestones: true, Calls: true}
+		{"calls", func(w io.Writer, img *loader.Image) *emu.TraceOptions {
+			gs, err := goruntime.Goroutines(img)
+			if err != nil {
+				panic(err)
+			}
+			return &emu.TraceOptions{Sink: trace.NewText(w), Milestones: goruntime.StartupPath(img.Arch), Calls: true, Goroutines: gs}
 		}},
-		{"syscalls", func(w io.Writer) *emu.TraceOptions {
-			return &emu.TraceOptions{Sink: trace.NewText(w), Milestones: true, Syscalls: true}
+		{"syscalls", func(w io.Writer, img *loader.Image) *emu.TraceOptions {
+			return &emu.TraceOptions{Sink: trace.NewText(w), Milestones: goruntime.StartupPath(img.Arch), Syscalls: true}
 		}},
-		{"insns", func(w io.Writer) *emu.TraceOptions {
+		{"insns", func(w io.Writer, _ *loader.Image) *emu.TraceOptions {
 			return &emu.TraceOptions{Sink: trace.NewText(w), Insns: true}
 		}},
 	}
@@ -86,7 +91,7 @@ func BenchmarkTrace(b *testing.B) {
 					if _, err := out.Seek(0, io.SeekStart); err != nil {
 						b.Fatal(err)
 					}
-					opts := l.opts(out)
+					opts := l.opts(out, img)
 					start := time.Now()
 					p, err := emu.New(img, emu.Config{Trace: opts})
 					if err != nil {

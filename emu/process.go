@@ -522,6 +522,10 @@ func (p *Process) closeEngine() error {
 // Arch returns the guest architecture.
 func (p *Process) Arch() *arch.Arch { return p.arch }
 
+// Args returns the argument and environment strings the process was
+// started with.
+func (p *Process) Args() (argv, env []string) { return p.cfg.Argv, p.cfg.Env }
+
 // Image returns the loaded executable.
 func (p *Process) Image() *loader.Image { return p.img }
 

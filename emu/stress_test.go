@@ -18,6 +18,7 @@ import (
 
 	"github.com/gorunemu/gorunemu/arch"
 	"github.com/gorunemu/gorunemu/emu"
+	"github.com/gorunemu/gorunemu/emu/goruntime"
 	"github.com/gorunemu/gorunemu/loader"
 	"github.com/gorunemu/gorunemu/loader/loadertest"
 	"github.com/gorunemu/gorunemu/syscalls"
@@ -156,7 +157,7 @@ func TestInternalErrorIsCaught(t *testing.T) {
 			assert.ErrorAs(t, err, &ie, "the process stays stopped")
 
 			// A sink that panics is caught the same way.
-			q := start(t, loadertest.Build(t, "hello", a.Name), emu.Config{Trace: &emu.TraceOptions{Sink: panicSink{}, Milestones: true}})
+			q := start(t, loadertest.Build(t, "hello", a.Name), emu.Config{Trace: &emu.TraceOptions{Sink: panicSink{}, Milestones: goruntime.StartupPath(a)}})
 			_, err = q.Run(context.Background(), emu.UntilSymbol("main.main"))
 			require.ErrorAs(t, err, &ie)
 			assert.Equal(t, "sink bug", ie.Value)

@@ -19,13 +19,18 @@ import (
 // asked for explicitly.
 type TraceOptions struct {
 	Sink trace.Sink
-	// Milestones reports the first entry into each function of the startup
-	// path (milestones.go), new threads and the syscalls that set up TLS.
-	Milestones bool
+	// Milestones are reported at the first entry into each of their
+	// functions (goruntime.StartupPath lists a Go program's startup);
+	// with any, new threads and the syscalls that set up TLS are too.
+	Milestones []Milestone
 	// Calls reports every function entry and return on every thread;
 	// CallFilter, if set, keeps only the functions it accepts.
 	Calls      bool
 	CallFilter func(fn string) bool
+	// Goroutines, if set, makes Calls follow goroutines: one call stack
+	// per goroutine, and a switch event when a thread changes goroutine
+	// (goruntime.Goroutines says where a Go binary keeps them).
+	Goroutines *Goroutines
 	// Syscalls reports every syscall, strace-style.
 	Syscalls bool
 	// Insns reports every instruction; Regs adds the registers each one
@@ -39,6 +44,35 @@ type TraceOptions struct {
 	Binary string
 	// Progress, if set, is called about every 200 ms of wall time.
 	Progress func(Stats)
+}
+
+// Milestone is a function whose first entry a trace reports.
+type Milestone struct {
+	Func string
+	// Detail, if set, says what is worth knowing on arrival: p is
+	// stopped with thread t at the function's entry.
+	Detail func(p *Process, t *Thread) string
+}
+
+// Goroutines says where a thread's running goroutine (a runtime.g) is
+// and what identifies it.
+type Goroutines struct {
+	// InRegister says g is in the arch's G register (arm64); otherwise it
+	// is the word at the thread pointer + TLSOffset (amd64: -8).
+	InRegister bool
+	TLSOffset  int64
+	// GoID is the offset of goid in runtime.g. GM, MG0 and MGSignal
+	// (g.m, m.g0, m.gsignal) tell a thread's system goroutines apart.
+	GoID, GM, MG0, MGSignal uint64
+	// MoreStack is runtime.morestack's entry. A function that comes back
+	// from it jumps to its own entry again: that resumes the call, on a
+	// stack that may have moved, and is not a new one.
+	MoreStack uint64
+	// Switchers are the entries of the functions that move a thread
+	// between goroutines (gogo, mcall, systemstack, ...). They change g
+	// and the stack pointer a few instructions apart, so a new g is taken
+	// as switched to only once code outside them runs.
+	Switchers []uint64
 }
 
 // Watch is a guest memory range whose stores are reported.
@@ -65,13 +99,17 @@ type tracer struct {
 	ev   trace.Event
 	err  error // the first error from the sink; the run stops with it
 
-	// Calls: a shadow stack per thread, of function entries.
-	stacks map[int][]loader.Func
+	// Calls: a shadow stack per goroutine (or per thread, without
+	// Goroutines), and which one each thread runs on.
+	stacks  map[stackKey]*callStack
+	running map[int]stackKey
+	// switchers are the entries of Goroutines.Switchers.
+	switchers map[uint64]bool
 	// Instructions: what is known about each address seen.
 	insnInfo map[uint64]*insnInfo
 	locs     map[uint64]trace.Loc
 	// Milestones: entry address -> milestone, removed once seen.
-	milestones map[uint64]*milestone
+	milestones map[uint64]*Milestone
 
 	lastProgress time.Time
 	pending      [][2]*Thread // started threads waiting for their clone's event
@@ -114,16 +152,30 @@ func newTracer(p *Process, o TraceOptions) (*tracer, error) {
 	tr := &tracer{
 		p:            p,
 		opts:         o,
-		stacks:       map[int][]loader.Func{},
+		stacks:       map[stackKey]*callStack{},
+		running:      map[int]stackKey{},
 		insnInfo:     map[uint64]*insnInfo{},
 		locs:         map[uint64]trace.Loc{},
-		milestones:   map[uint64]*milestone{},
+		milestones:   map[uint64]*Milestone{},
 		lastProgress: time.Now(),
 	}
 	eng := p.eng
 	if o.Calls {
 		if err := eng.TraceBlocks(blockRing); err != nil {
 			return nil, err
+		}
+		if g := o.Goroutines; g != nil {
+			tr.switchers = map[uint64]bool{}
+			for _, a := range g.Switchers {
+				tr.switchers[a] = true
+			}
+			gReg := -1
+			if g.InRegister {
+				gReg = int(p.arch.G)
+			}
+			if err := eng.FollowGoroutines(gReg, int(p.arch.TLS), g.TLSOffset, g.GoID); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if o.Insns {
@@ -145,9 +197,11 @@ func newTracer(p *Process, o TraceOptions) (*tracer, error) {
 			return nil, err
 		}
 	}
-	if o.Milestones {
-		for _, m := range milestonesFor(p) {
-			tr.milestones[m.addr] = m
+	for i, m := range o.Milestones {
+		// Functions a binary lacks (renamed in another Go release, or of
+		// the other arch) are skipped.
+		if addr, ok := p.img.Lookup(m.Func); ok {
+			tr.milestones[addr] = &o.Milestones[i]
 		}
 	}
 	return tr, nil
@@ -323,50 +377,212 @@ func (tr *tracer) drain(t *Thread, startInsns uint64) {
 	}
 }
 
+// stackKey names a shadow stack: a goroutine's (g) when goroutines are
+// followed and g is known, else a thread's (tid).
+type stackKey struct {
+	tid int
+	g   uint64
+}
+
+// callStack is one goroutine's or thread's shadow stack.
+type callStack struct {
+	frames []frame
+	goid   int64 // the goroutine's id when it was made; -1 unknown
+	// last is the block that ran last on this stack, 0 after a switch
+	// to it: a jump from there to a function's entry is a tail call.
+	last uint64
+}
+
+// frame is one function on a shadow stack.
+type frame struct {
+	fn loader.Func
+	sp uint64 // the stack pointer at its entry
+	// reenter: control came back here from runtime.morestack, so the
+	// next jump to fn's entry resumes this call.
+	reenter bool
+	// interrupted: a signal handler started above this frame, on
+	// another stack; unwinding by stack pointer stops here.
+	interrupted bool
+}
+
 // block follows calls and returns from one executed block: entering a
 // function at its entry is a call; arriving in a function lower on the
-// thread's shadow stack is a return to it. Anything else (a goroutine
-// switch, a return into a frame entered before tracing began) is kept as
-// a new frame without an event.
+// goroutine's shadow stack is a return to it. A call whose stack pointer
+// is at or above a frame's shows that frame is gone: a tail call, or a
+// stack the runtime reset (mcall and systemstack start g0's afresh).
+// Arriving anywhere else (a return into a frame entered before tracing
+// began) is kept as a new frame without an event.
 func (tr *tracer) block(t *Thread, b unicorn.Block, n, tn uint64) {
-	st := tr.stacks[t.TID]
-	top := len(st) - 1
-	if top >= 0 && b.Addr > st[top].Entry && b.Addr < st[top].End {
+	key, seen := tr.running[t.TID]
+	var f loader.Func
+	looked := false
+	if !seen || (tr.opts.Goroutines != nil && b.G != 0 && b.G != key.g) {
+		// The runtime's switching code changes g a few instructions
+		// before the stack pointer: the switch is taken where it lands.
+		f, looked = tr.funcAt(b), true
+		if !seen || !tr.switchers[f.Entry] {
+			key = tr.switchTo(t, b, n, tn)
+		}
+	}
+	st := tr.stacks[key]
+	defer func() { st.last = b.Addr }()
+	fs := st.frames
+	top := len(fs) - 1
+	if top >= 0 && b.Addr > fs[top].fn.Entry && b.Addr < fs[top].fn.End {
 		return // still in the same function
 	}
-	f, ok := tr.p.img.FuncAt(b.Addr)
-	if !ok {
-		f = loader.Func{Name: fmt.Sprintf("%#x", b.Addr), Entry: b.Addr, End: b.Addr + uint64(b.Size)}
+	if !looked {
+		f = tr.funcAt(b)
 	}
 	if b.Addr != f.Entry {
 		for i := top; i >= 0; i-- {
-			if st[i].Entry == f.Entry {
-				for j := top; j > i; j-- {
-					tr.callEvent(t, trace.Return, j, st[j], b.Addr, n, tn)
-				}
-				tr.stacks[t.TID] = st[:i+1]
-				return
+			if fs[i].fn.Entry != f.Entry {
+				continue
 			}
+			fromMoreStack := false
+			for j := top; j > i; j-- {
+				fromMoreStack = fromMoreStack || tr.isMoreStack(fs[j].fn)
+				tr.callEvent(t, trace.Return, j, fs[j].fn, b, n, tn, st, "")
+			}
+			fs[i].reenter = fromMoreStack
+			fs[i].interrupted = false
+			st.frames = fs[:i+1]
+			return
+		}
+		// Not on this stack: the frames below the stack pointer have
+		// returned.
+		for ; top >= 0 && !fs[top].interrupted && fs[top].sp <= b.SP; top-- {
+			tr.callEvent(t, trace.Return, top, fs[top].fn, b, n, tn, st, "")
+		}
+		fs = fs[:top+1]
+		if tr.switchers[f.Entry] {
+			// Switching code running between two goroutines' stacks.
+			st.frames = fs
+			return
 		}
 	} else {
-		tr.callEvent(t, trace.Call, len(st), f, b.Addr, n, tn)
+		if top >= 0 && fs[top].fn.Entry == f.Entry && fs[top].reenter {
+			// The jump back to the entry after morestack: newstack may
+			// have copied the stack, which moves every frame by as much.
+			delta := b.SP - fs[top].sp
+			for i := range fs {
+				fs[i].sp += delta
+			}
+			fs[top].reenter = false
+			return
+		}
+		for ; top >= 0 && !fs[top].interrupted && tr.gone(fs[top], b); top-- {
+			why := fmt.Sprintf("unwound: %s reused its frame", f.Name)
+			if fs[top].sp == b.SP && st.last >= fs[top].fn.Entry && st.last < fs[top].fn.End {
+				why = "tail call to " + f.Name
+			}
+			tr.callEvent(t, trace.Return, top, fs[top].fn, b, n, tn, st, why)
+		}
+		fs = fs[:top+1]
+		tr.callEvent(t, trace.Call, len(fs), f, b, n, tn, st, "")
 	}
-	if len(st) >= maxStack {
-		st = append(st[:0], st[len(st)-maxStack/2:]...)
+	if len(fs) >= maxStack {
+		fs = append(fs[:0], fs[len(fs)-maxStack/2:]...)
 	}
-	tr.stacks[t.TID] = append(st, f)
+	st.frames = append(fs, frame{fn: f, sp: b.SP})
 }
 
-func (tr *tracer) callEvent(t *Thread, kind trace.Kind, depth int, f loader.Func, at, n, tn uint64) {
+// gone reports whether frame fr can no longer be live when block b enters
+// a function: b's stack pointer is above fr's entry one, or at it without
+// a call from fr. On amd64 a call pushes its return address, so equal
+// stack pointers mean a jump (a tail call). On arm64 a call leaves the
+// stack pointer alone until the callee's prologue, so a call from fr
+// before its own prologue has fr's: the link register tells, pointing
+// into fr after a call.
+func (tr *tracer) gone(fr frame, b unicorn.Block) bool {
+	if fr.sp != b.SP {
+		return fr.sp < b.SP
+	}
+	if tr.p.arch.LinkReg < 0 {
+		return true
+	}
+	return b.LR <= fr.fn.Entry || b.LR > fr.fn.End
+}
+
+// funcAt returns the function holding block b, or a stand-in named by
+// its address.
+func (tr *tracer) funcAt(b unicorn.Block) loader.Func {
+	if f, ok := tr.p.img.FuncAt(b.Addr); ok {
+		return f
+	}
+	return loader.Func{Name: fmt.Sprintf("%#x", b.Addr), Entry: b.Addr, End: b.Addr + uint64(b.Size)}
+}
+
+// switchTo makes the stack block b runs on thread t's, and reports the
+// switch when that is another goroutine's.
+func (tr *tracer) switchTo(t *Thread, b unicorn.Block, n, tn uint64) stackKey {
+	key := stackKey{tid: t.TID}
+	if tr.opts.Goroutines != nil && b.G != 0 {
+		key = stackKey{g: b.G}
+	}
+	st := tr.stacks[key]
+	if st == nil || st.goid != b.GoID {
+		// A new goroutine, or a runtime.g reused for another.
+		st = &callStack{goid: b.GoID}
+		tr.stacks[key] = st
+	}
+	prev, seen := tr.running[t.TID]
+	tr.running[t.TID] = key
+	if (seen && prev == key) || key.g == 0 {
+		return key
+	}
+	st.last = 0
+	if seen && prev.g == 0 && len(st.frames) == 0 {
+		// The thread's first goroutine (rt0_go storing g0, a new M's
+		// g0): what ran before it ran on this stack.
+		st.frames, tr.stacks[prev].frames = tr.stacks[prev].frames, nil
+	}
+	e := tr.emit(t, trace.Switch)
+	e.Insns, e.ThreadInsns = n, tn
+	e.At = tr.loc(b.Addr)
+	e.G, e.GoID = b.G, b.GoID
+	e.Name = tr.goroutineName(b.G, b.GoID)
+	e.Depth = len(st.frames)
+	tr.send()
+	return key
+}
+
+// goroutineName says which goroutine g is: "goroutine 7", or a thread's
+// "g0" or "gsignal", which have no id of their own.
+func (tr *tracer) goroutineName(g uint64, goid int64) string {
+	if gs := tr.opts.Goroutines; goid == 0 {
+		if m, err := tr.p.ReadU64(g + gs.GM); err == nil && m != 0 {
+			if g0, err := tr.p.ReadU64(m + gs.MG0); err == nil && g0 == g {
+				return "g0"
+			}
+			if gsig, err := tr.p.ReadU64(m + gs.MGSignal); err == nil && gsig == g {
+				return "gsignal"
+			}
+		}
+	}
+	if goid < 0 {
+		return "goroutine ?"
+	}
+	return fmt.Sprintf("goroutine %d", goid)
+}
+
+func (tr *tracer) isMoreStack(f loader.Func) bool {
+	gs := tr.opts.Goroutines
+	return gs != nil && gs.MoreStack != 0 && f.Entry == gs.MoreStack
+}
+
+func (tr *tracer) callEvent(t *Thread, kind trace.Kind, depth int, f loader.Func, b unicorn.Block, n, tn uint64, st *callStack, why string) {
 	if tr.opts.CallFilter != nil && !tr.opts.CallFilter(f.Name) {
 		return
 	}
 	e := tr.emit(t, kind)
 	e.Insns, e.ThreadInsns = n, tn
 	e.Depth = depth
-	e.At = tr.loc(at)
+	e.At = tr.loc(b.Addr)
+	e.G, e.GoID = b.G, st.goid
 	if kind == trace.Return {
 		e.Name = f.Name
+		e.Detail = why
 	}
 	tr.send()
 }
@@ -420,7 +636,7 @@ func (tr *tracer) symName(addr uint64) (string, uint64) {
 // Milestone traces show the calls that shape startup: TLS setup and
 // thread creation.
 func (tr *tracer) syscall(t *Thread, after uint64, c *syscalls.Call, task syscalls.Task) {
-	if !tr.opts.Syscalls && !(tr.opts.Milestones && milestoneSyscall(c.Name)) {
+	if !tr.opts.Syscalls && !(len(tr.opts.Milestones) > 0 && milestoneSyscall(c.Name)) {
 		return
 	}
 	e := tr.emit(t, trace.Syscall)
@@ -453,6 +669,12 @@ func (tr *tracer) syscall(t *Thread, after uint64, c *syscalls.Call, task syscal
 	tr.send()
 }
 
+// milestoneSyscall reports whether a milestone trace shows a syscall:
+// those that set up TLS and threads.
+func milestoneSyscall(name string) bool {
+	return name == "arch_prctl" || name == "clone"
+}
+
 // threadStarted reports a new thread once the clone that made it has
 // been reported (see flush).
 func (tr *tracer) threadStarted(child, parent *Thread) {
@@ -470,6 +692,11 @@ func (tr *tracer) flush() {
 // signal reports that thread t, interrupted at at, now runs the handler
 // of signal sig; why is the fault or who sent it.
 func (tr *tracer) signal(t *Thread, at uint64, sig int, why string) {
+	if key, ok := tr.running[t.TID]; ok {
+		if fs := tr.stacks[key].frames; len(fs) > 0 {
+			fs[len(fs)-1].interrupted = true
+		}
+	}
 	e := tr.emit(t, trace.Signal)
 	e.At = tr.loc(at)
 	e.Name = syscalls.SignalName(sig)
@@ -513,8 +740,8 @@ func (tr *tracer) probe(t *Thread, addr uint64) {
 	delete(tr.milestones, addr)
 	e := tr.emit(t, trace.Milestone)
 	e.At = tr.loc(addr)
-	if m.show != nil {
-		e.Detail = m.show(&milestoneCtx{p: tr.p, t: t})
+	if m.Detail != nil {
+		e.Detail = m.Detail(tr.p, t)
 	}
 	tr.send()
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gorunemu/gorunemu/arch"
 	"github.com/gorunemu/gorunemu/emu"
+	"github.com/gorunemu/gorunemu/emu/goruntime"
 	"github.com/gorunemu/gorunemu/loader"
 	"github.com/gorunemu/gorunemu/loader/loadertest"
 	"github.com/gorunemu/gorunemu/trace"
@@ -51,107 +52,6 @@ func traced(t *testing.T, bin string, u emu.Until, opts emu.TraceOptions) (*reco
 	p := start(t, bin, emu.Config{Trace: &opts})
 	r := runTo(t, p, u)
 	return rec, p, r
-}
-
-func milestoneNames(r *recorder) []string {
-	var names []string
-	for _, e := range r.of(trace.Milestone) {
-		names = append(names, e.At.Func)
-	}
-	return names
-}
-
-func TestTraceMilestones(t *testing.T) {
-	for _, a := range arch.All() {
-		t.Run(a.Name, func(t *testing.T) {
-			t.Parallel()
-			bin := loadertest.Build(t, "hello", a.Name)
-			rec, p, r := traced(t, bin, emu.UntilSymbol("main.main"), emu.TraceOptions{Milestones: true})
-			require.Equal(t, emu.StopUntil, r.Kind)
-			names := milestoneNames(rec)
-			want := []string{"_rt0_" + a.Name + "_linux", "_rt0_" + a.Name, "runtime.rt0_go", "runtime.check", "runtime.args",
-				"runtime.sysargs", "runtime.osinit", "runtime.schedinit", "runtime.mallocinit", "runtime.mcommoninit",
-				"runtime.gcinit", "runtime.procresize", "runtime.newproc", "runtime.mstart", "runtime.schedule",
-				"runtime.main", "runtime.newm", "runtime.doInit1", "runtime.gcenable", "main.main"}
-			assert.Subset(t, names, want)
-			// In order of first entry.
-			last := -1
-			for _, w := range want {
-				i := indexOf(names, w)
-				assert.Greater(t, i, last, "%s comes after the milestones before it in %v", w, names)
-				last = i
-			}
-			assert.Equal(t, trace.Stop, rec.events[len(rec.events)-1].Kind)
-			assert.Equal(t, p.Image().GoVersion, rec.h.GoVersion)
-
-			// The details a reader needs.
-			detail := map[string]string{}
-			for _, e := range rec.of(trace.Milestone) {
-				detail[e.At.Func] = e.Detail
-			}
-			assert.Contains(t, detail["runtime.check"], "size=0x10000")
-			assert.Contains(t, detail["runtime.check"], "hi = entry SP - 0x30")
-			assert.Contains(t, detail["runtime.sysargs"], "page size 4096 (AT_PAGESZ)")
-			assert.Contains(t, detail["runtime.schedinit"], "ncpu=2 physPageSize=4096")
-			assert.Contains(t, detail["runtime.newproc"], "GOMAXPROCS=2")
-			assert.Contains(t, detail["runtime.args"], `argc=1`)
-
-			threads := rec.of(trace.ThreadStart)
-			assert.Len(t, threads, p.Stats().Threads-1)
-			for _, th := range threads {
-				assert.Equal(t, p.MainThread().TID, th.Parent)
-				assert.Contains(t, th.Detail, "created by runtime.newosproc")
-			}
-		})
-	}
-}
-
-func indexOf(ss []string, s string) int {
-	for i, x := range ss {
-		if x == s {
-			return i
-		}
-	}
-	return -1
-}
-
-// TestTraceArchPrctl checks that the milestone trace shows the TLS setup
-// with its argument &m0.tls+8 (m.tls is at 0x80 in Go 1.25+).
-func TestTraceArchPrctl(t *testing.T) {
-	bin := loadertest.Build(t, "hello", "amd64")
-	rec, p, _ := traced(t, bin, emu.UntilSymbol("runtime.check"), emu.TraceOptions{Milestones: true})
-	var prctl []trace.Event
-	for _, e := range rec.of(trace.Syscall) {
-		if e.Name == "arch_prctl" {
-			prctl = append(prctl, e)
-		}
-	}
-	require.Len(t, prctl, 1)
-	e := prctl[0]
-	m0, ok := p.Image().Lookup("runtime.m0")
-	require.True(t, ok)
-	require.Len(t, e.Args, 2)
-	assert.Equal(t, "ARCH_SET_FS", e.Args[0])
-	assert.Equal(t, fmtHex(m0+0x80+8), e.Args[1], "the argument is &m0.tls+8")
-	assert.Equal(t, "= 0", e.Result)
-	assert.Equal(t, "FS base = runtime.m0+0x88", e.Detail)
-	assert.Equal(t, "runtime.settls", e.At.Func)
-	assert.Equal(t, "runtime.rt0_go", e.Caller.Func)
-}
-
-// TestTraceStripped checks that a stripped binary's milestone trace names
-// the same functions, from .gopclntab alone.
-func TestTraceStripped(t *testing.T) {
-	for _, a := range arch.All() {
-		t.Run(a.Name, func(t *testing.T) {
-			t.Parallel()
-			full, _, _ := traced(t, loadertest.Build(t, "hello", a.Name), emu.UntilSymbol("main.main"), emu.TraceOptions{Milestones: true})
-			stripped, p, r := traced(t, loadertest.Build(t, "hello", a.Name, loadertest.Stripped()), emu.UntilSymbol("main.main"), emu.TraceOptions{Milestones: true})
-			require.True(t, p.Image().Stripped)
-			require.Equal(t, emu.StopUntil, r.Kind)
-			assert.Equal(t, milestoneNames(full), milestoneNames(stripped))
-		})
-	}
 }
 
 // g0Watch watches the whole of runtime.g0 in bin.
@@ -257,7 +157,7 @@ func TestTraceDeterministic(t *testing.T) {
 	run := func() string {
 		var b bytes.Buffer
 		sink := trace.NewText(&b)
-		p := start(t, bin, emu.Config{Trace: &emu.TraceOptions{Sink: sink, Milestones: true, Syscalls: true, Calls: true}})
+		p := start(t, bin, emu.Config{Trace: &emu.TraceOptions{Sink: sink, Milestones: goruntime.StartupPath(arch.ARM64), Syscalls: true, Calls: true}})
 		runTo(t, p, emu.UntilExit())
 		require.NoError(t, sink.Close())
 		return b.String()
@@ -293,7 +193,7 @@ func TestTraceCallsIgnoreStops(t *testing.T) {
 			t.Parallel()
 			bin := loadertest.Build(t, "hello", a.Name)
 			plain, _, _ := traced(t, bin, emu.UntilSymbol("main.main"), emu.TraceOptions{Calls: true})
-			stopped, _, _ := traced(t, bin, emu.UntilSymbol("main.main"), emu.TraceOptions{Calls: true, Milestones: true})
+			stopped, _, _ := traced(t, bin, emu.UntilSymbol("main.main"), emu.TraceOptions{Calls: true, Milestones: goruntime.StartupPath(a)})
 			require.NotEmpty(t, stopped.of(trace.Milestone))
 			want, got := calls(plain), calls(stopped)
 			require.NotEmpty(t, want)
@@ -316,7 +216,7 @@ func TestTraceEventsInOrder(t *testing.T) {
 			t.Parallel()
 			bin := loadertest.Build(t, "hello", a.Name)
 			rec, _, _ := traced(t, bin, emu.UntilSymbol("runtime.schedinit"), emu.TraceOptions{
-				Milestones: true, Syscalls: true, Calls: true, Insns: true,
+				Milestones: goruntime.StartupPath(a), Syscalls: true, Calls: true, Insns: true,
 				Watches: []emu.Watch{g0Watch(t, bin)},
 			})
 			writes := 0

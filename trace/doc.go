@@ -8,8 +8,9 @@
 // An Event's Kind says which fields mean something:
 //
 //	Milestone    At (the function entered), Detail (what was found there)
-//	Call         At (the function entered), Depth
-//	Return       Name (the function returned from), At (where control went), Depth
+//	Call         At (the function entered), Depth, G, GoID
+//	Return       Name (the function returned from), At (where control went), Depth, G, GoID,
+//	             Detail (why, when the frame went without returning: a tail call, or unwound)
 //	Syscall      Name, Args, Result, At (the syscall instruction), Caller, Detail (notes)
 //	Insn         At, Bytes, Asm, Regs (with --regs: registers it changed)
 //	Write        At (the storing instruction), Addr, Size, Old, New, Target
@@ -17,6 +18,12 @@
 //	ThreadExit   Code
 //	Stop         Detail (the stop reason), Code, At
 //	Signal       Name (SIGSEGV, ...), At (the faulting instruction), Detail (the fault and the handler)
+//	Switch       Name ("goroutine 7", "g0", "gsignal"), G, GoID, At (where the goroutine runs on),
+//	             Depth (of its call stack)
+//
+// With goroutines followed (G is then set), each goroutine has its own call
+// stack and Depth counts within it; a thread's Switch says which goroutine
+// its following calls and returns belong to.
 //
 // Every event has Insns, the process's instruction count when it happened
 // (the trace's clock; for calls and instructions, when their block or
@@ -39,6 +46,7 @@
 //	milestone FUNC [POS][: DETAIL]
 //	call      DEPTH INDENT FUNC [POS]
 //	return    DEPTH INDENT FUNC -> FUNC+OFF
+//	return    DEPTH INDENT FUNC # DETAIL          (the frame went without returning)
 //	syscall   NAME(ARG, ...) = RESULT in FUNC|0xPC [from FUNC+OFF] [# NOTE; ...]
 //	insn      0xPC FUNC+OFF [POS] BYTES | ASM [; REG=0xVAL ...]
 //	write     TARGET SIZE 0xOLD -> 0xNEW by FUNC+OFF [POS]
@@ -46,6 +54,7 @@
 //	exit      CODE
 //	stop      REASON
 //	signal    NAME at FUNC+OFF [POS]: FAULT; handler FUNC+OFF
+//	switch    GOROUTINE g=0xG at FUNC+OFF [POS]
 //
 // POS may end with " [inlined F1 <- F2 ...]" when the address is in code
 // inlined into FUNC: F1 is the innermost inlined function (whose source
@@ -66,7 +75,8 @@
 //
 //	"at", "caller"   {"pc":"0x...","func":...,"offset":N,"file":...,"line":N,
 //	                  "inlined":[{"func":...,"file":...,"line":N}]}
-//	"depth"          call depth (call, return)
+//	"depth"          call depth (call, return, switch)
+//	"g", "goid"      the goroutine (call, return, switch, when followed)
 //	"name"           syscall name, or the function returned from
 //	"args"           syscall arguments as formatted in text
 //	"result"         syscall result as in text
@@ -82,8 +92,11 @@
 // # Perfetto and pprof
 //
 // PerfettoSink writes the Trace Event JSON array that ui.perfetto.dev and
-// chrome://tracing open: a track per thread, a slice per call, instants for
-// everything else; one instruction is drawn as one microsecond. PprofSink
+// chrome://tracing open: a track per thread, and with goroutines followed
+// a track per goroutine as well (in a second process, "goroutines"); a
+// slice per call, instants for everything else; one instruction is drawn
+// as one microsecond. At a switch, a thread's track closes the slices of
+// the goroutine it leaves and reopens those of the one it runs. PprofSink
 // charges every instruction to the call stack it ran under and writes a
 // pprof profile ("instructions", count) for `go tool pprof`.
 package trace

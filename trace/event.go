@@ -25,6 +25,9 @@ const (
 	Stop
 	// Signal: a fault delivered to the guest's signal handler.
 	Signal
+	// Switch: the thread runs another goroutine from here on (calls
+	// traced with goroutines followed).
+	Switch
 )
 
 var kindNames = [...]string{
@@ -38,6 +41,7 @@ var kindNames = [...]string{
 	ThreadExit:  "exit",
 	Stop:        "stop",
 	Signal:      "signal",
+	Switch:      "switch",
 }
 
 func (k Kind) String() string {
@@ -106,11 +110,18 @@ type Event struct {
 	// returned to (Return), the syscall instruction (Syscall), the
 	// instruction (Insn) or the storing instruction (Write).
 	At Loc
-	// Depth is the call depth of Call and Return events (0 outermost).
+	// Depth is the call depth of Call and Return events (0 outermost),
+	// and of the goroutine's stack at a Switch.
 	Depth int
+	// G is the goroutine (its runtime.g) of a Call, Return or Switch when
+	// goroutines are followed, else 0; GoID is its id (-1 unknown; g0 and
+	// gsignal have 0).
+	G    uint64
+	GoID int64
 
 	// Name is the syscall's name (Syscall), the function returned from
-	// (Return) or the signal's (Signal).
+	// (Return), the signal's (Signal) or the goroutine's ("goroutine 7",
+	// "g0", "gsignal": Switch).
 	Name string
 	// Args are the syscall's arguments and Result its outcome, formatted
 	// strace-style ("= 3", "= -1 ENOENT (no such file or directory)").
@@ -119,7 +130,8 @@ type Event struct {
 	// Caller is the function that called the syscall's wrapper.
 	Caller Loc
 	// Detail is free text: what a milestone found, a syscall's note, a
-	// thread's start routine, the stop reason.
+	// thread's start routine, the stop reason, why a Return's frame went
+	// without returning ("tail call to f", "unwound: ...").
 	Detail string
 
 	// Bytes and Asm are an instruction's encoding and disassembly; Regs the

@@ -57,6 +57,8 @@ type jsonEvent struct {
 	TID         int       `json:"tid"`
 	At          *jsonLoc  `json:"at,omitempty"`
 	Depth       *int      `json:"depth,omitempty"`
+	G           string    `json:"g,omitempty"`
+	GoID        *int64    `json:"goid,omitempty"`
 	Name        string    `json:"name,omitempty"`
 	Args        []string  `json:"args,omitempty"`
 	Result      string    `json:"result,omitempty"`
@@ -110,9 +112,13 @@ func (s *JSONLSink) Emit(e *Event) error {
 		Parent:      e.Parent,
 	}
 	switch e.Kind {
-	case Call, Return:
+	case Call, Return, Switch:
 		d := e.Depth
 		j.Depth = &d
+		if e.G != 0 {
+			id := e.GoID
+			j.G, j.GoID = hexs(e.G), &id
+		}
 	case Insn:
 		j.Bytes = fmt.Sprintf("%x", e.Bytes)
 		for _, r := range e.Regs {

@@ -3,6 +3,7 @@ package trace
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
 	"sort"
 	"strconv"
@@ -20,11 +21,27 @@ type PerfettoSink struct {
 	open  map[int]int // open call slices per tid
 	last  uint64      // latest timestamp, to close slices at the end
 	names map[int]bool
+
+	// With goroutines followed: each goroutine's open calls, its track
+	// in the goroutines process, and the goroutine each thread runs.
+	gcalls  map[gKey][]string
+	gtracks map[gKey]int
+	running map[int]gKey
 }
+
+// gKey names a goroutine: its runtime.g and, as gs are reused, its id.
+type gKey struct {
+	g    uint64
+	goid int64
+}
+
+// goroutinesPid is the Trace Event process that holds goroutine tracks.
+const goroutinesPid = 2
 
 // NewPerfetto returns a sink writing Trace Event JSON to w.
 func NewPerfetto(w io.Writer) *PerfettoSink {
-	return &PerfettoSink{w: bufio.NewWriterSize(w, 64<<10), first: true, open: map[int]int{}, names: map[int]bool{}}
+	return &PerfettoSink{w: bufio.NewWriterSize(w, 64<<10), first: true, open: map[int]int{}, names: map[int]bool{},
+		gcalls: map[gKey][]string{}, gtracks: map[gKey]int{}, running: map[int]gKey{}}
 }
 
 // traceEvent is one Trace Event Format record.
@@ -80,12 +97,38 @@ func (s *PerfettoSink) Emit(e *Event) error {
 		if pos := e.At.Pos(); pos != "" {
 			ev.Args = map[string]any{"pos": pos}
 		}
+		if e.G != 0 {
+			k := gKey{e.G, e.GoID}
+			s.gcalls[k] = append(s.gcalls[k], e.At.Func)
+			gev := ev
+			gev.Pid, gev.Tid = goroutinesPid, s.gtracks[k]
+			if gev.Tid == 0 {
+				var err error
+				if gev.Tid, err = s.gtrack(k, fmt.Sprintf("goroutine %d", e.GoID), e.TID); err != nil {
+					return err
+				}
+			}
+			if err := s.write(gev); err != nil {
+				return err
+			}
+		}
 	case Return:
+		if e.G != 0 {
+			k := gKey{e.G, e.GoID}
+			if calls := s.gcalls[k]; len(calls) > 0 {
+				s.gcalls[k] = calls[:len(calls)-1]
+				if err := s.write(traceEvent{Name: e.Name, Ph: "E", Ts: e.Insns, Pid: goroutinesPid, Tid: s.gtracks[k], Cat: ev.Cat}); err != nil {
+					return err
+				}
+			}
+		}
 		if s.open[e.TID] == 0 {
 			return nil
 		}
 		s.open[e.TID]--
 		ev.Name, ev.Ph = e.Name, "E"
+	case Switch:
+		return s.switchTo(e)
 	case Milestone:
 		ev.Name, ev.Ph, ev.Scope = e.At.Func, "i", "t"
 		ev.Args = map[string]any{"detail": e.Detail, "pos": e.At.Pos()}
@@ -119,6 +162,47 @@ func (s *PerfettoSink) Emit(e *Event) error {
 	return s.write(ev)
 }
 
+// switchTo moves thread e.TID's track to goroutine e.G: the slices of
+// the calls it leaves end and those of the goroutine's open calls begin.
+func (s *PerfettoSink) switchTo(e *Event) error {
+	for ; s.open[e.TID] > 0; s.open[e.TID]-- {
+		if err := s.write(traceEvent{Ph: "E", Ts: e.Insns, Pid: s.pid, Tid: e.TID}); err != nil {
+			return err
+		}
+	}
+	k := gKey{e.G, e.GoID}
+	s.running[e.TID] = k
+	if s.gtracks[k] == 0 {
+		if _, err := s.gtrack(k, e.Name, e.TID); err != nil {
+			return err
+		}
+	}
+	for _, name := range s.gcalls[k] {
+		if err := s.write(traceEvent{Name: name, Cat: "call", Ph: "B", Ts: e.Insns, Pid: s.pid, Tid: e.TID}); err != nil {
+			return err
+		}
+		s.open[e.TID]++
+	}
+	return s.write(traceEvent{Name: "switch to " + e.Name, Cat: "switch", Ph: "i", Scope: "t", Ts: e.Insns, Pid: s.pid, Tid: e.TID,
+		Args: map[string]any{"g": hexs(e.G), "goid": e.GoID, "at": e.At.Sym()}})
+}
+
+// gtrack gives goroutine k a track, named after it (a thread's g0 and
+// gsignal by their thread as well).
+func (s *PerfettoSink) gtrack(k gKey, name string, tid int) (int, error) {
+	if len(s.gtracks) == 0 {
+		if err := s.write(traceEvent{Name: "process_name", Ph: "M", Pid: goroutinesPid, Args: map[string]any{"name": "goroutines"}}); err != nil {
+			return 0, err
+		}
+	}
+	id := len(s.gtracks) + 1
+	s.gtracks[k] = id
+	if k.goid <= 0 {
+		name += " of thread " + strconv.Itoa(tid)
+	}
+	return id, s.write(traceEvent{Name: "thread_name", Ph: "M", Pid: goroutinesPid, Tid: id, Args: map[string]any{"name": name}})
+}
+
 // Close ends the slices still open and the JSON array.
 func (s *PerfettoSink) Close() error {
 	tids := make([]int, 0, len(s.open))
@@ -134,6 +218,19 @@ func (s *PerfettoSink) Close() error {
 		}
 	}
 	s.open = map[int]int{}
+	keys := make([]gKey, 0, len(s.gcalls))
+	for k := range s.gcalls {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return s.gtracks[keys[i]] < s.gtracks[keys[j]] })
+	for _, k := range keys {
+		for range s.gcalls[k] {
+			if err := s.write(traceEvent{Ph: "E", Ts: s.last, Pid: goroutinesPid, Tid: s.gtracks[k]}); err != nil {
+				return err
+			}
+		}
+	}
+	s.gcalls = map[gKey][]string{}
 	if s.first {
 		if _, err := s.w.WriteString("["); err != nil {
 			return err

@@ -16,18 +16,26 @@ type PprofSink struct {
 	w       io.Writer
 	h       Header
 	threads map[int]*pprofThread
-	counts  map[string]int64 // "\x00"-joined stack, leaf last -> instructions
-	entries map[string]Loc   // function -> its entry's file and line
+	stacks  map[pprofStack][]string // open calls, outermost first
+	counts  map[string]int64        // "\x00"-joined stack, leaf last -> instructions
+	entries map[string]Loc          // function -> its entry's file and line
+}
+
+// pprofStack names a call stack: a goroutine's when goroutines are
+// followed, else a thread's.
+type pprofStack struct {
+	tid int
+	g   gKey
 }
 
 type pprofThread struct {
-	stack []string
-	last  uint64 // ThreadInsns at the previous event
+	on   pprofStack // the stack the thread runs on
+	last uint64     // ThreadInsns at the previous event
 }
 
 // NewPprof returns a sink writing a profile to w on Close.
 func NewPprof(w io.Writer) *PprofSink {
-	return &PprofSink{w: w, threads: map[int]*pprofThread{}, counts: map[string]int64{}, entries: map[string]Loc{}}
+	return &PprofSink{w: w, threads: map[int]*pprofThread{}, stacks: map[pprofStack][]string{}, counts: map[string]int64{}, entries: map[string]Loc{}}
 }
 
 // Begin records the header for the profile's comments.
@@ -36,33 +44,41 @@ func (s *PprofSink) Begin(h Header) error {
 	return nil
 }
 
-// Emit charges the thread's instructions since its previous event to its
-// current stack, then applies calls and returns.
+// Emit charges the thread's instructions since its previous event to the
+// stack it runs on, then applies calls, returns and goroutine switches.
 func (s *PprofSink) Emit(e *Event) error {
 	if e.TID == 0 {
 		return nil
 	}
 	t := s.threads[e.TID]
 	if t == nil {
-		t = &pprofThread{}
+		t = &pprofThread{on: pprofStack{tid: e.TID}}
 		s.threads[e.TID] = t
 	}
 	if e.ThreadInsns > t.last {
-		key := strings.Join(t.stack, "\x00")
+		key := strings.Join(s.stacks[t.on], "\x00")
 		if key == "" {
 			key = "[unknown]"
 		}
 		s.counts[key] += int64(e.ThreadInsns - t.last)
 	}
 	t.last = e.ThreadInsns
+	on := pprofStack{tid: e.TID}
+	if e.G != 0 {
+		on = pprofStack{g: gKey{e.G, e.GoID}}
+	}
 	switch e.Kind {
+	case Switch:
+		t.on = on
 	case Call:
-		t.stack = append(t.stack[:min(e.Depth, len(t.stack))], e.At.Func)
+		st := s.stacks[on]
+		s.stacks[on] = append(st[:min(e.Depth, len(st))], e.At.Func)
 		if _, ok := s.entries[e.At.Func]; !ok {
 			s.entries[e.At.Func] = e.At
 		}
 	case Return:
-		t.stack = t.stack[:min(e.Depth, len(t.stack))]
+		st := s.stacks[on]
+		s.stacks[on] = st[:min(e.Depth, len(st))]
 	}
 	return nil
 }

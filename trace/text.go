@@ -73,10 +73,15 @@ func (s *TextSink) Emit(e *Event) error {
 		b = appendPadded(b, uint64(e.Depth), 3)
 		b = append(b, ' ')
 		b = append(b, strings.Repeat("  ", min(e.Depth, maxIndent))...)
-		if e.Kind == Call {
+		switch {
+		case e.Kind == Call:
 			b = append(b, e.At.Func...)
 			b = appendPos(b, e.At)
-		} else {
+		case e.Detail != "": // the frame went without returning
+			b = append(b, e.Name...)
+			b = append(b, " # "...)
+			b = append(b, e.Detail...)
+		default:
 			b = append(b, e.Name...)
 			b = append(b, " -> "...)
 			b = append(b, e.At.Sym()...)
@@ -135,6 +140,14 @@ func (s *TextSink) Emit(e *Event) error {
 			b = append(b, ": "...)
 			b = append(b, e.Detail...)
 		}
+	case Switch:
+		b = append(b, ' ')
+		b = append(b, e.Name...)
+		b = append(b, " g=0x"...)
+		b = strconv.AppendUint(b, e.G, 16)
+		b = append(b, " at "...)
+		b = append(b, e.At.Sym()...)
+		b = appendPos(b, e.At)
 	case ThreadExit:
 		b = append(b, ' ')
 		b = strconv.AppendInt(b, int64(e.Code), 10)

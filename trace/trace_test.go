@@ -219,3 +219,108 @@ func TestDisassemble(t *testing.T) {
 	_, err = ParseSyntax("att&t")
 	assert.Error(t, err)
 }
+
+// goroutineSample is one thread that runs goroutine 1 into a call, moves
+// to goroutine 2 for a call of its own, and comes back to finish.
+func goroutineSample() []Event {
+	at := func(fn string) Loc { return Loc{PC: 0x401000, Func: fn} }
+	const g1, g2 = 0xc000002380, 0xc000002a80
+	return []Event{
+		{Kind: Switch, Insns: 0, ThreadInsns: 0, TID: 7, G: g1, GoID: 1, Name: "goroutine 1", At: at("runtime.main")},
+		{Kind: Call, Insns: 0, ThreadInsns: 0, TID: 7, G: g1, GoID: 1, Depth: 0, At: at("runtime.main")},
+		{Kind: Call, Insns: 10, ThreadInsns: 10, TID: 7, G: g1, GoID: 1, Depth: 1, At: at("runtime.gopark")},
+		{Kind: Switch, Insns: 20, ThreadInsns: 20, TID: 7, G: g2, GoID: 2, Name: "goroutine 2", At: at("runtime.bgsweep")},
+		{Kind: Call, Insns: 20, ThreadInsns: 20, TID: 7, G: g2, GoID: 2, Depth: 0, At: at("runtime.bgsweep")},
+		{Kind: Switch, Insns: 50, ThreadInsns: 50, TID: 7, G: g1, GoID: 1, Name: "goroutine 1", At: at("runtime.gopark")},
+		{Kind: Return, Insns: 50, ThreadInsns: 50, TID: 7, G: g1, GoID: 1, Depth: 1, Name: "runtime.gopark", At: at("runtime.main")},
+		{Kind: Stop, Insns: 60, ThreadInsns: 60, TID: 7, Detail: "exited"},
+	}
+}
+
+func emitAll(t *testing.T, s Sink, es []Event) {
+	t.Helper()
+	require.NoError(t, s.Begin(header()))
+	for _, e := range es {
+		require.NoError(t, s.Emit(&e))
+	}
+	require.NoError(t, s.Close())
+}
+
+// TestPerfettoGoroutines checks the thread track follows the goroutine it
+// runs (slices end at a switch away and begin again at a switch back)
+// and that every goroutine has its own track that keeps its calls open
+// while it is parked.
+func TestPerfettoGoroutines(t *testing.T) {
+	var b bytes.Buffer
+	emitAll(t, NewPerfetto(&b), goroutineSample())
+	var evs []map[string]any
+	require.NoError(t, json.Unmarshal(b.Bytes(), &evs))
+	type slice struct {
+		ph   string
+		name string
+		ts   float64
+	}
+	tracks := map[[2]float64][]slice{}
+	names := map[[2]float64]string{}
+	for _, e := range evs {
+		k := [2]float64{e["pid"].(float64), e["tid"].(float64)}
+		switch e["ph"] {
+		case "B", "E":
+			tracks[k] = append(tracks[k], slice{e["ph"].(string), e["name"].(string), e["ts"].(float64)})
+		case "M":
+			if e["name"] == "thread_name" {
+				names[k] = e["args"].(map[string]any)["name"].(string)
+			}
+		}
+	}
+	thread := [2]float64{1, 7}
+	assert.Equal(t, []slice{
+		{"B", "runtime.main", 0}, {"B", "runtime.gopark", 10},
+		{"E", "", 20}, {"E", "", 20}, // goroutine 1 leaves the thread
+		{"B", "runtime.bgsweep", 20},
+		{"E", "", 50},                                          // goroutine 2 leaves
+		{"B", "runtime.main", 50}, {"B", "runtime.gopark", 50}, // goroutine 1 is back
+		{"E", "runtime.gopark", 50},
+		{"E", "", 60},
+	}, tracks[thread])
+	assert.Equal(t, "goroutine 1", names[[2]float64{goroutinesPid, 1}])
+	assert.Equal(t, "goroutine 2", names[[2]float64{goroutinesPid, 2}])
+	assert.Equal(t, []slice{
+		{"B", "runtime.main", 0}, {"B", "runtime.gopark", 10}, {"E", "runtime.gopark", 50}, {"E", "", 60},
+	}, tracks[[2]float64{goroutinesPid, 1}], "goroutine 1's gopark stays open while it is parked")
+	assert.Equal(t, []slice{{"B", "runtime.bgsweep", 20}, {"E", "", 60}}, tracks[[2]float64{goroutinesPid, 2}])
+}
+
+// TestPprofGoroutines checks that instructions are charged to the stack
+// of the goroutine that ran them, not to whatever the thread ran before.
+func TestPprofGoroutines(t *testing.T) {
+	var b bytes.Buffer
+	emitAll(t, NewPprof(&b), goroutineSample())
+	p, err := profile.Parse(&b)
+	require.NoError(t, err)
+	got := map[string]int64{}
+	for _, s := range p.Sample {
+		var frames []string
+		for _, l := range s.Location {
+			frames = append(frames, l.Line[0].Function.Name)
+		}
+		got[strings.Join(frames, " < ")] += s.Value[0]
+	}
+	assert.Equal(t, map[string]int64{
+		"runtime.main":                  10 + 10,
+		"runtime.gopark < runtime.main": 10,
+		"runtime.bgsweep":               30,
+	}, got)
+}
+
+// TestTextGoroutines checks the switch line and a return that went
+// without returning.
+func TestTextGoroutines(t *testing.T) {
+	var b bytes.Buffer
+	es := goroutineSample()
+	es = append(es[:len(es)-1], Event{Kind: Return, Insns: 55, TID: 7, G: 0xc000002380, GoID: 1, Depth: 0, Name: "runtime.main", Detail: "tail call to runtime.exit"})
+	emitAll(t, NewText(&b), es)
+	out := b.String()
+	assert.Contains(t, out, "          20     7 switch goroutine 2 g=0xc000002a80 at runtime.bgsweep\n")
+	assert.Contains(t, out, "          55     7 return   0 runtime.main # tail call to runtime.exit\n")
+}

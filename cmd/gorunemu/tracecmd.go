@@ -79,6 +79,7 @@ type traceFlags struct {
 	calls      callsFlag
 	watches    listFlag
 	milestones *bool
+	goroutines *bool
 	syscalls   *bool
 	insns      *bool
 	regs       *bool
@@ -91,6 +92,7 @@ type traceFlags struct {
 func (tf *traceFlags) register(fs *flag.FlagSet, milestones bool) {
 	tf.milestones = fs.Bool("milestones", milestones, "report the startup milestones")
 	fs.Var(&tf.calls, "calls", "report every function entry and return; `--calls=FILTER` keeps a package or regexp")
+	tf.goroutines = fs.Bool("goroutines", true, "with --calls, keep a call stack per goroutine and report each switch (false: per thread)")
 	tf.syscalls = fs.Bool("syscalls", false, "report every syscall, strace-style")
 	tf.insns = fs.Bool("insns", false, "report every instruction with its disassembly")
 	tf.regs = fs.Bool("regs", false, "with --insns, add the registers each instruction changed")
@@ -172,7 +174,6 @@ func (tf *traceFlags) start(img *loader.Image, display string, stdout, stderr io
 	}
 	tr.opts = &emu.TraceOptions{
 		Sink:       tr.sink,
-		Milestones: *tf.milestones,
 		Calls:      calls,
 		CallFilter: filter,
 		Syscalls:   *tf.syscalls,
@@ -181,6 +182,14 @@ func (tf *traceFlags) start(img *loader.Image, display string, stdout, stderr io
 		Syntax:     syn,
 		Watches:    ws,
 		Binary:     display,
+	}
+	if *tf.milestones {
+		tr.opts.Milestones = goruntime.StartupPath(img.Arch)
+	}
+	if calls && *tf.goroutines && img.GoVersion != "" {
+		if tr.opts.Goroutines, err = goruntime.Goroutines(img); err != nil {
+			fmt.Fprintf(stderr, "gorunemu: calls are followed per thread, not per goroutine: %v\n", err)
+		}
 	}
 	// The progress line shares a terminal with the trace only if the trace
 	// goes to stdout; then it stays off.

@@ -14,12 +14,13 @@ import (
 // Snapshot reads, the same on amd64 and arm64 (both have 8-byte
 // pointers).
 type Offsets struct {
-	// runtime.g: stack.lo, stack.hi, stackguard0, stackguard1, m.
+	// runtime.g: stack.lo, stack.hi, stackguard0, stackguard1, m, goid.
 	GStackLo     uint64 `json:"g.stack.lo"`
 	GStackHi     uint64 `json:"g.stack.hi"`
 	GStackguard0 uint64 `json:"g.stackguard0"`
 	GStackguard1 uint64 `json:"g.stackguard1"`
 	GM           uint64 `json:"g.m"`
+	GGoID        uint64 `json:"g.goid"`
 	// runtime.m: g0, procid, gsignal, tls ([TLSSlots]uintptr), curg.
 	MG0      uint64 `json:"m.g0"`
 	MProcID  uint64 `json:"m.procid"`
@@ -54,15 +55,19 @@ type layout struct {
 // layouts is the offset table for stripped binaries, from the DWARF of
 // each release's linux/amd64 and linux/arm64 hello (runtime/runtime2.go:
 // in 1.25 gobuf lost its ret word, which moved every m field after
-// morebuf up by 8). The version matrix test checks every row against
+// morebuf, and g's fields after sched, up by 8). The version matrix test checks every row against
 // the DWARF of an unstripped build of the latest patch of each minor.
 var layouts = []layout{
-	{17, 24, Offsets{
-		GStackLo: 0x0, GStackHi: 0x8, GStackguard0: 0x10, GStackguard1: 0x18, GM: 0x30,
+	{17, 22, Offsets{
+		GStackLo: 0x0, GStackHi: 0x8, GStackguard0: 0x10, GStackguard1: 0x18, GM: 0x30, GGoID: 0x98,
+		MG0: 0x0, MProcID: 0x48, MGSignal: 0x50, MTLS: 0x88, MCurG: 0xc0,
+	}},
+	{23, 24, Offsets{ // g.syscallbp is new: goid moves up by 8
+		GStackLo: 0x0, GStackHi: 0x8, GStackguard0: 0x10, GStackguard1: 0x18, GM: 0x30, GGoID: 0xa0,
 		MG0: 0x0, MProcID: 0x48, MGSignal: 0x50, MTLS: 0x88, MCurG: 0xc0,
 	}},
 	{25, 26, Offsets{
-		GStackLo: 0x0, GStackHi: 0x8, GStackguard0: 0x10, GStackguard1: 0x18, GM: 0x30,
+		GStackLo: 0x0, GStackHi: 0x8, GStackguard0: 0x10, GStackguard1: 0x18, GM: 0x30, GGoID: 0x98,
 		MG0: 0x0, MProcID: 0x40, MGSignal: 0x48, MTLS: 0x80, MCurG: 0xb8,
 	}},
 }
@@ -164,6 +169,7 @@ func dwarfOffsets(d *dwarf.Data) (Offsets, error) {
 		GStackguard0: get("runtime.g", "stackguard0"),
 		GStackguard1: get("runtime.g", "stackguard1"),
 		GM:           get("runtime.g", "m"),
+		GGoID:        get("runtime.g", "goid"),
 		MG0:          get("runtime.m", "g0"),
 		MProcID:      get("runtime.m", "procid"),
 		MGSignal:     get("runtime.m", "gsignal"),

@@ -13,15 +13,17 @@ import (
 	"github.com/gorunemu/gorunemu/loader/loadertest"
 )
 
-// TestTableOffsets pins the two layouts of the reference table and
+// TestTableOffsets pins the three layouts of the reference table and
 // refuses versions outside it.
 func TestTableOffsets(t *testing.T) {
-	old := goruntime.Offsets{GStackLo: 0, GStackHi: 8, GStackguard0: 0x10, GStackguard1: 0x18, GM: 0x30,
+	old := goruntime.Offsets{GStackLo: 0, GStackHi: 8, GStackguard0: 0x10, GStackguard1: 0x18, GM: 0x30, GGoID: 0x98,
 		MG0: 0, MProcID: 0x48, MGSignal: 0x50, MTLS: 0x88, MCurG: 0xc0}
-	now := goruntime.Offsets{GStackLo: 0, GStackHi: 8, GStackguard0: 0x10, GStackguard1: 0x18, GM: 0x30,
+	bp := old // go1.23 and go1.24: g.syscallbp before goid
+	bp.GGoID = 0xa0
+	now := goruntime.Offsets{GStackLo: 0, GStackHi: 8, GStackguard0: 0x10, GStackguard1: 0x18, GM: 0x30, GGoID: 0x98,
 		MG0: 0, MProcID: 0x40, MGSignal: 0x48, MTLS: 0x80, MCurG: 0xb8}
 	for v, want := range map[string]goruntime.Offsets{
-		"go1.17": old, "go1.17.13": old, "go1.21.0": old, "go1.24.13": old,
+		"go1.17": old, "go1.17.13": old, "go1.21.0": old, "go1.22.12": old, "go1.23.0": bp, "go1.24.13": bp,
 		"go1.25.0": now, "go1.25rc1": now, "go1.26.8": now,
 	} {
 		got, err := goruntime.TableOffsets(v)

@@ -394,7 +394,7 @@ func (r *reader) variables() {
 	}
 	s.Argv = r.argv()
 	s.PhysPageSize = r.intVar("runtime.physPageSize")
-	s.NCPU = r.intVar("runtime.ncpu", "runtime.numCPUStartup")
+	s.NCPU = r.intVar(ncpuVars...)
 	s.GOMAXPROCS = r.intVar("runtime.gomaxprocs")
 	if v := r.intVar("runtime.iscgo"); v.Known {
 		s.IsCgo = known(v.Value != 0, v.From)
