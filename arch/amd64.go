@@ -14,6 +14,8 @@ const (
 	AMD64_RSI     Reg = 43
 	AMD64_RSP     Reg = 44
 	AMD64_EFLAGS  Reg = 25
+	AMD64_CS      Reg = 11 // 16-bit selectors
+	AMD64_SS      Reg = 49
 	AMD64_R8      Reg = 106
 	AMD64_R9      Reg = 107
 	AMD64_R10     Reg = 108

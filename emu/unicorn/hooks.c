@@ -487,3 +487,93 @@ uc_err gre_reg_write_batch(uc_engine *uc, uc_context *ctx, int *regs, uint64_t *
 	}
 	return uc_reg_write_batch(uc, regs, (void *const *)ptrs, n);
 }
+
+// x86 segment descriptors for the ring change: code (execute/read) and
+// data (read/write), accessed, present, 4 GiB; code is 64-bit (L).
+#define GRE_GDT_CODE64(dpl) (0x00af9b000000ffffull | ((uint64_t)(dpl) << 45))
+#define GRE_GDT_DATA(dpl) (0x00cf93000000ffffull | ((uint64_t)(dpl) << 45))
+
+// enter_ring3 moves an x86-64 engine from CPL 0, where Unicorn starts it,
+// to CPL 3 with Linux's user selectors (CS 0x33, SS 0x2b), by running one
+// IRETQ from a scratch page at addr with a GDT on it. The page is then
+// unmapped: CPL lives in the loaded segments, not in the GDT.
+static uc_err enter_ring3(uc_engine *uc, uint64_t addr) {
+	uc_err err = uc_mem_map(uc, addr, 0x1000, UC_PROT_ALL);
+	if (err != UC_ERR_OK) {
+		return err;
+	}
+	// Linux's GDT layout: kernel CS 0x10 and DS 0x18, user DS 0x2b and
+	// CS 0x33 (entries 5 and 6, RPL 3).
+	uint64_t gdt[8] = {0};
+	gdt[2] = GRE_GDT_CODE64(0);
+	gdt[3] = GRE_GDT_DATA(0);
+	gdt[5] = GRE_GDT_DATA(3);
+	gdt[6] = GRE_GDT_CODE64(3);
+	uint8_t iretq[2] = {0x48, 0xcf};
+	uint64_t code = addr + 0x100, stack = addr + 0x800;
+	// IRETQ pops RIP, CS, RFLAGS (IF and the reserved bit 1), RSP, SS.
+	uint64_t frame[5] = {code + sizeof iretq, 0x33, 0x202, addr + 0xf00, 0x2b};
+	uc_x86_mmr gdtr = {0};
+	gdtr.base = addr;
+	gdtr.limit = sizeof gdt - 1;
+	uint16_t kcs = 0x10, kss = 0x18;
+	if ((err = uc_mem_write(uc, addr, gdt, sizeof gdt)) != UC_ERR_OK ||
+	    (err = uc_mem_write(uc, code, iretq, sizeof iretq)) != UC_ERR_OK ||
+	    (err = uc_mem_write(uc, stack, frame, sizeof frame)) != UC_ERR_OK ||
+	    (err = uc_reg_write(uc, UC_X86_REG_GDTR, &gdtr)) != UC_ERR_OK ||
+	    (err = uc_reg_write(uc, UC_X86_REG_CS, &kcs)) != UC_ERR_OK ||
+	    (err = uc_reg_write(uc, UC_X86_REG_SS, &kss)) != UC_ERR_OK ||
+	    (err = uc_reg_write(uc, UC_X86_REG_RSP, &stack)) != UC_ERR_OK ||
+	    (err = uc_emu_start(uc, code, code + sizeof iretq, 0, 0)) != UC_ERR_OK) {
+		uc_mem_unmap(uc, addr, 0x1000);
+		return err;
+	}
+	uint64_t zero = 0;
+	uc_reg_write(uc, UC_X86_REG_RSP, &zero);
+	return uc_mem_unmap(uc, addr, 0x1000);
+}
+
+// arm64 system register encodings (op0, op1, CRn, CRm, op2).
+static uc_err write_sysreg(uc_engine *uc, int op0, int op1, int crn, int crm, int op2, uint64_t set, uint64_t clear) {
+	uc_arm64_cp_reg r = {0};
+	r.op0 = op0;
+	r.op1 = op1;
+	r.crn = crn;
+	r.crm = crm;
+	r.op2 = op2;
+	uc_err err = uc_reg_read(uc, UC_ARM64_REG_CP_REG, &r);
+	if (err != UC_ERR_OK) {
+		return err;
+	}
+	r.val = (r.val | set) & ~clear;
+	return uc_reg_write(uc, UC_ARM64_REG_CP_REG, &r);
+}
+
+// enter_el0 moves an AArch64 engine from EL1, where Unicorn starts it, to
+// EL0 with what Linux lets user code do there: FP/SIMD (CPACR_EL1.FPEN),
+// the virtual counter (CNTKCTL_EL1.EL0VCTEN), DC ZVA, CTR_EL0, cache
+// maintenance and WFI/WFE (SCTLR_EL1 DZE, UCT, UCI, nTWI, nTWE). Each
+// system register write also rebuilds the cached CPU state, which the
+// PSTATE write alone does not.
+static uc_err enter_el0(uc_engine *uc) {
+	uint64_t cpacr = 3ull << 20;
+	uint32_t pstate = 0x3c0; // EL0t, DAIF masked as Unicorn leaves them
+	uc_err err;
+	if ((err = uc_reg_write(uc, UC_ARM64_REG_CPACR_EL1, &cpacr)) != UC_ERR_OK ||
+	    (err = uc_reg_write(uc, UC_ARM64_REG_PSTATE, &pstate)) != UC_ERR_OK ||
+	    (err = write_sysreg(uc, 3, 0, 14, 1, 0, 1ull << 1, 0)) != UC_ERR_OK ||
+	    (err = write_sysreg(uc, 3, 0, 1, 0, 0, (1ull << 14) | (1ull << 15) | (1ull << 16) | (1ull << 18) | (1ull << 26), 0)) != UC_ERR_OK) {
+		return err;
+	}
+	return UC_ERR_OK;
+}
+
+uc_err gre_enter_user_mode(gre_state *st, uint64_t scratch) {
+	switch (st->arch) {
+	case UC_ARCH_X86:
+		return enter_ring3(st->uc, scratch);
+	case UC_ARCH_ARM64:
+		return enter_el0(st->uc);
+	}
+	return UC_ERR_ARCH;
+}

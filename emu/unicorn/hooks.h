@@ -140,6 +140,10 @@ typedef struct gre_state {
 } gre_state;
 
 gre_state *gre_new(uc_engine *uc, int arch);
+// gre_enter_user_mode puts the CPU where Linux runs programs: ring 3 on
+// x86-64 (using the unmapped page at scratch for a moment), EL0 on
+// AArch64. Privileged instructions then fault as they do on Linux.
+uc_err gre_enter_user_mode(gre_state *st, uint64_t scratch);
 void gre_follow_g(gre_state *st, int g_reg, int tp_reg, int64_t g_tls_off, uint64_t goid_off);
 void gre_free(gre_state *st);
 

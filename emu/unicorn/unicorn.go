@@ -101,6 +101,11 @@ type Engine struct {
 	started bool
 }
 
+// userModeScratch is the page the x86 ring change borrows for a moment:
+// the last page below 2^47, just past Linux's user address space
+// (TASK_SIZE_MAX 0x7ffffffff000), which no guest mapping can take.
+const userModeScratch = 0x7ffffffff000
+
 // Open creates an engine for arch/mode with the CPU model cpuModel (a
 // UC_CPU_* value, or -1 for Unicorn's default) and installs the standard
 // hooks: syscalls, CPU exceptions, invalid memory, invalid instructions and
@@ -126,6 +131,12 @@ func Open(arch Arch, mode Mode, cpuModel int) (*Engine, error) {
 	if e.st == nil {
 		C.uc_close(uc)
 		return nil, errors.New("unicorn: out of memory for hook state")
+	}
+	// Before the hooks, so that the ring change counts no instructions.
+	if err := ucErr(C.gre_enter_user_mode(e.st, userModeScratch), "enter user mode"); err != nil {
+		C.gre_free(e.st)
+		C.uc_close(uc)
+		return nil, err
 	}
 	var h C.uc_hook
 	for _, add := range []struct {
