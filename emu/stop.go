@@ -149,6 +149,17 @@ func (f *Fault) sigInfo(a *arch.Arch, pc uint64) syscalls.SigInfo {
 		default:
 			panic("emu: no SIGILL code for arch " + a.Name)
 		}
+	case arch.SIGTRAP:
+		// arm64's BRK is a breakpoint (do_brk_handler); x86's INT3 comes
+		// from the kernel (do_int3_user).
+		switch a.Name {
+		case "amd64":
+			info.Code = syscalls.SI_KERNEL
+		case "arm64":
+			info.Code = syscalls.TRAP_BRKPT
+		default:
+			panic("emu: no SIGTRAP code for arch " + a.Name)
+		}
 	case arch.SIGFPE:
 		info.Code = syscalls.FPE_INTDIV
 	case arch.SIGBUS:

@@ -11,10 +11,11 @@ import (
 
 // fixTSC makes every RDTSC and RDTSCP in the executable's functions read
 // the virtual clock (one tick per instruction) instead of the host's time
-// stamp counter, which Unicorn 2.0.1 passes through and cannot hook. Go
-// reads it in runtime.cputicks; without this, two runs differ.
+// stamp counter, on engines that cannot hook the instructions themselves
+// (Unicorn before 2.1.2). Go reads it in runtime.cputicks; without this,
+// two runs differ.
 func (p *Process) fixTSC() error {
-	if p.arch.CPUID == nil { // only x86 has a readable time stamp counter
+	if p.arch.CPUID == nil || p.eng.TSCHooked() { // only x86 has a readable time stamp counter
 		return nil
 	}
 	funcs := p.img.Funcs()

@@ -38,6 +38,7 @@ const (
 	ILL_ILLOPN  = 2 // illegal operand (x86 #UD)
 	FPE_INTDIV  = 1 // integer divide by zero
 	BUS_ADRERR  = 2 // nonexistent physical address
+	TRAP_BRKPT  = 1 // breakpoint instruction (arm64 BRK)
 	SI_KERNEL   = 0x80
 	SI_USER     = 0  // sent by kill
 	SI_TKILL    = -6 // sent by tkill or tgkill

@@ -415,12 +415,93 @@ uc_err gre_hook_cpuid(gre_state *st, uc_hook *h) {
 	return uc_hook_add(st->uc, h, UC_HOOK_INSN, hook_cpuid, st, 1, 0, UC_X86_INS_CPUID);
 }
 
-// hook_tsc runs on the instruction after an RDTSC or RDTSCP (Unicorn 2.0.1
-// cannot hook RDTSC itself) and replaces the host's time stamp counter with
-// the virtual one, one tick per instruction, so runs are reproducible.
-static void hook_tsc(uc_engine *uc, uint64_t addr, uint32_t size, void *user) {
+// virtual_tsc is the guest's time stamp counter: one tick per
+// instruction of the process family (the offset Go keeps up to date), so
+// that runs are reproducible and show nothing of the host.
+static uint64_t virtual_tsc(gre_state *st) {
+	return st->insns + st->tsc_offset;
+}
+
+// hook_rdtsc answers RDTSC and RDTSCP, however they are reached (aligned
+// or not, in the binary or in code the guest wrote), with the virtual
+// counter; RDTSCP's TSC_AUX (the CPU number, as Linux sets it) is 0.
+static int hook_rdtsc(uc_engine *uc, void *user) {
+	uint64_t tsc = virtual_tsc(user);
+	uint64_t lo = tsc & 0xffffffffu, hi = tsc >> 32;
+	uc_reg_write(uc, UC_X86_REG_RAX, &lo);
+	uc_reg_write(uc, UC_X86_REG_RDX, &hi);
+	return 1; // skip the host's counter
+}
+
+static int hook_rdtscp(uc_engine *uc, void *user) {
+	uint64_t aux = 0;
+	uc_reg_write(uc, UC_X86_REG_RCX, &aux);
+	return hook_rdtsc(uc, user);
+}
+
+// splitmix64 steps the engine's seeded random source.
+static uint64_t next_random(gre_state *st) {
+	uint64_t z = (st->random += 0x9E3779B97F4A7C15ull);
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	return z ^ (z >> 31);
+}
+
+// hook_mrs answers the arm64 system registers that would show the host:
+// the virtual counter CNTVCT_EL0 (the virtual clock at the CPU's CNTFRQ)
+// and RNDR/RNDRRS (the engine's seeded random source; NZCV 0 says it
+// succeeded). Other registers read as usual. (Only registers EL0 may
+// read can be answered here: for one it may not, Unicorn 2.1.1 never
+// places the hook's skip label and the instruction runs forever.)
+static uint32_t hook_mrs(uc_engine *uc, uc_arm64_reg reg, const uc_arm64_cp_reg *cp, void *user) {
 	gre_state *st = user;
-	uint64_t tsc = st->insns + st->tsc_offset;
+	uint64_t v;
+	if (cp->op0 == 3 && cp->op1 == 3 && cp->crn == 14 && cp->crm == 0 && cp->op2 == 2) {
+		// ns * freq / 1e9 without overflow for centuries of guest time.
+		uint64_t ns = virtual_tsc(st);
+		v = ns / 1000000000ull * st->cntfrq + ns % 1000000000ull * st->cntfrq / 1000000000ull;
+	} else if (cp->op0 == 3 && cp->op1 == 3 && cp->crn == 2 && cp->crm == 4 && (cp->op2 == 0 || cp->op2 == 1)) {
+		v = next_random(st);
+		uint32_t nzcv = 0;
+		uc_reg_write(uc, UC_ARM64_REG_NZCV, &nzcv);
+	} else {
+		return 0;
+	}
+	uc_reg_write(uc, reg, &v);
+	return 1;
+}
+
+// gre_hook_counters installs the hooks that keep host counters and
+// randomness from the guest. Unicorn hooks RDTSC and RDTSCP from 2.1.2;
+// before, tsc_hooked stays 0 and gre_hook_tsc does what it can.
+uc_err gre_hook_counters(gre_state *st, uc_hook *h) {
+	switch (st->arch) {
+	case UC_ARCH_X86: {
+		uc_hook tsc, tscp;
+		if (uc_hook_add(st->uc, &tsc, UC_HOOK_INSN, hook_rdtsc, st, 1, 0, UC_X86_INS_RDTSC) != UC_ERR_OK) {
+			*h = 0;
+			return UC_ERR_OK;
+		}
+		uc_err err = uc_hook_add(st->uc, &tscp, UC_HOOK_INSN, hook_rdtscp, st, 1, 0, UC_X86_INS_RDTSCP);
+		if (err != UC_ERR_OK) {
+			uc_hook_del(st->uc, tsc);
+			return err;
+		}
+		st->tsc_hooked = 1;
+		*h = tsc;
+		return UC_ERR_OK;
+	}
+	case UC_ARCH_ARM64:
+		return uc_hook_add(st->uc, h, UC_HOOK_INSN, hook_mrs, st, 1, 0, UC_ARM64_INS_MRS);
+	}
+	return UC_ERR_ARCH;
+}
+
+// hook_tsc runs on the instruction after an RDTSC or RDTSCP found in the
+// binary, for engines that cannot hook RDTSC itself (before 2.1.2), and
+// replaces the host's counter with the virtual one.
+static void hook_tsc(uc_engine *uc, uint64_t addr, uint32_t size, void *user) {
+	uint64_t tsc = virtual_tsc(user);
 	uint64_t lo = tsc & 0xffffffffu, hi = tsc >> 32;
 	uc_reg_write(uc, UC_X86_REG_RAX, &lo);
 	uc_reg_write(uc, UC_X86_REG_RDX, &hi);
@@ -555,7 +636,8 @@ static uc_err write_sysreg(uc_engine *uc, int op0, int op1, int crn, int crm, in
 // maintenance and WFI/WFE (SCTLR_EL1 DZE, UCT, UCI, nTWI, nTWE). Each
 // system register write also rebuilds the cached CPU state, which the
 // PSTATE write alone does not.
-static uc_err enter_el0(uc_engine *uc) {
+static uc_err enter_el0(gre_state *st) {
+	uc_engine *uc = st->uc;
 	uint64_t cpacr = 3ull << 20;
 	uint32_t pstate = 0x3c0; // EL0t, DAIF masked as Unicorn leaves them
 	uc_err err;
@@ -565,6 +647,14 @@ static uc_err enter_el0(uc_engine *uc) {
 	    (err = write_sysreg(uc, 3, 0, 1, 0, 0, (1ull << 14) | (1ull << 15) | (1ull << 16) | (1ull << 18) | (1ull << 26), 0)) != UC_ERR_OK) {
 		return err;
 	}
+	uc_arm64_cp_reg frq = {0};
+	frq.op0 = 3;
+	frq.op1 = 3;
+	frq.crn = 14;
+	if ((err = uc_reg_read(uc, UC_ARM64_REG_CP_REG, &frq)) != UC_ERR_OK) {
+		return err;
+	}
+	st->cntfrq = frq.val;
 	return UC_ERR_OK;
 }
 
@@ -573,7 +663,7 @@ uc_err gre_enter_user_mode(gre_state *st, uint64_t scratch) {
 	case UC_ARCH_X86:
 		return enter_ring3(st->uc, scratch);
 	case UC_ARCH_ARM64:
-		return enter_el0(st->uc);
+		return enter_el0(st);
 	}
 	return UC_ERR_ARCH;
 }

@@ -84,6 +84,9 @@ typedef struct gre_state {
 
 	uint64_t insns; // instructions executed, counted per block
 	uint64_t tsc_offset; // virtual TSC = insns + tsc_offset
+	uint64_t cntfrq;     // arm64 CNTFRQ_EL0: virtual counter ticks per second
+	uint64_t random;     // state of the seeded random source (RNDR)
+	int tsc_hooked;      // RDTSC and RDTSCP themselves are hooked (Unicorn 2.1.2+)
 	uint64_t limit; // stop before a block once insns >= limit (UINT64_MAX: never)
 
 	// The block that started last, for correcting the count when a stop
@@ -157,6 +160,7 @@ uc_err gre_hook_stop(gre_state *st, uc_hook *h, uint64_t addr);
 uc_err gre_hook_insns(gre_state *st, uc_hook *h);
 uc_err gre_hook_watch(gre_state *st, uc_hook *h, uint64_t begin, uint64_t end);
 uc_err gre_hook_cpuid(gre_state *st, uc_hook *h);
+uc_err gre_hook_counters(gre_state *st, uc_hook *h);
 uc_err gre_hook_tsc(gre_state *st, uc_hook *h, uint64_t after);
 
 int gre_ring_alloc(gre_ring *r, size_t cap, size_t elem);

@@ -145,6 +145,7 @@ func Open(arch Arch, mode Mode, cpuModel int) (*Engine, error) {
 	}{
 		{"syscall", func() C.uc_err { return C.gre_hook_syscall(e.st, &h) }},
 		{"interrupt", func() C.uc_err { return C.gre_hook_intr(e.st, &h) }},
+		{"counters", func() C.uc_err { return C.gre_hook_counters(e.st, &h) }},
 		{"invalid memory", func() C.uc_err { return C.gre_hook_invalid_mem(e.st, &h) }},
 		{"invalid instruction", func() C.uc_err { return C.gre_hook_invalid_insn(e.st, &h) }},
 		{"block", func() C.uc_err { return C.gre_hook_block(e.st, &h) }},
