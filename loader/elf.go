@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"syscall"
 
 	"github.com/gorunemu/gorunemu/arch"
 )
@@ -134,7 +135,9 @@ type Image struct {
 // Open reads the executable at path and validates it with Parse's rules.
 // The file is read into memory once and closed before Open returns.
 func Open(path string) (img *Image, err error) {
-	f, err := os.Open(path)
+	// O_NONBLOCK: a FIFO given as the binary must not wait for a writer
+	// before the checks below refuse it.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, fmt.Errorf("loader: %w", err)
 	}

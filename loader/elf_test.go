@@ -9,7 +9,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -386,6 +388,18 @@ func TestOpenErrors(t *testing.T) {
 	_, err := loader.Open(dir)
 	assert.ErrorIs(t, err, loader.ErrNotRegular)
 	assert.Equal(t, "loader: "+dir+": is a directory, not an executable file", err.Error())
+
+	// A FIFO is refused at once, not after waiting for a writer.
+	fifo := filepath.Join(dir, "fifo")
+	require.NoError(t, syscall.Mkfifo(fifo, 0o644))
+	done := make(chan error, 1)
+	go func() { _, err := loader.Open(fifo); done <- err }()
+	select {
+	case err = <-done:
+		assert.ErrorIs(t, err, loader.ErrNotRegular)
+	case <-time.After(10 * time.Second):
+		t.Fatal("loader.Open waits on a FIFO")
+	}
 
 	_, err = loader.Open(filepath.Join(dir, "missing"))
 	assert.ErrorIs(t, err, fs.ErrNotExist)

@@ -40,4 +40,9 @@ func TestDefaultLimitsDependOnStop(t *testing.T) {
 	o.register(fs)
 	assert.Error(t, fs.Parse([]string{"--timeout", "-1s"}))
 	assert.Error(t, fs.Parse([]string{"--max-insns", "many"}))
+	assert.ErrorContains(t, fs.Parse([]string{"--max-threads", "-5"}), "want a positive integer")
+	assert.ErrorContains(t, fs.Parse([]string{"--max-threads", "0"}), "want a positive integer", "a limit of no threads is no run")
+	assert.ErrorContains(t, fs.Parse([]string{"--fs-root", "limits_test.go"}), "not a directory")
+	assert.ErrorContains(t, fs.Parse([]string{"--fs-root", "no-such-dir"}), "no such file")
+	assert.Zero(t, parse("--max-mem", "0").mem, "0 is none, as the help says")
 }

@@ -60,7 +60,8 @@ func (o *runOptions) register(fs *flag.FlagSet) {
 		return nil
 	})
 	fs.Var(&o.maxInsns, "max-insns", fmt.Sprintf("stop after `N` guest instructions (0: none; default %s)", defaultsHelp(func(l limits) string { return count(l.insns) })))
-	fs.Var(&o.maxMem, "max-mem", fmt.Sprintf("stop when the guest maps more than `BYTES` of accessible memory (default %s)", defaultsHelp(func(l limits) string { return fmt.Sprintf("%d GiB", l.mem>>30) })))
+	fs.Var(&o.maxMem, "max-mem", fmt.Sprintf("stop when the guest maps more than `BYTES` of accessible memory (0: none; default %s)", defaultsHelp(func(l limits) string { return fmt.Sprintf("%d GiB", l.mem>>30) })))
+	o.maxThreads.positive = true
 	fs.Var(&o.maxThreads, "max-threads", fmt.Sprintf("stop when the guest runs more than `N` threads (default %s)", defaultsHelp(func(l limits) string { return count(l.threads) })))
 	fs.Var(&o.timeout, "timeout", fmt.Sprintf("stop after `DURATION` of wall-clock time (0: none; default %s)", defaultsHelp(func(l limits) string {
 		if l.timeout == 0 {
@@ -68,7 +69,17 @@ func (o *runOptions) register(fs *flag.FlagSet) {
 		}
 		return l.timeout.String()
 	})))
-	fs.StringVar(&o.fsRoot, "fs-root", "", "let the guest read host `DIR` as its root filesystem, read-only (default: only the virtual /proc, /sys and /dev files)")
+	fs.Func("fs-root", "let the guest read host `DIR` as its root filesystem, read-only (default: only the virtual /proc, /sys and /dev files)", func(v string) error {
+		fi, err := os.Stat(v)
+		if err != nil {
+			return err
+		}
+		if !fi.IsDir() {
+			return errors.New("not a directory")
+		}
+		o.fsRoot = v
+		return nil
+	})
 	fs.BoolVar(&o.strict, "strict", false, "stop at the first syscall gorunemu does not implement, instead of returning ENOSYS")
 	fs.BoolVar(&o.stopOnFault, "stop-on-fault", false, "stop at a guest fault (exit 128+signal) even if the guest handles the signal, as gdb does (default: deliver it as Linux does; Go panics)")
 }
@@ -127,8 +138,9 @@ func (o *runOptions) limits() limits {
 // optUint and optDuration are flag values that know whether they were
 // given, so that a default can depend on other flags.
 type optUint struct {
-	v   uint64
-	set bool
+	v        uint64
+	set      bool
+	positive bool // 0 is not a value (a limit of no threads)
 }
 
 func (f *optUint) String() string {
@@ -140,7 +152,10 @@ func (f *optUint) String() string {
 
 func (f *optUint) Set(s string) error {
 	v, err := strconv.ParseUint(s, 0, 64)
-	if err != nil {
+	switch {
+	case err != nil && f.positive, err == nil && v == 0 && f.positive:
+		return errors.New("want a positive integer")
+	case err != nil:
 		return errors.New("want a non-negative integer")
 	}
 	f.v, f.set = v, true
