@@ -282,3 +282,21 @@ func TestSignalFromOutside(t *testing.T) {
 		})
 	}
 }
+
+// TestExecutableNamedAsTheGuestSeesIt checks that /proc/self/maps names
+// the executable's mappings by the path /proc/self/exe gives, not by
+// where the binary lies on the host.
+func TestExecutableNamedAsTheGuestSeesIt(t *testing.T) {
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			t.Parallel()
+			bin := loadertest.Build(t, "procself", a.Name)
+			var out bytes.Buffer
+			p := start(t, bin, emu.Config{Stdout: &out})
+			runTo(t, p, emu.UntilExit())
+			want := "exe: /procself <nil>\nmapped: /procself\n"
+			assert.Equal(t, want, out.String())
+			assert.NotContains(t, out.String(), filepath.Dir(bin), "the host directory stays hidden")
+		})
+	}
+}

@@ -166,10 +166,7 @@ func New(img *loader.Image, cfg Config) (_ *Process, err error) {
 			p.Close()
 		}
 	}()
-	exePath := cfg.ExePath
-	if exePath == "" {
-		exePath = guestExePath(img.Path)
-	}
+	exePath := p.exePath()
 	p.kernel, err = syscalls.OpenKernel(syscalls.Config{
 		PID:     pid,
 		PPID:    pid - 1,
@@ -411,6 +408,15 @@ func (p *Process) startMain(ks *syscalls.Thread, tid int) (*Thread, error) {
 // pid is the guest's process id, and the main thread's tid.
 const pid = syscalls.DefaultPID
 
+// exePath is the executable's path as the guest sees it: in
+// /proc/self/exe and /proc/self/maps.
+func (p *Process) exePath() string {
+	if p.cfg.ExePath != "" {
+		return p.cfg.ExePath
+	}
+	return guestExePath(p.img.Path)
+}
+
 // guestExePath is the absolute path the guest believes it was run from.
 func guestExePath(host string) string {
 	return "/" + path.Base(host)
@@ -441,7 +447,7 @@ func (p *Process) mapImage() error {
 			start += as.page
 		}
 		if start < end {
-			if err := as.mapNew(start, end-start, prot, p.img.Path); err != nil {
+			if err := as.mapNew(start, end-start, prot, p.exePath()); err != nil {
 				return fmt.Errorf("emu: segment %d: %w", s.Index, err)
 			}
 		}
