@@ -11,9 +11,6 @@ import (
 	"github.com/gorunemu/gorunemu/syscalls"
 )
 
-// mmapMinAddr is the lowest address mmap hands out (vm.mmap_min_addr).
-const mmapMinAddr = 0x10000
-
 // chunk is one host allocation backing guest memory. Mappings split from
 // the same guest mapping share it; it is returned to the OS when no
 // mapping uses any of it.
@@ -130,24 +127,13 @@ func (as *addressSpace) free(start, end uint64) bool {
 }
 
 // mmap implements the placement rules of mmap(2) for anonymous memory.
+// syscalls.Mmap has checked r's arguments (see MapRequest).
 func (as *addressSpace) mmap(r syscalls.MapRequest) (uint64, error) {
-	length := as.pageUp(r.Length)
-	if length == 0 || length < r.Length {
-		return 0, syscalls.EINVAL
-	}
+	length := r.Length
 	var addr uint64
 	switch r.Mode {
 	case syscalls.MapFixed, syscalls.MapNoReplace:
 		addr = r.Addr
-		if addr%as.page != 0 {
-			return 0, syscalls.EINVAL
-		}
-		if addr+length < addr || addr+length > as.top {
-			return 0, syscalls.ENOMEM
-		}
-		if addr < mmapMinAddr {
-			return 0, syscalls.EPERM // security_mmap_addr: vm.mmap_min_addr
-		}
 		if r.Mode == syscalls.MapNoReplace && !as.free(addr, addr+length) {
 			return 0, syscalls.EEXIST
 		}
@@ -207,7 +193,7 @@ func (as *addressSpace) checkLimit(addr, length uint64, prot syscalls.Prot) erro
 // the highest free range below mmapBase (Linux's top-down allocator), else
 // the lowest one above it.
 func (as *addressSpace) place(hint, length uint64) (uint64, bool) {
-	if hint != 0 && hint >= mmapMinAddr && hint+length > hint && hint+length <= as.top && as.free(hint, hint+length) {
+	if hint != 0 && hint >= syscalls.MmapMinAddr && hint+length > hint && hint+length <= as.top && as.free(hint, hint+length) {
 		return hint, true
 	}
 	// Gaps below mmapBase, from the top down.
@@ -217,7 +203,7 @@ func (as *addressSpace) place(hint, length uint64) (uint64, bool) {
 		end = as.maps[j].start
 	}
 	for i := j - 1; ; i-- {
-		gapStart := uint64(mmapMinAddr)
+		gapStart := uint64(syscalls.MmapMinAddr)
 		if i >= 0 {
 			gapStart = as.maps[i].end
 		}

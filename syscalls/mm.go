@@ -4,9 +4,10 @@ package syscalls
 // validate and decode arguments the way mm/mmap.c, mm/mprotect.c and
 // mm/madvise.c do, then ask the Task.
 
-// mmapMinAddr is the default vm.mmap_min_addr: hints below it are raised to
-// it (mm/util.c round_hint_to_min).
-const mmapMinAddr = 65536
+// MmapMinAddr is the default vm.mmap_min_addr: no mapping starts below
+// it; hints below it are raised to it (mm/util.c round_hint_to_min) and
+// fixed mappings there fail with EPERM (security_mmap_addr).
+const MmapMinAddr = 65536
 
 func pageAlign(x, page uint64) (uint64, bool) {
 	y := (x + page - 1) &^ (page - 1)
@@ -64,6 +65,9 @@ func Mmap(t Task, a Args) (uint64, error) {
 		}
 		if addr%page != 0 {
 			return 0, EINVAL
+		}
+		if addr < MmapMinAddr {
+			return 0, EPERM
 		}
 	}
 
@@ -135,8 +139,8 @@ func Mmap(t Task, a Args) (uint64, error) {
 		req.Mode, req.Addr = MapFixed, addr
 	default:
 		req.Mode, req.Addr = MapHint, addr&^(page-1)
-		if req.Addr != 0 && req.Addr < mmapMinAddr {
-			req.Addr = mmapMinAddr
+		if req.Addr != 0 && req.Addr < MmapMinAddr {
+			req.Addr = MmapMinAddr
 		}
 	}
 	if req.Mode == MapFixed { // what the new mapping replaces is unmapped

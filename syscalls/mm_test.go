@@ -74,6 +74,8 @@ func TestMmapErrors(t *testing.T) {
 			{"fixed unaligned", 0x7000000010, 4096, 3, anon | MAP_FIXED, ^uint64(0), 0, EINVAL},
 			{"noreplace unaligned", 0x7000000010, 4096, 3, anon | MAP_FIXED_NOREPLACE, ^uint64(0), 0, EINVAL},
 			{"fixed past TASK_SIZE", top - 4096, 8192, 3, anon | MAP_FIXED, ^uint64(0), 0, ENOMEM},
+			{"fixed below mmap_min_addr", 0x1000, 4096, 3, anon | MAP_FIXED, ^uint64(0), 0, EPERM},
+			{"noreplace at 0", 0, 4096, 3, anon | MAP_FIXED_NOREPLACE, ^uint64(0), 0, EPERM},
 			{"file: bad fd", 0, 4096, 1, MAP_PRIVATE, 99, 0, EBADF},
 			{"file: bad fd before length", 0, 0, 1, MAP_PRIVATE, 99, 0, EBADF},
 			{"hugetlb", 0, 2 << 20, 3, anon | MAP_HUGETLB, ^uint64(0), 0, ENOMEM},

@@ -146,8 +146,12 @@ const (
 )
 
 // MapRequest is a decoded anonymous mmap.
+// Mmap has checked its arguments as Linux does: a Task may rely on them.
 type MapRequest struct {
-	Addr   uint64 // page aligned for MapFixed/MapNoReplace; 0 for none
+	// Addr is page aligned, at least MmapMinAddr and with Addr+Length at
+	// most the task size for MapFixed and MapNoReplace; a hint (0 for
+	// none) for MapHint.
+	Addr   uint64
 	Length uint64 // page aligned, > 0
 	Prot   Prot
 	Mode   MapMode
