@@ -1,6 +1,7 @@
 package syscalls
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -306,6 +307,15 @@ func (p *pipe) hostWrite(fd int32, src *ioSrc) (uint64, error) {
 		b, err := src.get(min(src.left(), chunk))
 		if len(b) > 0 {
 			if _, werr := p.out.Write(b); werr != nil {
+				if errors.Is(werr, context.DeadlineExceeded) || errors.Is(werr, context.Canceled) {
+					// The run is ending while the host's reader stalls:
+					// the write is interrupted, as by a signal, and the
+					// run stops before the guest goes on.
+					if total > 0 {
+						return total, nil
+					}
+					return 0, EINTR
+				}
 				return 0, fmt.Errorf("fd %d: host writer: %w", fd, werr)
 			}
 			total += uint64(len(b))

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -193,5 +194,36 @@ func TestManyMappings(t *testing.T) {
 		code, out, errOut := gorunemu("run", "-q", "--until", "exit", loadertest.Build(t, "manymaps", c.arch), c.pages)
 		assert.Equal(t, c.code, code, "%s %s pages: stderr %s", c.arch, c.pages, errOut)
 		assert.Equal(t, c.out, out, "%s %s pages", c.arch, c.pages)
+	}
+}
+
+// stallingWriter is a reader that stopped reading: every write blocks
+// until the test ends.
+type stallingWriter struct{ release chan struct{} }
+
+func (w stallingWriter) Write(p []byte) (int, error) {
+	<-w.release
+	return len(p), nil
+}
+
+// TestTimeoutWithStalledStdout: a guest whose stdout nobody reads still
+// stops at --timeout, with its exit code, instead of waiting in a write.
+func TestTimeoutWithStalledStdout(t *testing.T) {
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			t.Parallel()
+			bin := loadertest.Build(t, "chatty", a.Name)
+			w := stallingWriter{make(chan struct{})}
+			defer close(w.release)
+			var errOut strings.Builder
+			done := make(chan int, 1)
+			go func() { done <- run([]string{"run", "-q", "--until", "exit", "--timeout", "1s", bin}, w, &errOut) }()
+			select {
+			case code := <-done:
+				assert.Equal(t, exitTimeout, code, "stderr: %s", errOut.String())
+			case <-time.After(60 * time.Second):
+				t.Fatal("the run waits on its stalled stdout past --timeout")
+			}
+		})
 	}
 }

@@ -45,6 +45,23 @@ type runOptions struct {
 	strict      bool
 	stopOnFault bool
 	fsRoot      string
+
+	// ctx is the run's deadline (--timeout), made with the process so
+	// that the guest's output cannot block past it either.
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+// context returns the run's context, which ends at --timeout after its
+// first call.
+func (o *runOptions) context() context.Context {
+	if o.ctx == nil {
+		o.ctx, o.cancel = context.Background(), func() {}
+		if t := o.limits().timeout; t > 0 {
+			o.ctx, o.cancel = context.WithTimeout(o.ctx, t)
+		}
+	}
+	return o.ctx
 }
 
 func (o *runOptions) register(fs *flag.FlagSet) {
@@ -251,8 +268,8 @@ func (o *runOptions) newProcessWith(img *loader.Image, argv []string, stdout, st
 		Argv:        argv,
 		Env:         o.env,
 		Seed:        o.seed,
-		Stdout:      stdout,
-		Stderr:      stderr,
+		Stdout:      newDeadlineWriter(o.context(), stdout),
+		Stderr:      newDeadlineWriter(o.context(), stderr),
 		MaxInsns:    maxInsns,
 		MaxMem:      l.mem,
 		MaxThreads:  maxThreads,
@@ -293,12 +310,8 @@ func (o *runOptions) execute(p *emu.Process) (*emu.StopReason, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--until: %w: %w", errBadUntil, err)
 	}
-	ctx := context.Background()
-	if t := o.limits().timeout; t > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, t)
-		defer cancel()
-	}
+	ctx := o.context()
+	defer o.cancel()
 	return p.Run(ctx, until)
 }
 
