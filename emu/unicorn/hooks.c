@@ -660,8 +660,17 @@ static uc_err enter_el0(gre_state *st) {
 
 uc_err gre_enter_user_mode(gre_state *st, uint64_t scratch) {
 	switch (st->arch) {
-	case UC_ARCH_X86:
-		return enter_ring3(st->uc, scratch);
+	case UC_ARCH_X86: {
+		st->limit = UINT64_MAX; // the block hook lets the IRETQ run
+		uc_err err = enter_ring3(st->uc, scratch);
+		// The hooks saw the IRETQ: the guest's count starts at 0.
+		st->insns = 0;
+		st->exit = 0;
+		st->cur_block = 0;
+		st->cur_size = 0;
+		st->cur_icount = 0;
+		return err;
+	}
 	case UC_ARCH_ARM64:
 		return enter_el0(st);
 	}
