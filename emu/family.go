@@ -1,6 +1,7 @@
 package emu
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -32,7 +33,13 @@ type family struct {
 	gone uint64
 	// started counts the child processes started (fork, vfork, clone).
 	started int
+	// ctx is the context of the Run in progress: long memory operations
+	// give up when it ends (see addressSpace.interrupted).
+	ctx context.Context
 }
+
+// interrupted reports whether the Run in progress has been asked to stop.
+func (f *family) interrupted() bool { return f.ctx != nil && f.ctx.Err() != nil }
 
 // maxProcesses bounds the processes with an address space (and an
 // engine: 64 forked copies of a small Go program took 360 MB of host

@@ -1,6 +1,7 @@
 package emu
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 
@@ -55,11 +56,19 @@ type addressSpace struct {
 	limitHit bool
 	brkStart uint64
 	brk      uint64
+	// interrupted, if set, reports that the run is to stop: a change of
+	// thousands of engine regions (seconds with Unicorn) gives up then
+	// with errInterrupted, leaving the engine out of step with maps.
+	interrupted func() bool
 	// regions counts the accessible mappings, each an engine region (a
 	// mapping split but not yet changed counts twice: an upper bound);
 	// maxRegions bounds it (0: no bound). See regionLimit.
 	regions, maxRegions int
 }
+
+// errInterrupted is what a memory operation returns when it gave up
+// halfway because the run is to stop: the process cannot go on after it.
+var errInterrupted = errors.New("emu: the run stopped inside a change of thousands of mappings; the process cannot continue")
 
 // regionLimit is how many accessible mappings a guest may have. Each is a
 // Unicorn region, and Unicorn's physical memory map holds fewer than
@@ -389,7 +398,10 @@ func (as *addressSpace) protect(addr, length uint64, prot syscalls.Prot) error {
 			as.committed -= m.end - m.start
 		}
 	}
-	for _, m := range as.maps[lo:hi] {
+	for k, m := range as.maps[lo:hi] {
+		if k%64 == 63 && as.interrupted != nil && as.interrupted() {
+			return errInterrupted
+		}
 		if m.prot != syscalls.PROT_NONE {
 			if err := as.eng.Unmap(m.start, m.end-m.start); err != nil {
 				return err

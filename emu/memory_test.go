@@ -269,3 +269,23 @@ func TestProtectMergesAndBoundsRegions(t *testing.T) {
 	require.NoError(t, as.write(addr+5*page+7, []byte{42}, false))
 	assert.Equal(t, byte(42), as.maps[as.find(addr)].host[5*page+7])
 }
+
+// TestProtectGivesUpWhenInterrupted: a change over thousands of engine
+// regions stops when the run is to stop, instead of running on for
+// seconds past a deadline.
+func TestProtectGivesUpWhenInterrupted(t *testing.T) {
+	eng, err := unicorn.Open(unicorn.Arch(arch.AMD64.UnicornArch), unicorn.Mode(arch.AMD64.UnicornMode), arch.AMD64.CPUModel)
+	require.NoError(t, err)
+	defer eng.Close()
+	as := newAddressSpace(eng, page, top, base, 0)
+	defer as.close()
+	const n = 512
+	a := mmap(t, as, 0, n*page, rw, syscalls.MapHint)
+	for i := uint64(0); i < n; i += 2 {
+		require.NoError(t, as.protect(a+i*page, page, syscalls.PROT_READ))
+	}
+	calls := 0
+	as.interrupted = func() bool { calls++; return true }
+	assert.ErrorIs(t, as.protect(a, n*page, rw), errInterrupted)
+	assert.Equal(t, 1, calls, "asked once, after the first 64 regions")
+}

@@ -272,6 +272,7 @@ func newEmpty(img *loader.Image, cfg Config, fam *family) (_ *Process, err error
 	}
 	p.fam = fam
 	p.mem.elsewhere = func() uint64 { return fam.committedExcept(p) }
+	p.mem.interrupted = fam.interrupted
 	defer func() {
 		if err != nil {
 			p.closeEngine()
@@ -353,6 +354,7 @@ func (p *Process) become(q *Process) error {
 	}
 	p.img, p.cpu, p.cfg, p.eng, p.mem, p.stack = q.img, q.cpu, q.cfg, q.eng, q.mem, q.stack
 	p.mem.elsewhere = func() uint64 { return p.fam.committedExcept(p) }
+	p.mem.interrupted = p.fam.interrupted
 	p.threads, p.active, p.cur = nil, nil, nil
 	p.futexes, p.until = map[uint64][]*Thread{}, map[uint64]bool{}
 	return err

@@ -103,7 +103,15 @@ func (p *Process) runSafely(ctx context.Context) (r *StopReason, err error) {
 		p.broken = ie
 		r, err = nil, ie
 	}()
-	return p.run(ctx)
+	p.fam.ctx = ctx
+	defer func() { p.fam.ctx = nil }()
+	r, err = p.run(ctx)
+	if err != nil {
+		// The guest is mid-syscall or worse: running it on would give it
+		// a result nothing computed. Every later Run says why.
+		p.broken = err
+	}
+	return r, err
 }
 
 // setStops gives the engine the addresses to stop at: Run's and the
@@ -149,6 +157,15 @@ func (p *Process) run(ctx context.Context) (*StopReason, error) {
 		rotate = false
 		f.cur = t
 		r, yield, err := t.p.step(t, &sliceLeft)
+		if errors.Is(err, errInterrupted) && ctx.Err() != nil {
+			// Stopped as asked, inside a syscall that cannot be resumed.
+			p.broken = err
+			kind := StopCanceled
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				kind = StopTimeout
+			}
+			return p.stopAt(t, kind), nil
+		}
 		if r != nil || err != nil {
 			return r, err
 		}
