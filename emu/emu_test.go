@@ -300,3 +300,31 @@ func TestExecutableNamedAsTheGuestSeesIt(t *testing.T) {
 		})
 	}
 }
+
+// TestCloseDuringRun: Close from another goroutine while Run runs ends
+// the run with ErrClosed and frees the process, instead of freeing the
+// engine under the running CPU (which crashed the host).
+func TestCloseDuringRun(t *testing.T) {
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			p, err := emu.Open(loadertest.Build(t, "loop", a.Name), emu.Config{})
+			require.NoError(t, err)
+			type result struct {
+				r   *emu.StopReason
+				err error
+			}
+			done := make(chan result, 1)
+			go func() {
+				r, err := p.Run(context.Background(), emu.UntilExit())
+				done <- result{r, err}
+			}()
+			time.Sleep(100 * time.Millisecond)
+			require.NoError(t, p.Close())
+			res := <-done
+			assert.ErrorIs(t, res.err, emu.ErrClosed, "stop: %v", res.r)
+			_, err = p.Run(context.Background(), emu.UntilExit())
+			assert.ErrorIs(t, err, emu.ErrClosed)
+			require.NoError(t, p.Close(), "a second Close is fine")
+		})
+	}
+}

@@ -38,8 +38,11 @@ type family struct {
 	ctx context.Context
 }
 
-// interrupted reports whether the Run in progress has been asked to stop.
-func (f *family) interrupted() bool { return f.ctx != nil && f.ctx.Err() != nil }
+// interrupted reports whether the Run in progress has been asked to stop:
+// its context ended, or Close waits for it.
+func (f *family) interrupted() bool {
+	return (f.ctx != nil && f.ctx.Err() != nil) || f.root.closing.Load()
+}
 
 // maxProcesses bounds the processes with an address space (and an
 // engine: 64 forked copies of a small Go program took 360 MB of host

@@ -126,6 +126,12 @@ type Process struct {
 	outsideMu      sync.Mutex
 	outside        []int
 	outsidePending atomic.Bool
+
+	// running is held by Run; closing asks a Run in progress to end, so
+	// that Close from another goroutine waits for it instead of freeing
+	// the engine under it.
+	running sync.Mutex
+	closing atomic.Bool
 }
 
 // Stats counts what a run did.
@@ -495,8 +501,13 @@ func (p *Process) mapStack() error {
 }
 
 // Close frees the engine and all guest memory, and those of the
-// processes it started. It is safe to call twice.
+// processes it started. It is safe to call twice, and from another
+// goroutine while Run runs: the run then ends with ErrClosed first.
 func (p *Process) Close() error {
+	p.closing.Store(true)
+	_ = p.eng.Stop() // a Run in progress leaves the engine at once
+	p.running.Lock()
+	defer p.running.Unlock()
 	if p.closed {
 		return nil
 	}

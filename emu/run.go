@@ -44,7 +44,9 @@ func (NopObserver) ThreadExited(*Thread, int) {}
 // gap, such as a syscall handler that could not complete); whatever the
 // guest does is a StopReason.
 func (p *Process) Run(ctx context.Context, until Until) (*StopReason, error) {
-	if p.closed {
+	p.running.Lock()
+	defer p.running.Unlock()
+	if p.closed || p.closing.Load() {
 		return nil, ErrClosed
 	}
 	if p.exited != nil {
@@ -132,6 +134,9 @@ func (p *Process) run(ctx context.Context) (*StopReason, error) {
 	rotate := false
 	sliceLeft := p.cfg.Slice
 	for {
+		if p.closing.Load() {
+			return nil, ErrClosed // Close is waiting for this run
+		}
 		if r, err := p.takeOutsideSignals(); r != nil || err != nil {
 			return r, err
 		}
@@ -157,6 +162,9 @@ func (p *Process) run(ctx context.Context) (*StopReason, error) {
 		rotate = false
 		f.cur = t
 		r, yield, err := t.p.step(t, &sliceLeft)
+		if errors.Is(err, errInterrupted) && p.closing.Load() {
+			return nil, ErrClosed
+		}
 		if errors.Is(err, errInterrupted) && ctx.Err() != nil {
 			// Stopped as asked, inside a syscall that cannot be resumed.
 			p.broken = err
