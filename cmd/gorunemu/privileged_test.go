@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -70,4 +71,36 @@ func realOutcome(t *testing.T, goarch, dir, bin, n string) string {
 		out = "signal 4 code 1\n"
 	}
 	return out
+}
+
+// TestDynamicBinaryHint: a dynamically linked binary is refused (exit
+// 65) with what to do about it: a Go program is rebuilt static, anything
+// else linked -static.
+func TestDynamicBinaryHint(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds fixtures")
+	}
+	_, err := exec.LookPath("gcc")
+	require.NoError(t, err, "gcc is needed to link a cgo fixture: run make test-deps")
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module dyn\n\ngo 1.21\n"), 0o644))
+	// os/user with cgo on links against libc.
+	src := "package main\n\nimport (\n\t\"fmt\"\n\t\"os/user\"\n)\n\nfunc main() { fmt.Println(user.Current()) }\n"
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "main.go"), []byte(src), 0o644))
+	bin := filepath.Join(dir, "dyn")
+	cmd := exec.Command("go", "build", "-buildvcs=false", "-o", bin, ".")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=1", "GOOS=linux", "GOARCH="+runtime.GOARCH)
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+
+	code, _, errOut := gorunemu("run", bin)
+	assert.Equal(t, exitBadInput, code)
+	assert.Contains(t, errOut, "needs an interpreter")
+	assert.Contains(t, errOut, "hint: "+bin+" is a Go program (go1.")
+	assert.Contains(t, errOut, "CGO_ENABLED=0")
+
+	code, _, errOut = gorunemu("run", "/bin/true")
+	assert.Equal(t, exitBadInput, code)
+	assert.Contains(t, errOut, "hint: gorunemu runs static executables: link /bin/true with -static")
 }

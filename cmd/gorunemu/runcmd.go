@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"debug/buildinfo"
 	"errors"
 	"flag"
 	"fmt"
@@ -241,12 +242,25 @@ func (o *runOptions) openImage(path string) (*loader.Image, int, error) {
 		if strings.HasSuffix(path, ".go") {
 			err = fmt.Errorf("%w (to build and run a Go program, pass its package directory: gorunemu run %s)", err, filepath.Dir(path))
 		}
+		if errors.Is(err, loader.ErrNeedsInterpreter) {
+			err = fmt.Errorf("%w\n%s", err, dynamicHint(path))
+		}
 		return nil, exitBadInput, err
 	}
 	if o.archSet && img.Arch.Name != o.goarch {
 		return nil, exitUsage, fmt.Errorf("--arch %s: %s is a linux/%s binary; --arch only chooses how to build a package directory", o.goarch, path, img.Arch.Name)
 	}
 	return img, 0, nil
+}
+
+// dynamicHint says what to do with a dynamically linked binary until
+// gorunemu loads those (issue 12): a Go program is rebuilt static, which
+// `gorunemu run PKGDIR` does by itself; anything else is linked -static.
+func dynamicHint(path string) string {
+	if bi, err := buildinfo.ReadFile(path); err == nil {
+		return fmt.Sprintf("hint: %s is a Go program (%s) linked against libc; rebuild it static with CGO_ENABLED=0 go build, or pass its package directory, which gorunemu builds that way", path, bi.GoVersion)
+	}
+	return fmt.Sprintf("hint: gorunemu runs static executables: link %s with -static", path)
 }
 
 // newProcess prepares img to run with the options; args follow argv[0].
