@@ -79,7 +79,7 @@ func inspectCmd(args []string, stdout, stderr io.Writer) int {
 	s, err := goruntime.Read(p)
 	if err != nil {
 		fmt.Fprintf(stderr, "gorunemu inspect: %v\n", err)
-		if errors.Is(err, goruntime.ErrUnknownVersion) || errors.Is(err, goruntime.ErrNotGo) {
+		if errors.Is(err, goruntime.ErrUnknownVersion) || errors.Is(err, goruntime.ErrNotGo) || errors.Is(err, goruntime.ErrBadDWARF) {
 			return exitBadInput
 		}
 		return exitInternal

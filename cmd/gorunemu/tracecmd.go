@@ -304,14 +304,16 @@ func parseWatches(img *loader.Image, specs []string) ([]emu.Watch, error) {
 			continue
 		}
 		f, err := img.LookupField(name)
-		if err != nil && img.Stripped {
-			// Without symbols and DWARF, g0 and m0 are still found the
-			// way inspect finds them.
-			var serr error
-			if f, serr = goruntime.StaticField(img, name); serr != nil {
+		if err != nil {
+			// Without symbols or usable DWARF, g0 and m0 are still found
+			// the way inspect finds them.
+			sf, serr := goruntime.StaticField(img, name)
+			switch {
+			case serr == nil:
+				f, err = sf, nil
+			case img.Stripped:
 				return nil, fmt.Errorf("--watch %s: the binary is stripped, and %v: watch an address instead", s, serr)
 			}
-			err = nil
 		}
 		if err != nil {
 			return nil, fmt.Errorf("--watch %s: %w", s, err)

@@ -44,6 +44,9 @@ var (
 	// ErrDWARFLayout means the DWARF lacks a field of g or m that Read
 	// needs.
 	ErrDWARFLayout = errors.New("DWARF lacks a runtime field")
+	// ErrBadDWARF means the DWARF could not be used and the offset table
+	// has no row for the binary's Go version either.
+	ErrBadDWARF = errors.New("unusable DWARF")
 )
 
 // layout is the table row for a range of Go minor versions.
@@ -209,21 +212,28 @@ func members(r *dwarf.Reader) (map[string]uint64, error) {
 
 // offsetsFor returns the offsets for img and where they come from: its
 // DWARF when it has some, else the table row for its Go version.
+// A binary whose DWARF cannot be read (corrupt, or lacking a field) falls
+// back to the table too, saying why; without a table row that is an
+// error wrapping ErrBadDWARF.
 func offsetsFor(img *loader.Image) (Offsets, string, error) {
 	d, err := img.DWARF()
-	switch {
-	case err == nil:
-		o, err := dwarfOffsets(d)
-		if err != nil {
-			return Offsets{}, "", err
+	why := "no DWARF"
+	if err == nil {
+		o, derr := dwarfOffsets(d)
+		if derr == nil {
+			return o, "DWARF", nil
 		}
-		return o, "DWARF", nil
-	case !errors.Is(err, loader.ErrNoDWARF):
-		return Offsets{}, "", err
+		err = derr
 	}
-	l, err := tableRow(img.GoVersion)
-	if err != nil {
-		return Offsets{}, "", err
+	if !errors.Is(err, loader.ErrNoDWARF) {
+		why = fmt.Sprintf("DWARF unusable: %v", err)
 	}
-	return l.off, fmt.Sprintf("table (go1.%d–go1.%d, no DWARF)", l.minMinor, l.maxMinor), nil
+	l, terr := tableRow(img.GoVersion)
+	if terr != nil {
+		if why != "no DWARF" {
+			return Offsets{}, "", fmt.Errorf("%w: %v, and %w", ErrBadDWARF, err, terr)
+		}
+		return Offsets{}, "", terr
+	}
+	return l.off, fmt.Sprintf("table (go1.%d–go1.%d, %s)", l.minMinor, l.maxMinor, why), nil
 }

@@ -1,13 +1,17 @@
 package goruntime_test
 
 import (
+	"debug/elf"
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gorunemu/gorunemu/arch"
+	"github.com/gorunemu/gorunemu/emu"
 	"github.com/gorunemu/gorunemu/emu/goruntime"
 	"github.com/gorunemu/gorunemu/loader"
 	"github.com/gorunemu/gorunemu/loader/loadertest"
@@ -53,4 +57,32 @@ func TestDWARFOffsets(t *testing.T) {
 			assert.Equal(t, want, got)
 		})
 	}
+}
+
+// TestCorruptDWARFFallsBackToTable: a binary whose DWARF cannot be read
+// is described from the offset table for its version, saying so, rather
+// than not at all.
+func TestCorruptDWARFFallsBackToTable(t *testing.T) {
+	bin := loadertest.Build(t, "hello", "amd64")
+	data, err := os.ReadFile(bin)
+	require.NoError(t, err)
+	f, err := elf.Open(bin)
+	require.NoError(t, err)
+	sec := f.Section(".debug_info")
+	require.NotNil(t, sec)
+	require.NoError(t, f.Close())
+	for i := sec.Offset + 11; i < sec.Offset+min(sec.Size, 4096); i++ {
+		data[i] = 0xff
+	}
+	bad := filepath.Join(t.TempDir(), "hello")
+	require.NoError(t, os.WriteFile(bad, data, 0o755))
+
+	p := runTo(t, bad, "main.main", emu.Config{})
+	s := read(t, p)
+	assert.Contains(t, s.OffsetsFrom, "table")
+	assert.Contains(t, s.OffsetsFrom, "DWARF unusable")
+	want, err := goruntime.TableOffsets(s.GoVersion)
+	require.NoError(t, err)
+	assert.Equal(t, want, s.Offsets)
+	assert.Empty(t, goruntime.Check(s))
 }
