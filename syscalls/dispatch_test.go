@@ -59,10 +59,16 @@ func TestDispatchGapAndPanic(t *testing.T) {
 	forArches(t, func(t *testing.T, a *arch.Arch) {
 		f := newFake(t, a)
 		// An emulator gap comes back as an error naming the syscall.
-		_, err := f.sysErr(t, "rt_sigreturn")
+		_, err := f.sysErr(t, "mmap", 0, 4096, uint64(PROT_READ), uint64(MAP_PRIVATE|MAP_ANONYMOUS|MAP_GROWSDOWN), ^uint64(0), 0)
 		var g *GapError
-		if !errors.As(err, &g) || !strings.HasPrefix(err.Error(), "syscalls: rt_sigreturn: ") {
-			t.Errorf("rt_sigreturn: %v", err)
+		if !errors.As(err, &g) || !strings.HasPrefix(err.Error(), "syscalls: mmap: ") {
+			t.Errorf("mmap(MAP_GROWSDOWN): %v", err)
+		}
+		// rt_sigreturn with no frame to read kills the process with
+		// SIGSEGV, as Linux does.
+		f.ok(t, "rt_sigreturn")
+		if f.p.killSig != SIGSEGV {
+			t.Errorf("rt_sigreturn without a frame: killed by %d, want SIGSEGV", f.p.killSig)
 		}
 		// A panic is recovered.
 		k := f.p.k

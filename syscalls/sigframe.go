@@ -204,12 +204,15 @@ func (k *Kernel) DeliverPending(t Task) (SigInfo, bool, error) {
 
 // RtSigreturn implements rt_sigreturn(2): it restores the registers, the
 // signal mask and the alternate stack saved in the frame the handler
-// returns from. A frame that cannot be read is a fault, which Linux
-// answers with SIGSEGV; here it is an emulator stop.
+// returns from. A frame that cannot be read kills the process with
+// SIGSEGV, as Linux's badframe path does (a process with its own frames
+// that bad has no state to go back to).
 func RtSigreturn(t Task, a Args) (uint64, error) {
 	ret, err := abiOf(t.Arch()).popFrame(t)
 	if errors.Is(err, EFAULT) {
-		return 0, gapf("rt_sigreturn: no readable signal frame at the stack pointer")
+		note(t, "rt_sigreturn: no readable signal frame at the stack pointer: SIGSEGV")
+		t.KillProcess(t.Kernel().cfg.PID, SIGSEGV)
+		return 0, nil
 	}
 	return ret, err
 }
