@@ -38,6 +38,17 @@ type family struct {
 	ctx context.Context
 }
 
+// allStopped reports whether every running process is stopped by a
+// stop signal.
+func (f *family) allStopped() bool {
+	for _, q := range f.procs {
+		if q.kernel == nil || !q.kernel.Stopped() {
+			return false
+		}
+	}
+	return len(f.procs) > 0
+}
+
 // interrupted reports whether the Run in progress has been asked to stop:
 // its context ended, or Close waits for it.
 func (f *family) interrupted() bool {

@@ -154,7 +154,7 @@ func (p *Process) run(ctx context.Context) (*StopReason, error) {
 		// ended (the budget, a syscall, a stop address, a fault).
 		t := f.next(rotate || sliceLeft == 0)
 		if t == nil {
-			return p.stop(&StopReason{Kind: StopDeadlock}), nil
+			return p.stop(&StopReason{Kind: StopDeadlock, JobStopped: f.allStopped()}), nil
 		}
 		if t != f.cur || rotate || sliceLeft == 0 {
 			sliceLeft = p.cfg.Slice

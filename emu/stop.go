@@ -88,6 +88,10 @@ type StopReason struct {
 	Syscall string
 	// Insns is the number of instructions executed by all threads.
 	Insns uint64
+	// JobStopped says a StopDeadlock is a stop signal's doing: every
+	// process is stopped (SIGSTOP, SIGTSTP, ...) and none is left to send
+	// SIGCONT. Linux would leave them stopped for ever.
+	JobStopped bool
 }
 
 // Fault is a guest access or instruction Linux would kill the process for.
@@ -202,7 +206,12 @@ func (r *StopReason) String() string {
 	case StopKilled:
 		fmt.Fprintf(&b, " by signal %d", r.Signal)
 		return b.String()
-	case StopDeadlock, StopCanceled:
+	case StopDeadlock:
+		if r.JobStopped {
+			b.WriteString(": every process is stopped by a stop signal (SIGSTOP, SIGTSTP, ...) and none is left to continue it")
+		}
+		return b.String()
+	case StopCanceled:
 		return b.String()
 	case StopFault:
 		fmt.Fprintf(&b, ": %s", r.Fault)

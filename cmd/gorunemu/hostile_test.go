@@ -58,6 +58,9 @@ func TestHostileFixtures(t *testing.T) {
 				// run ends normally (emu's TestFaultsMatchLinux compares
 				// the output with Linux's).
 				{"fault/nil/delivered", "fault", nil, []string{"nil"}, 2, `^$`},
+				// Stopped by its own SIGSTOP, nothing can continue it.
+				{"selfstop", "selfstop", nil, nil, exitDeadlock,
+					`^gorunemu: deadlock: every process is stopped by a stop signal \(SIGSTOP, SIGTSTP, \.\.\.\) and none is left to continue it$`},
 				{"nosys/strict", "nosys", []string{"--strict"}, nil, exitInternal,
 					`^gorunemu: --strict: unimplemented syscall syscall_1000 at \S+ \(0x[0-9a-f]+\) .* on thread 4242$`},
 			} {
