@@ -21,5 +21,7 @@
 //
 // With Config.Trace set, a run also reports what happened (milestones,
 // calls, syscalls, instructions, watched stores) as trace events to a
-// trace.Sink, in instruction order.
+// trace.Sink, in instruction order. emu knows nothing of the Go runtime:
+// the milestones and where goroutines live come in TraceOptions, from
+// package goruntime.
 package emu

@@ -10,7 +10,8 @@
 // physPageSize, ncpu, gomaxprocs and iscgo.
 //
 // The offsets of the g and m fields come from the binary's DWARF. A
-// binary without DWARF uses a table keyed by Go version (Go 1.17 to 1.26;
+// binary without DWARF, or whose DWARF cannot be read, uses a table keyed
+// by Go version (Go 1.17 to 1.26;
 // the version matrix test checks it against each release's DWARF), and a
 // release the table does not cover is an error wrapping
 // ErrUnknownVersion, never a guess. A stripped binary has no data
@@ -33,6 +34,12 @@
 //	for _, v := range goruntime.Check(s) {
 //		fmt.Println(v) // e.g. "tls (thread 4242): FS base 0x… ≠ &m0.tls+8 0x…"
 //	}
+//
+// For traces it gives emu, as data, what emu itself does not know of Go:
+// StartupPath, the milestones from _rt0_<arch>_linux to main.main and what
+// to report at each, and Goroutines, where a thread keeps its running g
+// (TLS on amd64, R28 on arm64), the offset of goid, and the runtime's
+// functions that switch goroutines, so that --calls follows goroutines.
 //
 // The package holds no state of its own: any number of processes can be
 // read at once.
