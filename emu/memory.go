@@ -34,7 +34,14 @@ type mapping struct {
 	host       []byte // len == end-start
 	chunk      *chunk
 	coff       uint64 // where host starts in chunk.mem
+	// filled: the host memory holds data (a file's) although the guest
+	// may not touch it (PROT_NONE), so it counts against the limit.
+	filled bool
 }
+
+// counts reports whether m's host memory counts against the memory limit:
+// the guest can touch it, or it was filled.
+func (m *mapping) counts() bool { return m.prot != syscalls.PROT_NONE || m.filled }
 
 // addressSpace is the guest's memory: Linux mmap/munmap/mprotect/brk
 // semantics on top of Unicorn regions.
@@ -146,7 +153,7 @@ func (as *addressSpace) mmap(r syscalls.MapRequest) (uint64, error) {
 		if r.Mode == syscalls.MapNoReplace && !as.free(addr, addr+length) {
 			return 0, syscalls.EEXIST
 		}
-		if err := as.checkLimit(addr, length, r.Prot); err != nil {
+		if err := as.checkLimit(addr, length, r.Prot != syscalls.PROT_NONE || r.Filled); err != nil {
 			return 0, err
 		}
 		if r.Prot != syscalls.PROT_NONE && !as.roomFor(2) { // a split, and the new one
@@ -161,7 +168,7 @@ func (as *addressSpace) mmap(r syscalls.MapRequest) (uint64, error) {
 		if !ok {
 			return 0, syscalls.ENOMEM
 		}
-		if err := as.checkLimit(addr, length, r.Prot); err != nil {
+		if err := as.checkLimit(addr, length, r.Prot != syscalls.PROT_NONE || r.Filled); err != nil {
 			return 0, err
 		}
 		if r.Prot != syscalls.PROT_NONE && !as.roomFor(1) {
@@ -171,19 +178,32 @@ func (as *addressSpace) mmap(r syscalls.MapRequest) (uint64, error) {
 	if err := as.mapNew(addr, length, r.Prot, r.Name); err != nil {
 		return 0, err
 	}
+	if r.Filled {
+		as.markFilled(as.lookup(addr))
+	}
 	return addr, nil
 }
 
-// checkLimit fails with ENOMEM if making [addr, addr+length) accessible
-// with prot (replacing what is there) would pass the memory limit.
-func (as *addressSpace) checkLimit(addr, length uint64, prot syscalls.Prot) error {
-	if as.limit == 0 || prot == syscalls.PROT_NONE {
+// markFilled records that m's host memory holds data, counting it
+// against the limit if it did not count already.
+func (as *addressSpace) markFilled(m *mapping) {
+	if !m.counts() {
+		as.committed += m.end - m.start
+	}
+	m.filled = true
+}
+
+// checkLimit fails with ENOMEM if mapping [addr, addr+length) with host
+// memory that counts (accessible, or filled with a file's data), replacing
+// what is there, would pass the memory limit.
+func (as *addressSpace) checkLimit(addr, length uint64, counts bool) error {
+	if as.limit == 0 || !counts {
 		return nil
 	}
 	replaced := uint64(0)
 	for i := as.find(addr); i < len(as.maps) && as.maps[i].start < addr+length; i++ {
 		m := as.maps[i]
-		if lo, hi := max(m.start, addr), min(m.end, addr+length); lo < hi && m.prot != syscalls.PROT_NONE {
+		if lo, hi := max(m.start, addr), min(m.end, addr+length); lo < hi && m.counts() {
 			replaced += hi - lo
 		}
 	}
@@ -277,7 +297,7 @@ func (as *addressSpace) split(addr uint64) {
 	}
 	m := as.maps[i]
 	off := addr - m.start
-	right := &mapping{start: addr, end: m.end, prot: m.prot, name: m.name, offset: m.offset + off, host: m.host[off:], chunk: m.chunk, coff: m.coff + off}
+	right := &mapping{start: addr, end: m.end, prot: m.prot, name: m.name, offset: m.offset + off, host: m.host[off:], chunk: m.chunk, coff: m.coff + off, filled: m.filled}
 	if m.prot != syscalls.PROT_NONE {
 		as.regions++
 	}
@@ -322,7 +342,7 @@ func (as *addressSpace) unmap(addr, length uint64) error {
 // release gives a removed mapping's host memory back to the OS.
 func (as *addressSpace) release(m *mapping) error {
 	size := m.end - m.start
-	if m.prot != syscalls.PROT_NONE {
+	if m.counts() {
 		as.committed -= size
 	}
 	m.chunk.live -= size
@@ -356,7 +376,7 @@ func (as *addressSpace) protect(addr, length uint64, prot syscalls.Prot) error {
 	if !as.covered(addr, end) {
 		return syscalls.ENOMEM
 	}
-	if err := as.checkLimit(addr, end-addr, prot); err != nil {
+	if err := as.checkLimit(addr, end-addr, prot != syscalls.PROT_NONE); err != nil {
 		return err
 	}
 	i, j := as.span(addr, end)
@@ -391,10 +411,11 @@ func (as *addressSpace) protect(addr, length uint64, prot syscalls.Prot) error {
 		return syscalls.ENOMEM
 	}
 	for _, m := range as.maps[i:j] {
+		now := prot != syscalls.PROT_NONE || m.filled
 		switch {
-		case m.prot == syscalls.PROT_NONE && prot != syscalls.PROT_NONE:
+		case !m.counts() && now:
 			as.committed += m.end - m.start
-		case m.prot != syscalls.PROT_NONE && prot == syscalls.PROT_NONE:
+		case m.counts() && !now:
 			as.committed -= m.end - m.start
 		}
 	}
@@ -459,7 +480,7 @@ func (as *addressSpace) rejoin(lo, hi int) int {
 // have protections aProt and bProt: the same, adjacent, alike, and backed
 // by adjacent host memory of one chunk.
 func mergeable(a, b *mapping, aProt, bProt syscalls.Prot) bool {
-	return aProt == bProt && a.end == b.start && a.chunk == b.chunk && a.coff+(a.end-a.start) == b.coff &&
+	return aProt == bProt && a.filled == b.filled && a.end == b.start && a.chunk == b.chunk && a.coff+(a.end-a.start) == b.coff &&
 		a.name == b.name && a.offset+(a.end-a.start) == b.offset
 }
 
@@ -488,7 +509,7 @@ func (as *addressSpace) setBrk(addr uint64) uint64 {
 	oldTop, newTop := as.pageUp(as.brk), as.pageUp(addr)
 	switch {
 	case newTop > oldTop:
-		if !as.free(oldTop, newTop) || as.checkLimit(oldTop, newTop-oldTop, syscalls.PROT_READ|syscalls.PROT_WRITE) != nil {
+		if !as.free(oldTop, newTop) || as.checkLimit(oldTop, newTop-oldTop, true) != nil {
 			return as.brk
 		}
 		if err := as.mapNew(oldTop, newTop-oldTop, syscalls.PROT_READ|syscalls.PROT_WRITE, "[heap]"); err != nil {

@@ -289,3 +289,26 @@ func TestProtectGivesUpWhenInterrupted(t *testing.T) {
 	assert.ErrorIs(t, as.protect(a, n*page, rw), errInterrupted)
 	assert.Equal(t, 1, calls, "asked once, after the first 64 regions")
 }
+
+// TestFilledReservationCounts: a PROT_NONE mapping that a file's data is
+// written into uses host memory, so it counts against the limit (a guest
+// mapping a big file PROT_NONE again and again took gigabytes past
+// --max-mem), and stops counting when it is unmapped.
+func TestFilledReservationCounts(t *testing.T) {
+	as := newSpace(t, 4*page)
+	a, err := as.mmap(syscalls.MapRequest{Length: 3 * page, Prot: none, Filled: true})
+	require.NoError(t, err)
+	assert.Equal(t, uint64(3*page), as.committed)
+	_, err = as.mmap(syscalls.MapRequest{Length: 2 * page, Prot: none, Filled: true})
+	assert.ErrorIs(t, err, syscalls.ENOMEM, "a second filled mapping passes the limit")
+	// Made accessible and back, it still counts once.
+	require.NoError(t, as.protect(a, page, rw))
+	require.NoError(t, as.protect(a, page, none))
+	assert.Equal(t, uint64(3*page), as.committed)
+	require.NoError(t, as.unmap(a, 3*page))
+	assert.Zero(t, as.committed)
+	// An empty reservation stays free.
+	_, err = as.mmap(syscalls.MapRequest{Length: 100 * page, Prot: none})
+	require.NoError(t, err)
+	assert.Zero(t, as.committed)
+}

@@ -325,6 +325,9 @@ func (p *Process) fork(parent *Thread, r syscalls.CloneRequest) (_ *Thread, err 
 		c := q.mem.lookup(m.start)
 		copyTouched(c.host, m.host, int(p.arch.PageSize))
 		c.offset = m.offset
+		if m.filled {
+			q.mem.markFilled(c)
+		}
 	}
 	q.mem.brkStart, q.mem.brk = p.mem.brkStart, p.mem.brk
 	// The parent is loaded in its engine: its registers go to the child's

@@ -131,7 +131,8 @@ func Mmap(t Task, a Args) (uint64, error) {
 		return 0, ENOMEM
 	}
 
-	req := MapRequest{Length: length, Prot: Prot(prot) & (PROT_READ | PROT_WRITE | PROT_EXEC), Name: name}
+	req := MapRequest{Length: length, Prot: Prot(prot) & (PROT_READ | PROT_WRITE | PROT_EXEC), Name: name,
+		Filled: len(data) > 0 || (f != nil && f.host != nil)}
 	switch {
 	case flags&MAP_FIXED_NOREPLACE != 0:
 		req.Mode, req.Addr = MapNoReplace, addr

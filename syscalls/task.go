@@ -156,6 +156,9 @@ type MapRequest struct {
 	Prot   Prot
 	Mode   MapMode
 	Name   string // shown in /proc/self/maps, e.g. "[stack]" or a PR_SET_VMA name
+	// Filled says Mmap will write a file's data into the new mapping:
+	// its host memory is used even if the guest may not touch it.
+	Filled bool
 }
 
 // Mapping is one region of the address space.
