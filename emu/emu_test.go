@@ -11,9 +11,11 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/arch/x86/x86asm"
 
 	"github.com/gorunemu/gorunemu/arch"
 	"github.com/gorunemu/gorunemu/emu"
+	"github.com/gorunemu/gorunemu/loader"
 	"github.com/gorunemu/gorunemu/loader/loadertest"
 	"github.com/gorunemu/gorunemu/syscalls"
 )
@@ -325,6 +327,55 @@ func TestCloseDuringRun(t *testing.T) {
 			_, err = p.Run(context.Background(), emu.UntilExit())
 			assert.ErrorIs(t, err, emu.ErrClosed)
 			require.NoError(t, p.Close(), "a second Close is fine")
+		})
+	}
+}
+
+// TestUntilOffsetsAndLines: --until takes a symbol with an offset, as
+// traces print them, and FILE:LINE; a stop inside an instruction or past
+// a function is refused at once, not silently never reached.
+func TestUntilOffsetsAndLines(t *testing.T) {
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			t.Parallel()
+			bin := loadertest.Build(t, "hello", a.Name)
+			img, err := loader.Open(bin)
+			require.NoError(t, err)
+			entry, ok := img.Lookup("runtime.rt0_go")
+			require.True(t, ok)
+			// The second instruction of rt0_go, and one byte into the first.
+			second, inside := uint64(4), uint64(1)
+			if a == arch.AMD64 {
+				code := make([]byte, 16)
+				require.NoError(t, img.ReadMem(entry, code))
+				in, err := x86asm.Decode(code, 64)
+				require.NoError(t, err)
+				require.Greater(t, in.Len, 1)
+				second = uint64(in.Len)
+			}
+			u, err := emu.ParseUntil(fmt.Sprintf("runtime.rt0_go+%#x", second))
+			require.NoError(t, err)
+			p := start(t, bin, emu.Config{})
+			r := runTo(t, p, u)
+			require.Equal(t, emu.StopUntil, r.Kind, "stop: %s", r)
+			assert.Equal(t, entry+second, r.PC)
+
+			u, err = emu.ParseUntil(fmt.Sprintf("runtime.rt0_go+%d", inside))
+			require.NoError(t, err)
+			_, err = start(t, bin, emu.Config{}).Run(context.Background(), u)
+			assert.ErrorContains(t, err, "no thread would reach it")
+			_, err = start(t, bin, emu.Config{}).Run(context.Background(), emu.UntilSymbol("main.main+0x100000"))
+			assert.ErrorContains(t, err, "past the end of main.main")
+
+			u, err = emu.ParseUntil("main.go:8")
+			require.NoError(t, err)
+			assert.Equal(t, emu.Until{Lines: []emu.SourceLine{{File: "main.go", Line: 8}}}, u)
+			r = runTo(t, start(t, bin, emu.Config{}), u)
+			require.Equal(t, emu.StopUntil, r.Kind, "stop: %s", r)
+			assert.Equal(t, 8, r.Line)
+			assert.Contains(t, r.Symbol, "main.main")
+			_, err = start(t, bin, emu.Config{}).Run(context.Background(), emu.Until{Lines: []emu.SourceLine{{File: "main.go", Line: 4}}})
+			assert.ErrorIs(t, err, emu.ErrNoSymbol)
 		})
 	}
 }

@@ -5,6 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"strconv"
+	"strings"
+
+	"golang.org/x/arch/x86/x86asm"
 
 	"github.com/gorunemu/gorunemu/arch"
 	"github.com/gorunemu/gorunemu/emu/unicorn"
@@ -374,15 +378,88 @@ func (p *Process) pcAfter(x unicorn.Exit) (uint64, error) {
 
 // resolve turns until into addresses.
 func (p *Process) resolve(u Until) ([]uint64, error) {
-	addrs := append([]uint64(nil), u.Addrs...)
-	for _, s := range u.Symbols {
-		a, ok := p.img.Lookup(s)
-		if !ok {
-			return nil, fmt.Errorf("emu: %w %q in %s", ErrNoSymbol, s, p.img.Path)
+	var addrs []uint64
+	for _, a := range u.Addrs {
+		if err := p.insnStart(a, fmt.Sprintf("%#x", a)); err != nil {
+			return nil, err
 		}
 		addrs = append(addrs, a)
 	}
+	for _, s := range u.Symbols {
+		a, err := p.symbolAddr(s)
+		if err != nil {
+			return nil, err
+		}
+		addrs = append(addrs, a)
+	}
+	for _, l := range u.Lines {
+		as := p.img.LineAddrs(l.File, l.Line)
+		if len(as) == 0 {
+			return nil, fmt.Errorf("emu: %w: no code for %s:%d in %s", ErrNoSymbol, l.File, l.Line, p.img.Path)
+		}
+		addrs = append(addrs, as...)
+	}
 	return addrs, nil
+}
+
+// symbolAddr resolves "name" or "name+OFF" (OFF in hex with 0x, else
+// decimal), refusing an offset past the function or inside an
+// instruction: a stop there would never be reached.
+func (p *Process) symbolAddr(s string) (uint64, error) {
+	name, off := s, uint64(0)
+	if i := strings.LastIndexByte(s, '+'); i > 0 {
+		o, err := strconv.ParseUint(s[i+1:], 0, 64)
+		if err != nil {
+			return 0, fmt.Errorf("emu: bad offset in %q: %w", s, err)
+		}
+		name, off = s[:i], o
+	}
+	a, ok := p.img.Lookup(name)
+	if !ok {
+		return 0, fmt.Errorf("emu: %w %q in %s", ErrNoSymbol, name, p.img.Path)
+	}
+	if off == 0 {
+		return a, nil
+	}
+	if f, ok := p.img.FuncAt(a); !ok || a+off >= f.End {
+		return 0, fmt.Errorf("emu: %s: offset %#x is past the end of %s", s, off, name)
+	}
+	return a + off, p.insnStart(a+off, s)
+}
+
+// insnStart checks that addr, inside a known function, is where an
+// instruction starts: decoded from the function's entry on x86, 4-byte
+// aligned on arm64. Addresses outside the binary's functions pass.
+func (p *Process) insnStart(addr uint64, what string) error {
+	f, ok := p.img.FuncAt(addr)
+	if !ok {
+		return nil
+	}
+	switch p.arch {
+	case arch.ARM64:
+		if addr%4 != 0 {
+			return fmt.Errorf("emu: %s is not 4-byte aligned: no instruction starts there, so no thread would reach it", what)
+		}
+		return nil
+	case arch.AMD64:
+		code := make([]byte, f.End-f.Entry)
+		if err := p.img.ReadMem(f.Entry, code); err != nil {
+			return nil
+		}
+		pc := f.Entry
+		for pc < addr {
+			inst, err := x86asm.Decode(code[pc-f.Entry:], 64)
+			if err != nil {
+				return nil // not code the decoder knows: let it be
+			}
+			if pc+uint64(inst.Len) > addr {
+				return fmt.Errorf("emu: %s is inside the instruction at %s+%#x (%#x): no thread would reach it", what, f.Name, pc-f.Entry, pc)
+			}
+			pc += uint64(inst.Len)
+		}
+		return nil
+	}
+	panic("emu: no instruction rule for arch " + p.arch.Name)
 }
 
 // syscall handles the syscall thread t has just made. It reports whether

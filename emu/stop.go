@@ -249,9 +249,20 @@ func (r *StopReason) String() string {
 
 // Until says where Run stops, besides the process ending.
 type Until struct {
-	// Symbols and Addrs stop the run before any thread executes them.
+	// Symbols, Addrs and Lines stop the run before any thread executes
+	// them. A symbol may carry an offset, as traces print them
+	// ("runtime.rt0_go+0xbe"); a line stops where its code begins in
+	// each function that has some.
 	Symbols []string
 	Addrs   []uint64
+	Lines   []SourceLine
+}
+
+// SourceLine is a position in the source: File matches a path recorded
+// in the binary exactly or by its last elements ("main.go").
+type SourceLine struct {
+	File string
+	Line int
 }
 
 // UntilSymbol stops at a function's entry, such as "main.main".
@@ -263,8 +274,9 @@ func UntilAddr(addr uint64) Until { return Until{Addrs: []uint64{addr}} }
 // UntilExit runs until the process ends.
 func UntilExit() Until { return Until{} }
 
-// ParseUntil reads the command line's --until: "exit", a symbol, or a hex
-// address "0x...".
+// ParseUntil reads the command line's --until: "exit", a symbol with or
+// without an offset ("main.main", "runtime.rt0_go+0xbe"), a source line
+// "FILE:LINE", or a hex address "0x...".
 func ParseUntil(s string) (Until, error) {
 	switch {
 	case s == "" || s == "exit":
@@ -275,6 +287,14 @@ func ParseUntil(s string) (Until, error) {
 			return Until{}, fmt.Errorf("bad address %q: %w", s, err)
 		}
 		return UntilAddr(a), nil
+	}
+	if i := strings.LastIndexByte(s, ':'); i > 0 {
+		if n, err := strconv.Atoi(s[i+1:]); err == nil {
+			if n <= 0 {
+				return Until{}, fmt.Errorf("bad line %q: lines start at 1", s)
+			}
+			return Until{Lines: []SourceLine{{File: s[:i], Line: n}}}, nil
+		}
 	}
 	return UntilSymbol(s), nil
 }

@@ -622,3 +622,27 @@ func (s *symbols) lineTable(f *funcInfo) []lineRange {
 	p.Store(&lines)
 	return lines
 }
+
+// LineAddrs returns the addresses where code for source line line of
+// file begins: in each function with code from that line, the lowest PC
+// the line table gives it. file matches a recorded path exactly or as
+// its last elements ("main.go", "hello/main.go"). The result is sorted;
+// it is empty when no code has that position.
+func (img *Image) LineAddrs(file string, line int) []uint64 {
+	s := img.symbols()
+	var out []uint64
+	for i := range s.funcs {
+		f := &s.funcs[i]
+		if f.pcln < 0 {
+			continue
+		}
+		for _, r := range s.lineTable(f) {
+			if int(r.line) == line && (r.file == file || strings.HasSuffix(r.file, "/"+file)) {
+				out = append(out, r.pc)
+				break
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}

@@ -610,3 +610,27 @@ func TestDataSymbolsAndSPDelta(t *testing.T) {
 		})
 	}
 }
+
+// TestLineAddrs finds where a source line's code begins, by the file's
+// base name or a longer suffix of its path, and nothing for a line
+// without code.
+func TestLineAddrs(t *testing.T) {
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			img, err := loader.Open(loadertest.Build(t, "hello", a.Name))
+			require.NoError(t, err)
+			got := img.LineAddrs("main.go", 8) // fmt.Println("hello world")
+			require.NotEmpty(t, got)
+			for _, pc := range got {
+				s, ok := img.Symbolize(pc)
+				require.True(t, ok)
+				assert.Equal(t, "main.main", s.Name)
+				assert.Equal(t, 8, s.Line)
+				assert.True(t, strings.HasSuffix(s.File, "testdata/hello/main.go"), s.File)
+			}
+			assert.Equal(t, got, img.LineAddrs("hello/main.go", 8))
+			assert.Empty(t, img.LineAddrs("main.go", 4), "a blank line has no code")
+			assert.Empty(t, img.LineAddrs("ain.go", 8), "a file matches by whole path elements")
+		})
+	}
+}

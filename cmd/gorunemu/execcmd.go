@@ -267,7 +267,7 @@ func execCmd(args []string, stdout, stderr io.Writer) int {
 	if o.abnormal(r) && r.Kind != emu.StopKilled {
 		// A kill says nothing more than the status does, as natively;
 		// a fault, a limit or a deadlock is worth a word.
-		fmt.Fprintf(stderr, "gorunemu: %s%s\n", o.limitFlag(r), r)
+		fmt.Fprintf(stderr, "gorunemu: %s%s%s\n", o.limitFlag(r), r, o.notReached(r))
 	}
 	code = o.exitCode(r)
 	if sig := code - 128; code > 128 && sig < 65 && killSelf != nil && o.abnormal(r) {

@@ -58,6 +58,9 @@ func TestHostileFixtures(t *testing.T) {
 				// run ends normally (emu's TestFaultsMatchLinux compares
 				// the output with Linux's).
 				{"fault/nil/delivered", "fault", nil, []string{"nil"}, 2, `^$`},
+				// A stop the guest never reaches says so.
+				{"hello/not-reached", "hello", []string{"--until", "runtime.throw"}, nil, exitNotReach,
+					`^gorunemu: exited with code 0, before reaching --until runtime\.throw$`},
 				// Stopped by its own SIGSTOP, nothing can continue it.
 				{"selfstop", "selfstop", nil, nil, exitDeadlock,
 					`^gorunemu: deadlock: every process is stopped by a stop signal \(SIGSTOP, SIGTSTP, \.\.\.\) and none is left to continue it$`},

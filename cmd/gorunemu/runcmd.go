@@ -66,7 +66,7 @@ func (o *runOptions) context() context.Context {
 }
 
 func (o *runOptions) register(fs *flag.FlagSet) {
-	fs.StringVar(&o.until, "until", "main.main", "where to stop: main.main, a `SYMBOL`, an address 0xADDR, or exit")
+	fs.StringVar(&o.until, "until", "main.main", "where to stop: main.main, a `SYMBOL` or SYMBOL+0xOFF (as traces print them), FILE:LINE, an address 0xADDR, or exit")
 	fs.Uint64Var(&o.seed, "seed", emu.DefaultSeed, "seed for AT_RANDOM and getrandom: same seed, same run")
 	fs.Var(&o.env, "env", "set an environment variable `KEY=VALUE` for the guest (repeatable; the guest starts with none)")
 	o.goarch = "amd64"
@@ -398,6 +398,15 @@ func (o *runOptions) abnormal(r *emu.StopReason) bool {
 	return r.Kind != emu.StopUntil && !(r.Kind == emu.StopExited && o.until == "exit")
 }
 
+// notReached says, when the guest ended before the stop asked for, that
+// it was never reached.
+func (o *runOptions) notReached(r *emu.StopReason) string {
+	if o.until == "exit" || (r.Kind != emu.StopExited && r.Kind != emu.StopKilled) {
+		return ""
+	}
+	return fmt.Sprintf(", before reaching --until %s", o.until)
+}
+
 // limitFlag names the flag whose limit r reached, as "--timeout=1s: ".
 func (o *runOptions) limitFlag(r *emu.StopReason) string {
 	l := o.limits()
@@ -493,7 +502,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		printSummary(summary, p, r, g, elapsed)
 	}
 	if o.abnormal(r) {
-		fmt.Fprintf(stderr, "gorunemu: %s%s\n", o.limitFlag(r), r)
+		fmt.Fprintf(stderr, "gorunemu: %s%s%s\n", o.limitFlag(r), r, o.notReached(r))
 	}
 	return o.exitCode(r)
 }

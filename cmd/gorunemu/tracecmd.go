@@ -271,8 +271,11 @@ func traceCmd(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return runFailed(err, stderr)
 	}
-	if *tf.out != "" {
-		fmt.Fprintf(stderr, "gorunemu: %s; trace in %s\n", r, *tf.out)
+	switch {
+	case *tf.out != "":
+		fmt.Fprintf(stderr, "gorunemu: %s%s; trace in %s\n", r, o.notReached(r), *tf.out)
+	case o.notReached(r) != "":
+		fmt.Fprintf(stderr, "gorunemu: %s%s\n", r, o.notReached(r))
 	}
 	return o.exitCode(r)
 }
