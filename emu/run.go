@@ -2,6 +2,7 @@ package emu
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"runtime/debug"
@@ -287,6 +288,11 @@ func (p *Process) fault(t *Thread, uf *unicorn.Fault) (*StopReason, error) {
 			return nil, err
 		}
 	}
+	if f.Signal == arch.SIGILL {
+		if ok, err := p.emulateMRS(t, pc); ok || err != nil {
+			return nil, err
+		}
+	}
 	if !p.cfg.StopOnFault {
 		info := f.sigInfo(p.arch, pc)
 		ok, err := t.k.DeliverFault(&task{p: p, t: t}, info)
@@ -310,6 +316,38 @@ func (p *Process) fault(t *Thread, uf *unicorn.Fault) (*StopReason, error) {
 	r := p.stopAt(t, StopFault)
 	r.Fault = f
 	return r, nil
+}
+
+// emulateMRS does for thread t, stopped at pc on an undefined
+// instruction, what Linux's undefined-instruction hook does for user
+// reads of the arm64 ID registers (emulate_mrs in
+// arch/arm64/kernel/cpufeature.c): MRS Xt of a register in the ID space
+// (op0 3, op1 0, CRn 0) gets the CPU's value, 0 for one it lacks, and the
+// thread goes on after it. It reports whether it did so.
+func (p *Process) emulateMRS(t *Thread, pc uint64) (bool, error) {
+	if p.arch != arch.ARM64 {
+		return false, nil
+	}
+	var w [4]byte
+	if p.mem.read(pc, w[:], true) != nil {
+		return false, nil
+	}
+	insn := binary.LittleEndian.Uint32(w[:])
+	const mrsOp0Is3, mask = 0xd5380000, 0xfff80000
+	op1, crn := insn>>16&7, insn>>12&0xf
+	if insn&mask != mrsOp0Is3 || op1 != 0 || crn != 0 {
+		return false, nil
+	}
+	crm, op2, rt := int(insn>>8&0xf), int(insn>>5&7), int(insn&0x1f)
+	v, err := p.eng.ReadSysReg(3, 0, 0, crm, op2)
+	if err != nil {
+		v = 0 // an unallocated ID register reads as zero
+	}
+	regs, vals := []arch.Reg{p.arch.PC}, []uint64{pc + 4}
+	if rt != 31 { // XZR
+		regs, vals = append(regs, arch.ARM64X(rt)), append(vals, v)
+	}
+	return true, t.SetRegs(regs, vals)
 }
 
 // deliverPending runs the handler of a signal sent to thread t, which is

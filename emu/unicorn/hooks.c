@@ -630,6 +630,18 @@ static uc_err write_sysreg(uc_engine *uc, int op0, int op1, int crn, int crm, in
 	return uc_reg_write(uc, UC_ARM64_REG_CP_REG, &r);
 }
 
+uc_err gre_read_sysreg(uc_engine *uc, int op0, int op1, int crn, int crm, int op2, uint64_t *val) {
+	uc_arm64_cp_reg r = {0};
+	r.op0 = op0;
+	r.op1 = op1;
+	r.crn = crn;
+	r.crm = crm;
+	r.op2 = op2;
+	uc_err err = uc_reg_read(uc, UC_ARM64_REG_CP_REG, &r);
+	*val = r.val;
+	return err;
+}
+
 // enter_el0 moves an AArch64 engine from EL1, where Unicorn starts it, to
 // EL0 with what Linux lets user code do there: FP/SIMD (CPACR_EL1.FPEN),
 // the virtual counter (CNTKCTL_EL1.EL0VCTEN), DC ZVA, CTR_EL0, cache

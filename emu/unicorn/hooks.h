@@ -147,6 +147,9 @@ gre_state *gre_new(uc_engine *uc, int arch);
 // x86-64 (using the unmapped page at scratch for a moment), EL0 on
 // AArch64. Privileged instructions then fault as they do on Linux.
 uc_err gre_enter_user_mode(gre_state *st, uint64_t scratch);
+// gre_read_sysreg reads an AArch64 system register by its encoding,
+// whatever the exception level (the API does not check access rights).
+uc_err gre_read_sysreg(uc_engine *uc, int op0, int op1, int crn, int crm, int op2, uint64_t *val);
 void gre_follow_g(gre_state *st, int g_reg, int tp_reg, int64_t g_tls_off, uint64_t goid_off);
 void gre_free(gre_state *st);
 

@@ -25,6 +25,19 @@ func (e *Engine) RegRead(reg int) (uint64, error) {
 	return uint64(v), err
 }
 
+// ReadSysReg reads the AArch64 system register with encoding (op0, op1,
+// CRn, CRm, op2), whatever the guest's exception level; an error means the
+// CPU has no such register.
+func (e *Engine) ReadSysReg(op0, op1, crn, crm, op2 int) (uint64, error) {
+	if err := e.check(); err != nil {
+		return 0, err
+	}
+	var v C.uint64_t
+	err := ucErr(C.gre_read_sysreg(e.uc, C.int(op0), C.int(op1), C.int(crn), C.int(crm), C.int(op2), &v),
+		"read system register %d,%d,c%d,c%d,%d", op0, op1, crn, crm, op2)
+	return uint64(v), err
+}
+
 // RegWrite sets the 64-bit register reg.
 func (e *Engine) RegWrite(reg int, v uint64) error {
 	if err := e.check(); err != nil {

@@ -72,6 +72,15 @@ static struct insn insns[] = {
 #endif
 
 int main(int argc, char **argv) {
+#if defined(__aarch64__)
+	if (argc == 2 && strcmp(argv[1], "midr-value") == 0) {
+		// The value an emulated read gives (Linux's emulate_mrs).
+		unsigned long x;
+		__asm__ volatile("mrs %0, midr_el1" : "=r"(x));
+		printf("%#lx\n", x);
+		return 0;
+	}
+#endif
 	if (argc < 2) {
 		for (size_t i = 0; i < sizeof insns / sizeof insns[0]; i++) {
 			printf("%s\n", insns[i].name);
