@@ -23,6 +23,7 @@ import (
 	"github.com/gorunemu/gorunemu/loader"
 	"github.com/gorunemu/gorunemu/loader/loadertest"
 	"github.com/gorunemu/gorunemu/trace"
+	"github.com/gorunemu/gorunemu/trace/tracetest"
 )
 
 // TestInstructionCountMatchesNative counts the instructions the main
@@ -53,7 +54,7 @@ func TestInstructionCountMatchesNative(t *testing.T) {
 		t.Skipf("cannot single-step natively here: %v", err)
 	}
 
-	rec := &recorder{}
+	rec := &tracetest.Recorder{}
 	p, err := emu.New(img, emu.Config{Argv: []string{"./hello"}, Env: env, Random: &random,
 		Trace: &emu.TraceOptions{Sink: rec, Insns: true}})
 	require.NoError(t, err)
@@ -63,7 +64,7 @@ func TestInstructionCountMatchesNative(t *testing.T) {
 	require.Equal(t, emu.StopUntil, r.Kind)
 	emulated := p.MainThread().Insns()
 	emuByFunc := map[string]int64{}
-	for _, e := range rec.of(trace.Insn) {
+	for _, e := range rec.Of(trace.Insn) {
 		emuByFunc[funcName(img, e.At.PC)]++
 	}
 	require.Equal(t, int64(emulated), sum(emuByFunc))

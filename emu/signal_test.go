@@ -18,6 +18,7 @@ import (
 	"github.com/gorunemu/gorunemu/emu"
 	"github.com/gorunemu/gorunemu/loader/loadertest"
 	"github.com/gorunemu/gorunemu/trace"
+	"github.com/gorunemu/gorunemu/trace/tracetest"
 )
 
 // TestFaultsMatchLinux runs testdata/fault's four faults with signal
@@ -40,7 +41,7 @@ func TestFaultsMatchLinux(t *testing.T) {
 			for _, what := range []string{"nil", "ud", "jump", "text", "mid", "recover"} {
 				t.Run(what, func(t *testing.T) {
 					var out, errOut bytes.Buffer
-					rec := &recorder{}
+					rec := &tracetest.Recorder{}
 					p := start(t, bin, emu.Config{Argv: []string{bin, what}, Stdout: &out, Stderr: &errOut,
 						Trace: &emu.TraceOptions{Sink: rec}})
 					r := runTo(t, p, emu.UntilExit())
@@ -52,7 +53,7 @@ func TestFaultsMatchLinux(t *testing.T) {
 					assert.Equal(t, code, r.Code, "stderr:\n%s", errOut.String())
 					assert.True(t, strings.HasPrefix(out.String(), "fault: "+what+"\n"), out.String())
 					assert.Equal(t, faults, p.Stats().Signals)
-					signals := rec.of(trace.Signal)
+					signals := rec.Of(trace.Signal)
 					require.Len(t, signals, faults)
 					for _, s := range signals {
 						assert.Contains(t, s.Detail, "handler runtime.sigtramp")
@@ -191,7 +192,7 @@ func TestSentSignals(t *testing.T) {
 					var insns [2]uint64
 					for i := range insns {
 						var out, errOut bytes.Buffer
-						rec := &recorder{}
+						rec := &tracetest.Recorder{}
 						p := start(t, bin, emu.Config{Argv: []string{bin, c.what}, Stdout: &out, Stderr: &errOut,
 							MaxInsns: 1e9, Trace: &emu.TraceOptions{Sink: rec}})
 						r := runTo(t, p, emu.UntilExit())
@@ -199,7 +200,7 @@ func TestSentSignals(t *testing.T) {
 						assert.Equal(t, 0, r.Code)
 						assert.Equal(t, c.out, out.String())
 						var seen bool
-						for _, e := range rec.of(trace.Signal) {
+						for _, e := range rec.Of(trace.Signal) {
 							if e.Name == c.sig && strings.Contains(e.Detail, c.how) {
 								seen = true
 							}

@@ -116,6 +116,15 @@ func newFault(a *arch.Arch, f *unicorn.Fault) *Fault {
 	return &Fault{Access: f.Kind.String(), Addr: f.Addr, Size: f.Size, Unmapped: f.Unmapped, Intno: f.Intno, Signal: sig}
 }
 
+// archFaultCodes are the si_code values that differ by arch. x86's #UD is
+// an illegal operand, arm64's undefined instruction an illegal opcode
+// (do_undefinstr); x86's INT3 comes from the kernel (do_int3_user),
+// arm64's BRK is a breakpoint (do_brk_handler).
+var archFaultCodes = map[string]map[int]int{
+	"amd64": {arch.SIGILL: syscalls.ILL_ILLOPN, arch.SIGTRAP: syscalls.SI_KERNEL},
+	"arm64": {arch.SIGILL: syscalls.ILL_ILLOPC, arch.SIGTRAP: syscalls.TRAP_BRKPT},
+}
+
 // sigInfo is the siginfo Linux reports for f at pc (arch/x86/mm/fault.c,
 // arch/x86/kernel/traps.c, arch/arm64/mm/fault.c, arch/arm64/kernel/traps.c).
 func (f *Fault) sigInfo(a *arch.Arch, pc uint64) syscalls.SigInfo {
@@ -142,28 +151,12 @@ func (f *Fault) sigInfo(a *arch.Arch, pc uint64) syscalls.SigInfo {
 		info.Trapno = 6 // #UD
 	}
 	switch f.Signal {
-	case arch.SIGILL:
-		// x86's #UD is an illegal operand; arm64's undefined instruction
-		// an illegal opcode (do_undefinstr).
-		switch a.Name {
-		case "amd64":
-			info.Code = syscalls.ILL_ILLOPN
-		case "arm64":
-			info.Code = syscalls.ILL_ILLOPC
-		default:
-			panic("emu: no SIGILL code for arch " + a.Name)
+	case arch.SIGILL, arch.SIGTRAP:
+		codes, ok := archFaultCodes[a.Name]
+		if !ok {
+			panic("emu: no fault codes for arch " + a.Name)
 		}
-	case arch.SIGTRAP:
-		// arm64's BRK is a breakpoint (do_brk_handler); x86's INT3 comes
-		// from the kernel (do_int3_user).
-		switch a.Name {
-		case "amd64":
-			info.Code = syscalls.SI_KERNEL
-		case "arm64":
-			info.Code = syscalls.TRAP_BRKPT
-		default:
-			panic("emu: no SIGTRAP code for arch " + a.Name)
-		}
+		info.Code = codes[f.Signal]
 	case arch.SIGFPE:
 		info.Code = syscalls.FPE_INTDIV
 	case arch.SIGBUS:

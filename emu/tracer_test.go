@@ -15,39 +15,13 @@ import (
 	"github.com/gorunemu/gorunemu/loader"
 	"github.com/gorunemu/gorunemu/loader/loadertest"
 	"github.com/gorunemu/gorunemu/trace"
+	"github.com/gorunemu/gorunemu/trace/tracetest"
 )
 
-// recorder is a sink that keeps copies of every event.
-type recorder struct {
-	h      trace.Header
-	events []trace.Event
-}
-
-func (r *recorder) Begin(h trace.Header) error { r.h = h; return nil }
-func (r *recorder) Close() error               { return nil }
-func (r *recorder) Emit(e *trace.Event) error {
-	c := *e
-	c.Args = append([]string(nil), e.Args...)
-	c.Bytes = append([]byte(nil), e.Bytes...)
-	c.Regs = append([]trace.Reg(nil), e.Regs...)
-	r.events = append(r.events, c)
-	return nil
-}
-
-func (r *recorder) of(k trace.Kind) []trace.Event {
-	var out []trace.Event
-	for _, e := range r.events {
-		if e.Kind == k {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
 // traced runs bin to until with tracing and returns what was recorded.
-func traced(t *testing.T, bin string, u emu.Until, opts emu.TraceOptions) (*recorder, *emu.Process, *emu.StopReason) {
+func traced(t *testing.T, bin string, u emu.Until, opts emu.TraceOptions) (*tracetest.Recorder, *emu.Process, *emu.StopReason) {
 	t.Helper()
-	rec := &recorder{}
+	rec := &tracetest.Recorder{}
 	opts.Sink = rec
 	p := start(t, bin, emu.Config{Trace: &opts})
 	r := runTo(t, p, u)
@@ -73,7 +47,7 @@ func TestTraceWatchG0(t *testing.T) {
 			g0 := g0Watch(t, bin)
 			rec, _, _ := traced(t, bin, emu.UntilSymbol("main.main"), emu.TraceOptions{Watches: []emu.Watch{g0}})
 			var lo []trace.Event
-			for _, e := range rec.of(trace.Write) {
+			for _, e := range rec.Of(trace.Write) {
 				if e.Addr == g0.Addr { // g.stack.lo is the first field
 					lo = append(lo, e)
 				}
@@ -97,7 +71,7 @@ func TestTraceInsnsMatchesCount(t *testing.T) {
 		t.Run(a.Name, func(t *testing.T) {
 			t.Parallel()
 			rec, _, r := traced(t, loadertest.Build(t, "hello", a.Name), emu.UntilSymbol("runtime.schedinit"), emu.TraceOptions{Insns: true, Regs: true})
-			insns := rec.of(trace.Insn)
+			insns := rec.Of(trace.Insn)
 			require.Equal(t, r.Insns, uint64(len(insns)))
 			for i, e := range insns {
 				if e.Insns != uint64(i) {
@@ -120,7 +94,7 @@ func TestTraceCalls(t *testing.T) {
 		t.Run(a.Name, func(t *testing.T) {
 			t.Parallel()
 			rec, _, _ := traced(t, loadertest.Build(t, "hello", a.Name), emu.UntilSymbol("main.main"), emu.TraceOptions{Calls: true})
-			calls := rec.of(trace.Call)
+			calls := rec.Of(trace.Call)
 			require.NotEmpty(t, calls)
 			assert.Equal(t, "_rt0_"+a.Name+"_linux", calls[0].At.Func)
 			assert.Zero(t, calls[0].Depth)
@@ -133,7 +107,7 @@ func TestTraceCalls(t *testing.T) {
 				assert.True(t, seen[f], "%s is called", f)
 			}
 			var rets int
-			for _, e := range rec.of(trace.Return) {
+			for _, e := range rec.Of(trace.Return) {
 				rets++
 				assert.NotEmpty(t, e.Name)
 			}
@@ -143,10 +117,10 @@ func TestTraceCalls(t *testing.T) {
 			only, _, _ := traced(t, loadertest.Build(t, "hello", a.Name), emu.UntilSymbol("main.main"), emu.TraceOptions{
 				Calls: true, CallFilter: func(fn string) bool { return strings.HasPrefix(fn, "internal/") },
 			})
-			for _, c := range only.of(trace.Call) {
+			for _, c := range only.Of(trace.Call) {
 				assert.True(t, strings.HasPrefix(c.At.Func, "internal/"), c.At.Func)
 			}
-			assert.NotEmpty(t, only.of(trace.Call))
+			assert.NotEmpty(t, only.Of(trace.Call))
 		})
 	}
 }
@@ -179,9 +153,9 @@ func TestTraceCallsIgnoreStops(t *testing.T) {
 		depth       int
 		fn, retName string
 	}
-	calls := func(r *recorder) []call {
+	calls := func(r *tracetest.Recorder) []call {
 		var out []call
-		for _, e := range r.events {
+		for _, e := range r.Events {
 			if e.Kind == trace.Call || e.Kind == trace.Return {
 				out = append(out, call{e.Kind, e.Insns, e.Depth, e.At.Func, e.Name})
 			}
@@ -194,7 +168,7 @@ func TestTraceCallsIgnoreStops(t *testing.T) {
 			bin := loadertest.Build(t, "hello", a.Name)
 			plain, _, _ := traced(t, bin, emu.UntilSymbol("main.main"), emu.TraceOptions{Calls: true})
 			stopped, _, _ := traced(t, bin, emu.UntilSymbol("main.main"), emu.TraceOptions{Calls: true, Milestones: goruntime.StartupPath(a)})
-			require.NotEmpty(t, stopped.of(trace.Milestone))
+			require.NotEmpty(t, stopped.Of(trace.Milestone))
 			want, got := calls(plain), calls(stopped)
 			require.NotEmpty(t, want)
 			assert.Equal(t, want, got)
@@ -220,9 +194,9 @@ func TestTraceEventsInOrder(t *testing.T) {
 				Watches: []emu.Watch{g0Watch(t, bin)},
 			})
 			writes := 0
-			for i, e := range rec.events {
+			for i, e := range rec.Events {
 				if i > 0 {
-					require.GreaterOrEqual(t, e.Insns, rec.events[i-1].Insns, "event %d (%s) after %s", i, e.Kind, rec.events[i-1].Kind)
+					require.GreaterOrEqual(t, e.Insns, rec.Events[i-1].Insns, "event %d (%s) after %s", i, e.Kind, rec.Events[i-1].Kind)
 				}
 				if e.Kind != trace.Write {
 					continue
@@ -231,8 +205,8 @@ func TestTraceEventsInOrder(t *testing.T) {
 				// The storing instruction is the last one before the write.
 				var prev *trace.Event
 				for j := i - 1; j >= 0; j-- {
-					if rec.events[j].Kind == trace.Insn {
-						prev = &rec.events[j]
+					if rec.Events[j].Kind == trace.Insn {
+						prev = &rec.Events[j]
 						break
 					}
 				}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -147,12 +148,12 @@ func TestPerfettoEmpty(t *testing.T) {
 	assert.Empty(t, evs)
 }
 
-func TestPprof(t *testing.T) {
-	var b bytes.Buffer
-	write(t, NewPprof(&b))
-	p, err := profile.Parse(&b)
+// profileSamples parses a profile and sums its samples by stack, written
+// leaf first as "f < caller < ...".
+func profileSamples(t *testing.T, r io.Reader) (*profile.Profile, map[string]int64) {
+	t.Helper()
+	p, err := profile.Parse(r)
 	require.NoError(t, err)
-	assert.Equal(t, "instructions", p.SampleType[0].Type)
 	got := map[string]int64{}
 	for _, s := range p.Sample {
 		var frames []string
@@ -161,6 +162,14 @@ func TestPprof(t *testing.T) {
 		}
 		got[strings.Join(frames, " < ")] += s.Value[0]
 	}
+	return p, got
+}
+
+func TestPprof(t *testing.T) {
+	var b bytes.Buffer
+	write(t, NewPprof(&b))
+	p, got := profileSamples(t, &b)
+	assert.Equal(t, "instructions", p.SampleType[0].Type)
 	// Thread 4242: 4 instructions before rt0_go (no stack yet), 32 in
 	// rt0_go, 13 in settls (36..49), then rt0_go again until 80. Thread
 	// 4243 runs 1 instruction before mstart and 9 in it.
@@ -296,16 +305,7 @@ func TestPerfettoGoroutines(t *testing.T) {
 func TestPprofGoroutines(t *testing.T) {
 	var b bytes.Buffer
 	emitAll(t, NewPprof(&b), goroutineSample())
-	p, err := profile.Parse(&b)
-	require.NoError(t, err)
-	got := map[string]int64{}
-	for _, s := range p.Sample {
-		var frames []string
-		for _, l := range s.Location {
-			frames = append(frames, l.Line[0].Function.Name)
-		}
-		got[strings.Join(frames, " < ")] += s.Value[0]
-	}
+	_, got := profileSamples(t, &b)
 	assert.Equal(t, map[string]int64{
 		"runtime.main":                  10 + 10,
 		"runtime.gopark < runtime.main": 10,

@@ -15,37 +15,13 @@ import (
 	"github.com/gorunemu/gorunemu/loader"
 	"github.com/gorunemu/gorunemu/loader/loadertest"
 	"github.com/gorunemu/gorunemu/trace"
+	"github.com/gorunemu/gorunemu/trace/tracetest"
 )
 
-// recorder is a sink that keeps copies of every event.
-type recorder struct {
-	h      trace.Header
-	events []trace.Event
-}
-
-func (r *recorder) Begin(h trace.Header) error { r.h = h; return nil }
-func (r *recorder) Close() error               { return nil }
-func (r *recorder) Emit(e *trace.Event) error {
-	c := *e
-	c.Args = append([]string(nil), e.Args...)
-	r.events = append(r.events, c)
-	return nil
-}
-
-func (r *recorder) of(k trace.Kind) []trace.Event {
-	var out []trace.Event
-	for _, e := range r.events {
-		if e.Kind == k {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
 // traced runs bin to until with tracing and returns what was recorded.
-func traced(t *testing.T, bin string, u emu.Until, opts emu.TraceOptions) (*recorder, *emu.Process, *emu.StopReason) {
+func traced(t *testing.T, bin string, u emu.Until, opts emu.TraceOptions) (*tracetest.Recorder, *emu.Process, *emu.StopReason) {
 	t.Helper()
-	rec := &recorder{}
+	rec := &tracetest.Recorder{}
 	opts.Sink = rec
 	p, err := emu.Open(bin, emu.Config{Trace: &opts})
 	require.NoError(t, err)
@@ -57,9 +33,9 @@ func traced(t *testing.T, bin string, u emu.Until, opts emu.TraceOptions) (*reco
 
 func fmtHex(v uint64) string { return "0x" + strconv.FormatUint(v, 16) }
 
-func milestoneNames(r *recorder) []string {
+func milestoneNames(r *tracetest.Recorder) []string {
 	var names []string
-	for _, e := range r.of(trace.Milestone) {
+	for _, e := range r.Of(trace.Milestone) {
 		names = append(names, e.At.Func)
 	}
 	return names
@@ -85,12 +61,12 @@ func TestTraceMilestones(t *testing.T) {
 				assert.Greater(t, i, last, "%s comes after the milestones before it in %v", w, names)
 				last = i
 			}
-			assert.Equal(t, trace.Stop, rec.events[len(rec.events)-1].Kind)
-			assert.Equal(t, p.Image().GoVersion, rec.h.GoVersion)
+			assert.Equal(t, trace.Stop, rec.Events[len(rec.Events)-1].Kind)
+			assert.Equal(t, p.Image().GoVersion, rec.Header.GoVersion)
 
 			// The details a reader needs.
 			detail := map[string]string{}
-			for _, e := range rec.of(trace.Milestone) {
+			for _, e := range rec.Of(trace.Milestone) {
 				detail[e.At.Func] = e.Detail
 			}
 			assert.Contains(t, detail["runtime.check"], "size=0x10000")
@@ -100,7 +76,7 @@ func TestTraceMilestones(t *testing.T) {
 			assert.Contains(t, detail["runtime.newproc"], "GOMAXPROCS=2")
 			assert.Contains(t, detail["runtime.args"], `argc=1`)
 
-			threads := rec.of(trace.ThreadStart)
+			threads := rec.Of(trace.ThreadStart)
 			assert.Len(t, threads, p.Stats().Threads-1)
 			for _, th := range threads {
 				assert.Equal(t, p.MainThread().TID, th.Parent)
@@ -125,7 +101,7 @@ func TestTraceArchPrctl(t *testing.T) {
 	bin := loadertest.Build(t, "hello", "amd64")
 	rec, p, _ := traced(t, bin, emu.UntilSymbol("runtime.check"), emu.TraceOptions{Milestones: goruntime.StartupPath(arch.AMD64)})
 	var prctl []trace.Event
-	for _, e := range rec.of(trace.Syscall) {
+	for _, e := range rec.Of(trace.Syscall) {
 		if e.Name == "arch_prctl" {
 			prctl = append(prctl, e)
 		}
@@ -177,7 +153,7 @@ func TestCallsFollowGoroutines(t *testing.T) {
 			names := map[int64]string{}
 			maxDepth := 0
 			var mainCall *trace.Event
-			for i, e := range rec.events {
+			for i, e := range rec.Events {
 				switch e.Kind {
 				case trace.Switch:
 					require.NotZero(t, e.G)
@@ -185,7 +161,7 @@ func TestCallsFollowGoroutines(t *testing.T) {
 				case trace.Call:
 					maxDepth = max(maxDepth, e.Depth)
 					if e.At.Func == "runtime.main" {
-						mainCall = &rec.events[i]
+						mainCall = &rec.Events[i]
 					}
 				}
 			}
@@ -201,7 +177,7 @@ func TestCallsFollowGoroutines(t *testing.T) {
 			// entry is not a call.
 			last := map[uint64]*trace.Event{}
 			moreStack := 0
-			for i, e := range rec.events {
+			for i, e := range rec.Events {
 				if e.Kind != trace.Call && e.Kind != trace.Return {
 					continue
 				}
@@ -210,12 +186,12 @@ func TestCallsFollowGoroutines(t *testing.T) {
 					assert.False(t, e.Kind == trace.Call && e.At.Func == p.At.Func,
 						"%s entered again after morestack at instruction %d", e.At.Func, e.Insns)
 				}
-				last[e.G] = &rec.events[i]
+				last[e.G] = &rec.Events[i]
 			}
 			assert.Positive(t, moreStack, "hello grows a stack before main.main")
 
 			// Every call and return names its goroutine once g0 is set.
-			for _, e := range rec.of(trace.Call) {
+			for _, e := range rec.Of(trace.Call) {
 				if e.Insns > mainCall.Insns {
 					assert.NotZero(t, e.G, "%s at %d", e.At.Func, e.Insns)
 				}
@@ -229,11 +205,11 @@ func TestCallsFollowGoroutines(t *testing.T) {
 func TestCallsPerThreadWithoutGoroutines(t *testing.T) {
 	bin := loadertest.Build(t, "hello", "amd64")
 	rec, _, _ := traced(t, bin, emu.UntilSymbol("main.main"), emu.TraceOptions{Calls: true})
-	assert.Empty(t, rec.of(trace.Switch))
-	for _, e := range rec.of(trace.Call) {
+	assert.Empty(t, rec.Of(trace.Switch))
+	for _, e := range rec.Of(trace.Call) {
 		require.Zero(t, e.G)
 	}
-	assert.True(t, strings.Contains(fmtEvents(rec.of(trace.Call)), "runtime.main"))
+	assert.True(t, strings.Contains(fmtEvents(rec.Of(trace.Call)), "runtime.main"))
 }
 
 func fmtEvents(es []trace.Event) string {
