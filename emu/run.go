@@ -459,7 +459,7 @@ func (p *Process) symbolAddr(s string) (uint64, error) {
 	if off == 0 {
 		return a, nil
 	}
-	if f, ok := p.img.FuncAt(a); !ok || a+off >= f.End {
+	if f, ok := p.img.FuncAt(a); !ok || off >= f.End-a {
 		return 0, fmt.Errorf("emu: %s: offset %#x is past the end of %s", s, off, name)
 	}
 	return a + off, p.insnStart(a+off, s)
