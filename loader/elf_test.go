@@ -484,6 +484,11 @@ func exerciseImage(t *testing.T, img *loader.Image) {
 	}
 	img.Lookup("main.main")
 	img.Funcs()
+	for _, pc := range img.LineAddrs("main.go", 8) {
+		if _, ok := img.FuncAt(pc); !ok {
+			t.Errorf("LineAddrs gave %#x, in no function", pc)
+		}
+	}
 	if _, err := loader.NewStack(img, loader.StackConfig{Argv: []string{"m"}}); err != nil {
 		t.Errorf("NewStack: %v", err)
 	}
