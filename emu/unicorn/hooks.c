@@ -614,32 +614,34 @@ static uc_err enter_ring3(uc_engine *uc, uint64_t addr) {
 	return uc_mem_unmap(uc, addr, 0x1000);
 }
 
-// arm64 system register encodings (op0, op1, CRn, CRm, op2).
-static uc_err write_sysreg(uc_engine *uc, int op0, int op1, int crn, int crm, int op2, uint64_t set, uint64_t clear) {
+// sysreg names the arm64 system register with encoding (op0, op1, CRn,
+// CRm, op2).
+static uc_arm64_cp_reg sysreg(int op0, int op1, int crn, int crm, int op2) {
 	uc_arm64_cp_reg r = {0};
 	r.op0 = op0;
 	r.op1 = op1;
 	r.crn = crn;
 	r.crm = crm;
 	r.op2 = op2;
+	return r;
+}
+
+uc_err gre_read_sysreg(uc_engine *uc, int op0, int op1, int crn, int crm, int op2, uint64_t *val) {
+	uc_arm64_cp_reg r = sysreg(op0, op1, crn, crm, op2);
+	uc_err err = uc_reg_read(uc, UC_ARM64_REG_CP_REG, &r);
+	*val = r.val;
+	return err;
+}
+
+// set_sysreg_bits sets bits in a system register, keeping the others.
+static uc_err set_sysreg_bits(uc_engine *uc, int op0, int op1, int crn, int crm, int op2, uint64_t bits) {
+	uc_arm64_cp_reg r = sysreg(op0, op1, crn, crm, op2);
 	uc_err err = uc_reg_read(uc, UC_ARM64_REG_CP_REG, &r);
 	if (err != UC_ERR_OK) {
 		return err;
 	}
-	r.val = (r.val | set) & ~clear;
+	r.val |= bits;
 	return uc_reg_write(uc, UC_ARM64_REG_CP_REG, &r);
-}
-
-uc_err gre_read_sysreg(uc_engine *uc, int op0, int op1, int crn, int crm, int op2, uint64_t *val) {
-	uc_arm64_cp_reg r = {0};
-	r.op0 = op0;
-	r.op1 = op1;
-	r.crn = crn;
-	r.crm = crm;
-	r.op2 = op2;
-	uc_err err = uc_reg_read(uc, UC_ARM64_REG_CP_REG, &r);
-	*val = r.val;
-	return err;
 }
 
 // enter_el0 moves an AArch64 engine from EL1, where Unicorn starts it, to
@@ -655,19 +657,11 @@ static uc_err enter_el0(gre_state *st) {
 	uc_err err;
 	if ((err = uc_reg_write(uc, UC_ARM64_REG_CPACR_EL1, &cpacr)) != UC_ERR_OK ||
 	    (err = uc_reg_write(uc, UC_ARM64_REG_PSTATE, &pstate)) != UC_ERR_OK ||
-	    (err = write_sysreg(uc, 3, 0, 14, 1, 0, 1ull << 1, 0)) != UC_ERR_OK ||
-	    (err = write_sysreg(uc, 3, 0, 1, 0, 0, (1ull << 14) | (1ull << 15) | (1ull << 16) | (1ull << 18) | (1ull << 26), 0)) != UC_ERR_OK) {
+	    (err = set_sysreg_bits(uc, 3, 0, 14, 1, 0, 1ull << 1)) != UC_ERR_OK ||
+	    (err = set_sysreg_bits(uc, 3, 0, 1, 0, 0, (1ull << 14) | (1ull << 15) | (1ull << 16) | (1ull << 18) | (1ull << 26))) != UC_ERR_OK) {
 		return err;
 	}
-	uc_arm64_cp_reg frq = {0};
-	frq.op0 = 3;
-	frq.op1 = 3;
-	frq.crn = 14;
-	if ((err = uc_reg_read(uc, UC_ARM64_REG_CP_REG, &frq)) != UC_ERR_OK) {
-		return err;
-	}
-	st->cntfrq = frq.val;
-	return UC_ERR_OK;
+	return gre_read_sysreg(uc, 3, 3, 14, 0, 0, &st->cntfrq); // CNTFRQ_EL0
 }
 
 uc_err gre_enter_user_mode(gre_state *st, uint64_t scratch) {
