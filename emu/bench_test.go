@@ -135,6 +135,8 @@ func BenchmarkWorkloads(b *testing.B) {
 		{"sha", []string{"16"}},
 		{"mapgc", []string{"4"}},
 		{"pingpong", []string{"100000"}},
+		// mprotect page by page over 30,000 pages, then all at once.
+		{"manymaps", []string{"30000"}},
 	}
 	for _, w := range workloads {
 		for _, a := range arch.All() {

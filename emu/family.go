@@ -1,7 +1,6 @@
 package emu
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -33,9 +32,6 @@ type family struct {
 	gone uint64
 	// started counts the child processes started (fork, vfork, clone).
 	started int
-	// ctx is the context of the Run in progress: long memory operations
-	// give up when it ends (see addressSpace.interrupted).
-	ctx context.Context
 }
 
 // allStopped reports whether every running process is stopped by a
@@ -47,12 +43,6 @@ func (f *family) allStopped() bool {
 		}
 	}
 	return len(f.procs) > 0
-}
-
-// interrupted reports whether the Run in progress has been asked to stop:
-// its context ended, or Close waits for it.
-func (f *family) interrupted() bool {
-	return (f.ctx != nil && f.ctx.Err() != nil) || f.root.closing.Load()
 }
 
 // maxProcesses bounds the processes with an address space (and an

@@ -7,53 +7,44 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/gorunemu/gorunemu/arch"
 	"github.com/gorunemu/gorunemu/emu/unicorn"
 	"github.com/gorunemu/gorunemu/syscalls"
 )
 
-// chunk is one host allocation backing guest memory. Mappings split from
-// the same guest mapping share it; it is returned to the OS when no
-// mapping uses any of it.
-type chunk struct {
-	mem  []byte
-	live uint64 // bytes still mapped in the guest
-}
-
-// mapping is one guest region backed by host memory, so Go reads and
-// writes guest memory without cgo calls. Accessible mappings are mirrored
-// 1:1 by Unicorn regions. PROT_NONE ones are not given to Unicorn at all:
-// the guest cannot touch them either way, and Unicorn 2.0.1 flushes its TLB
-// page by page over a whole region whenever part of it is unmapped or
-// reprotected, which for Go's 512 MiB reservations costs seconds.
+// mapping is one guest mapping. Its memory, if it has any, is a run of
+// engine memory (engineMem) that Go reads and writes directly; the
+// engine's page table points the guest's pages at it with the mapping's
+// protection.
 type mapping struct {
 	start, end uint64
 	prot       syscalls.Prot
 	name       string
 	offset     uint64 // file offset, for file-backed segments
-	host       []byte // len == end-start
-	chunk      *chunk
-	coff       uint64 // where host starts in chunk.mem
-	// filled: the host memory holds data (a file's) although the guest
-	// may not touch it (PROT_NONE), so it counts against the limit.
-	filled bool
+	// phys is the engine address of host; both are zero for a mapping
+	// without memory (a PROT_NONE reservation), which reads as zeros.
+	phys uint64
+	host []byte // len == end-start, or nil
+	// code: the mapping was executable at some time, so the engine may
+	// hold translated code from its memory.
+	code bool
 }
 
-// counts reports whether m's host memory counts against the memory limit:
-// the guest can touch it, or it was filled.
-func (m *mapping) counts() bool { return m.prot != syscalls.PROT_NONE || m.filled }
+// counts reports whether m's memory counts against the memory limit: any
+// memory it holds does, even if the guest cannot touch it now.
+func (m *mapping) counts() bool { return m.host != nil }
 
 // addressSpace is the guest's memory: Linux mmap/munmap/mprotect/brk
-// semantics on top of Unicorn regions.
+// semantics, kept in maps and mirrored into the engine's page table.
 type addressSpace struct {
 	eng      *unicorn.Engine
+	mem      *engineMem
 	page     uint64
 	top      uint64 // first address past user space (TASK_SIZE)
 	mmapBase uint64 // top-down search starts below this
 	maps     []*mapping
-	// committed counts the bytes of accessible mappings: what the guest
-	// can touch, so what the memory limit bounds. PROT_NONE reservations
-	// (Go reserves over a GiB of address space at startup) are free.
+	// committed counts the bytes of memory the mappings hold: what the
+	// memory limit bounds. PROT_NONE reservations (Go reserves over a GiB
+	// of address space at startup) hold none.
 	committed uint64
 	limit     uint64 // 0: none, else for all processes of the family
 	// elsewhere counts what the family's other processes have committed.
@@ -63,44 +54,30 @@ type addressSpace struct {
 	limitHit bool
 	brkStart uint64
 	brk      uint64
-	// interrupted, if set, reports that the run is to stop: a change of
-	// thousands of engine regions (seconds with Unicorn) gives up then
-	// with errInterrupted, leaving the engine out of step with maps.
-	interrupted func() bool
-	// regions counts the accessible mappings, each an engine region (a
-	// mapping split but not yet changed counts twice: an upper bound);
-	// maxRegions bounds it (0: no bound). See regionLimit.
-	regions, maxRegions int
+	maxMaps  int // maxMaps, or less in tests
 }
 
-// errInterrupted is what a memory operation returns when it gave up
-// halfway because the run is to stop: the process cannot go on after it.
-var errInterrupted = errors.New("emu: the run stopped inside a change of thousands of mappings; the process cannot continue")
+// maxMaps is how many mappings a guest may hold: Linux's default
+// vm.max_map_count. Past it mmap, mprotect and munmap fail with ENOMEM.
+const maxMaps = 65530
 
-// regionLimit is how many accessible mappings a guest may have. Each is a
-// Unicorn region, and Unicorn's physical memory map holds fewer than
-// TARGET_PAGE_SIZE sections, then aborts the host program: 1024 on arm64,
-// whose smallest page is 1 KiB (measured: 1,000 alternating regions run,
-// 1,050 abort), 4096 on x86. Past the bound mmap and mprotect fail with
-// ENOMEM, as Linux's do past vm.max_map_count; Go programs use a few
-// dozen.
-func regionLimit(a *arch.Arch) int {
-	switch a.Name {
-	case "arm64":
-		return 900
-	case "amd64":
-		return 3600
+// roomFor reports whether n more mappings fit.
+func (as *addressSpace) roomFor(n int) bool { return len(as.maps)+n <= as.maxMaps }
+
+// splits counts the mappings that a change of [addr, end) cuts in two.
+func (as *addressSpace) splits(addr, end uint64) int {
+	n := 0
+	if m := as.lookup(addr); m != nil && m.start < addr {
+		n++
 	}
-	panic("emu: no region limit for arch " + a.Name)
-}
-
-// roomFor reports whether n more accessible mappings fit.
-func (as *addressSpace) roomFor(n int) bool {
-	return as.maxRegions == 0 || as.regions+n <= as.maxRegions
+	if m := as.lookup(end); m != nil && m.start < end {
+		n++
+	}
+	return n
 }
 
 func newAddressSpace(eng *unicorn.Engine, page, top, mmapBase, limit uint64) *addressSpace {
-	return &addressSpace{eng: eng, page: page, top: top, mmapBase: mmapBase, limit: limit}
+	return &addressSpace{eng: eng, mem: newEngineMem(eng, page, limit), page: page, top: top, mmapBase: mmapBase, limit: limit, maxMaps: maxMaps}
 }
 
 func (as *addressSpace) pageUp(x uint64) uint64   { return (x + as.page - 1) &^ (as.page - 1) }
@@ -120,6 +97,24 @@ func ucProt(p syscalls.Prot) unicorn.Prot {
 		u |= unicorn.ProtExec
 	}
 	return u
+}
+
+// sync copies the mappings over [start, end) into the engine's page
+// table; a mapping that straddles an end goes in clipped, as the engine
+// keeps its entry's outer part.
+func (as *addressSpace) sync(start, end uint64) error {
+	var pages []unicorn.Page
+	for i := as.find(start); i < len(as.maps) && as.maps[i].start < end; i++ {
+		m := as.maps[i]
+		lo, hi := max(m.start, start), min(m.end, end)
+		p := unicorn.Page{Start: lo, End: hi, Prot: ucProt(m.prot)}
+		if m.host != nil {
+			p.Phys = m.phys + (lo - m.start)
+			p.Host = m.host[lo-m.start : hi-m.start]
+		}
+		pages = append(pages, p)
+	}
+	return as.eng.SetPages(start, end, pages)
 }
 
 // find returns the index of the first mapping that ends after addr.
@@ -143,9 +138,11 @@ func (as *addressSpace) free(start, end uint64) bool {
 }
 
 // mmap implements the placement rules of mmap(2) for anonymous memory.
-// syscalls.Mmap has checked r's arguments (see MapRequest).
+// syscalls.Mmap has checked r's arguments (see MapRequest). A PROT_NONE
+// mapping gets memory only if it is to be filled (with a file's data).
 func (as *addressSpace) mmap(r syscalls.MapRequest) (uint64, error) {
 	length := r.Length
+	withMem := r.Prot != syscalls.PROT_NONE || r.Filled
 	var addr uint64
 	switch r.Mode {
 	case syscalls.MapFixed, syscalls.MapNoReplace:
@@ -153,10 +150,10 @@ func (as *addressSpace) mmap(r syscalls.MapRequest) (uint64, error) {
 		if r.Mode == syscalls.MapNoReplace && !as.free(addr, addr+length) {
 			return 0, syscalls.EEXIST
 		}
-		if err := as.checkLimit(addr, length, r.Prot != syscalls.PROT_NONE || r.Filled); err != nil {
+		if err := as.checkLimit(addr, length, withMem); err != nil {
 			return 0, err
 		}
-		if r.Prot != syscalls.PROT_NONE && !as.roomFor(2) { // a split, and the new one
+		if !as.roomFor(as.splits(addr, addr+length) + 1) {
 			return 0, syscalls.ENOMEM
 		}
 		if err := as.unmap(addr, length); err != nil {
@@ -165,39 +162,23 @@ func (as *addressSpace) mmap(r syscalls.MapRequest) (uint64, error) {
 	default:
 		var ok bool
 		addr, ok = as.place(as.pageUp(r.Addr), length)
-		if !ok {
+		if !ok || !as.roomFor(1) {
 			return 0, syscalls.ENOMEM
 		}
-		if err := as.checkLimit(addr, length, r.Prot != syscalls.PROT_NONE || r.Filled); err != nil {
+		if err := as.checkLimit(addr, length, withMem); err != nil {
 			return 0, err
 		}
-		if r.Prot != syscalls.PROT_NONE && !as.roomFor(1) {
-			return 0, syscalls.ENOMEM
-		}
 	}
-	if err := as.mapNew(addr, length, r.Prot, r.Name); err != nil {
+	if err := as.mapNew(addr, length, r.Prot, r.Name, withMem); err != nil {
 		return 0, err
-	}
-	if r.Filled {
-		as.markFilled(as.lookup(addr))
 	}
 	return addr, nil
 }
 
-// markFilled records that m's host memory holds data, counting it
-// against the limit if it did not count already.
-func (as *addressSpace) markFilled(m *mapping) {
-	if !m.counts() {
-		as.committed += m.end - m.start
-	}
-	m.filled = true
-}
-
-// checkLimit fails with ENOMEM if mapping [addr, addr+length) with host
-// memory that counts (accessible, or filled with a file's data), replacing
-// what is there, would pass the memory limit.
-func (as *addressSpace) checkLimit(addr, length uint64, counts bool) error {
-	if as.limit == 0 || !counts {
+// checkLimit fails with ENOMEM if mapping [addr, addr+length), with memory
+// if withMem, replacing what is there, would pass the memory limit.
+func (as *addressSpace) checkLimit(addr, length uint64, withMem bool) error {
+	if !withMem {
 		return nil
 	}
 	replaced := uint64(0)
@@ -207,11 +188,20 @@ func (as *addressSpace) checkLimit(addr, length uint64, counts bool) error {
 			replaced += hi - lo
 		}
 	}
+	return as.checkGrowth(length, replaced)
+}
+
+// checkGrowth fails with ENOMEM if adding bytes of memory while freeing
+// freed would pass the memory limit.
+func (as *addressSpace) checkGrowth(bytes, freed uint64) error {
+	if as.limit == 0 {
+		return nil
+	}
 	others := uint64(0)
 	if as.elsewhere != nil {
 		others = as.elsewhere()
 	}
-	if others+as.committed-replaced+length > as.limit {
+	if others+as.committed-freed+bytes > as.limit {
 		as.limitHit = true
 		return syscalls.ENOMEM
 	}
@@ -261,35 +251,56 @@ func (as *addressSpace) place(hint, length uint64) (uint64, bool) {
 	}
 }
 
-// mapNew maps fresh zeroed memory at [addr, addr+length), which must be free.
-func (as *addressSpace) mapNew(addr, length uint64, prot syscalls.Prot, name string) error {
-	mem, err := unix.Mmap(-1, 0, int(length), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_NORESERVE)
-	if err != nil {
-		return fmt.Errorf("emu: host memory for [%#x, %#x): %w", addr, addr+length, err)
-	}
-	if prot != syscalls.PROT_NONE {
-		if err := as.eng.MapPtr(addr, mem, ucProt(prot)); err != nil {
-			if uerr := unix.Munmap(mem); uerr != nil {
-				return fmt.Errorf("%w (and freeing host memory: %v)", err, uerr)
-			}
+// mapNew maps [addr, addr+length), which must be free: fresh zeroed
+// memory if withMem, else none (a reservation).
+func (as *addressSpace) mapNew(addr, length uint64, prot syscalls.Prot, name string, withMem bool) error {
+	m := &mapping{start: addr, end: addr + length, prot: prot, name: name, code: prot&syscalls.PROT_EXEC != 0}
+	if withMem {
+		if err := as.back(m); err != nil {
 			return err
 		}
 	}
-	m := &mapping{start: addr, end: addr + length, prot: prot, name: name, host: mem, chunk: &chunk{mem: mem, live: length}}
 	i := as.find(addr)
 	as.maps = append(as.maps, nil)
 	copy(as.maps[i+1:], as.maps[i:])
 	as.maps[i] = m
-	if prot != syscalls.PROT_NONE {
-		as.committed += length
-		as.regions++
+	return as.sync(m.start, m.end)
+}
+
+// back gives m, which has none, zeroed memory.
+func (as *addressSpace) back(m *mapping) error {
+	phys, host, err := as.mem.alloc(m.end - m.start)
+	if err != nil {
+		if errors.Is(err, syscalls.ENOMEM) {
+			as.limitHit = as.limit > 0
+		}
+		return err
 	}
+	m.phys, m.host = phys, host
+	as.committed += m.end - m.start
 	return nil
 }
 
+// backPages gives the pages of [addr, end), inside one mapping without
+// memory, zeroed memory of their own.
+func (as *addressSpace) backPages(addr, end uint64) error {
+	lo, hi := as.pageDown(addr), as.pageUp(end)
+	if err := as.checkGrowth(hi-lo, 0); err != nil {
+		return err
+	}
+	if !as.roomFor(as.splits(lo, hi)) {
+		return syscalls.ENOMEM
+	}
+	i, _ := as.span(lo, hi)
+	if err := as.back(as.maps[i]); err != nil {
+		return err
+	}
+	return as.sync(lo, hi)
+}
+
 // split cuts the mapping holding addr in two at addr (a page boundary), so
-// that range operations apply to whole mappings. Unicorn splits its own
-// region when the range operation reaches it.
+// that range operations apply to whole mappings. The engine's page table
+// is brought in step by the operation's sync.
 func (as *addressSpace) split(addr uint64) {
 	i := as.find(addr)
 	if i == len(as.maps) || as.maps[i].start >= addr {
@@ -297,11 +308,12 @@ func (as *addressSpace) split(addr uint64) {
 	}
 	m := as.maps[i]
 	off := addr - m.start
-	right := &mapping{start: addr, end: m.end, prot: m.prot, name: m.name, offset: m.offset + off, host: m.host[off:], chunk: m.chunk, coff: m.coff + off, filled: m.filled}
-	if m.prot != syscalls.PROT_NONE {
-		as.regions++
+	right := &mapping{start: addr, end: m.end, prot: m.prot, name: m.name, offset: m.offset + off, code: m.code}
+	if m.host != nil {
+		right.phys, right.host = m.phys+off, m.host[off:]
+		m.host = m.host[:off]
 	}
-	m.end, m.host = addr, m.host[:off:off]
+	m.end = addr
 	as.maps = append(as.maps, nil)
 	copy(as.maps[i+2:], as.maps[i+1:])
 	as.maps[i+1] = right
@@ -323,33 +335,40 @@ func (as *addressSpace) span(addr, end uint64) (int, int) {
 // unmap removes whole pages of [addr, addr+length); holes are fine.
 func (as *addressSpace) unmap(addr, length uint64) error {
 	end := addr + as.pageUp(length)
+	if !as.roomFor(as.splits(addr, end) - 1) {
+		return syscalls.ENOMEM // a hole in one mapping makes two of it
+	}
 	i, j := as.span(addr, end)
+	var first error
 	for _, m := range as.maps[i:j] {
-		if m.prot != syscalls.PROT_NONE {
-			if err := as.eng.Unmap(m.start, m.end-m.start); err != nil {
-				return err
-			}
-			as.regions--
-		}
-		if err := as.release(m); err != nil {
-			return err
+		if err := as.release(m); err != nil && first == nil {
+			first = err
 		}
 	}
 	as.maps = append(as.maps[:i], as.maps[j:]...)
-	return nil
+	if err := as.sync(addr, end); err != nil {
+		return err
+	}
+	return first
 }
 
-// release gives a removed mapping's host memory back to the OS.
+// release gives a removed mapping's memory back, first dropping any code
+// the engine translated from it (its engine addresses will hold other
+// contents).
 func (as *addressSpace) release(m *mapping) error {
+	if m.host == nil {
+		return nil
+	}
 	size := m.end - m.start
-	if m.counts() {
-		as.committed -= size
+	as.committed -= size
+	if m.code {
+		if err := as.eng.DiscardCode(m.phys, size); err != nil {
+			return err
+		}
 	}
-	m.chunk.live -= size
-	if m.chunk.live == 0 {
-		return unix.Munmap(m.chunk.mem)
-	}
-	return unix.Madvise(m.host, unix.MADV_DONTNEED)
+	err := as.mem.release(m.phys, size)
+	m.phys, m.host = 0, nil
+	return err
 }
 
 // covered reports whether every page of [addr, end) is mapped.
@@ -364,109 +383,64 @@ func (as *addressSpace) covered(addr, end uint64) bool {
 }
 
 // protect changes the protection of [addr, addr+length); ENOMEM if a page
-// in it is unmapped (checked before anything changes). Like Linux's
-// vma_merge, the pieces that end up alike and adjacent (same protection,
-// name and host memory, as pieces of one mmap are) become one mapping
-// again, and one engine region: a guest that protects page by page and
-// then the whole range does not leave thousands of regions behind, which
-// cost Unicorn time on every change and, past a few thousand on arm64,
-// abort it.
+// in it is unmapped (checked before anything changes). Pieces of a
+// reservation made accessible get zeroed memory. Like Linux's vma_merge,
+// the pieces that end up alike and adjacent (same protection, name and
+// contiguous memory, as pieces of one mmap are) become one mapping again.
 func (as *addressSpace) protect(addr, length uint64, prot syscalls.Prot) error {
 	end := addr + as.pageUp(length)
 	if !as.covered(addr, end) {
 		return syscalls.ENOMEM
 	}
-	if err := as.checkLimit(addr, end-addr, prot != syscalls.PROT_NONE); err != nil {
+	need := uint64(0)
+	if prot != syscalls.PROT_NONE {
+		for i := as.find(addr); i < len(as.maps) && as.maps[i].start < end; i++ {
+			if m := as.maps[i]; m.host == nil {
+				need += min(m.end, end) - max(m.start, addr)
+			}
+		}
+	}
+	if err := as.checkGrowth(need, 0); err != nil {
 		return err
 	}
-	i, j := as.span(addr, end)
-	// The neighbours join in if they will merge with the range's ends.
-	lo, hi := i, j
-	if lo > 0 && mergeable(as.maps[lo-1], as.maps[lo], as.maps[lo-1].prot, prot) {
-		lo--
-	}
-	if hi < len(as.maps) && mergeable(as.maps[hi-1], as.maps[hi], prot, as.maps[hi].prot) {
-		hi++
-	}
-	// Count the regions before and after, and refuse before changing
-	// anything if there would be too many.
-	after := func(k int) syscalls.Prot {
-		if k >= i && k < j {
-			return prot
-		}
-		return as.maps[k].prot
-	}
-	before, runs := 0, 0
-	for k := lo; k < hi; k++ {
-		if as.maps[k].prot != syscalls.PROT_NONE {
-			before++
-		}
-		if after(k) != syscalls.PROT_NONE && (k == lo || !mergeable(as.maps[k-1], as.maps[k], after(k-1), after(k))) {
-			runs++
-		}
-	}
-	if as.maxRegions > 0 && as.regions+runs-before > as.maxRegions {
-		// Undo the splits: the engine still has the pieces as one.
-		as.rejoin(max(i-1, 0), min(j+1, len(as.maps)))
+	if !as.roomFor(as.splits(addr, end)) {
 		return syscalls.ENOMEM
 	}
+	i, j := as.span(addr, end)
+	var failed error
 	for _, m := range as.maps[i:j] {
-		now := prot != syscalls.PROT_NONE || m.filled
-		switch {
-		case !m.counts() && now:
-			as.committed += m.end - m.start
-		case m.counts() && !now:
-			as.committed -= m.end - m.start
-		}
-	}
-	for k, m := range as.maps[lo:hi] {
-		if k%64 == 63 && as.interrupted != nil && as.interrupted() {
-			return errInterrupted
-		}
-		if m.prot != syscalls.PROT_NONE {
-			if err := as.eng.Unmap(m.start, m.end-m.start); err != nil {
-				return err
+		if prot != syscalls.PROT_NONE && m.host == nil {
+			if err := as.back(m); err != nil {
+				failed = err // Linux too may leave a part changed
+				break
 			}
 		}
-	}
-	for _, m := range as.maps[i:j] {
 		m.prot = prot
-	}
-	// Count the accessible pieces as regions; rejoin takes back those
-	// that merge, leaving runs of them.
-	as.regions -= before
-	for _, m := range as.maps[lo:hi] {
-		if m.prot != syscalls.PROT_NONE {
-			as.regions++
+		if prot&syscalls.PROT_EXEC != 0 {
+			m.code = true
 		}
 	}
+	// The neighbours join in if they merge with the range's ends.
+	lo, hi := max(i-1, 0), min(j+1, len(as.maps))
 	hi = as.rejoin(lo, hi)
-	for _, m := range as.maps[lo:hi] {
-		if m.prot != syscalls.PROT_NONE {
-			if err := as.eng.MapPtr(m.start, m.host, ucProt(m.prot)); err != nil {
-				return err
-			}
-		}
+	if err := as.sync(as.maps[lo].start, as.maps[hi-1].end); err != nil {
+		return err
 	}
-	return nil
+	return failed
 }
 
 // rejoin merges the alike neighbours among maps[lo:hi] into one mapping
-// each, counting one region less for each accessible one absorbed, and
-// returns where the range now ends. It changes no engine region: after a
-// split that no change followed, the engine has the pieces as one already;
-// protect maps the merged ones afresh.
+// each and returns where the range now ends.
 func (as *addressSpace) rejoin(lo, hi int) int {
 	out := as.maps[:lo]
 	for _, m := range as.maps[lo:hi] {
-		if n := len(out); n > lo && mergeable(out[n-1], m, out[n-1].prot, m.prot) {
+		if n := len(out); n > lo && mergeable(out[n-1], m) {
 			last := out[n-1]
 			last.end = m.end
-			size := last.end - last.start
-			last.host = last.chunk.mem[last.coff : last.coff+size : last.coff+size]
-			if m.prot != syscalls.PROT_NONE {
-				as.regions--
+			if last.host != nil {
+				last.host = last.host[:last.end-last.start] // contiguous: see mergeable
 			}
+			last.code = last.code || m.code
 			continue
 		}
 		out = append(out, m)
@@ -476,12 +450,18 @@ func (as *addressSpace) rejoin(lo, hi int) int {
 	return end
 }
 
-// mergeable reports whether b can join a, which precedes it, when they
-// have protections aProt and bProt: the same, adjacent, alike, and backed
-// by adjacent host memory of one chunk.
-func mergeable(a, b *mapping, aProt, bProt syscalls.Prot) bool {
-	return aProt == bProt && a.filled == b.filled && a.end == b.start && a.chunk == b.chunk && a.coff+(a.end-a.start) == b.coff &&
-		a.name == b.name && a.offset+(a.end-a.start) == b.offset
+// mergeable reports whether b can join a, which precedes it: the same
+// protection and name, adjacent, and both without memory or with
+// contiguous memory of one arena (see engineMem.grow).
+func mergeable(a, b *mapping) bool {
+	size := a.end - a.start
+	if a.prot != b.prot || a.end != b.start || a.name != b.name || a.offset+size != b.offset {
+		return false
+	}
+	if a.host == nil || b.host == nil {
+		return a.host == nil && b.host == nil
+	}
+	return a.phys+size == b.phys && uint64(cap(a.host)) >= size+(b.end-b.start)
 }
 
 // discard makes [addr, addr+length) read as zero (MADV_DONTNEED).
@@ -492,6 +472,9 @@ func (as *addressSpace) discard(addr, length uint64) error {
 	}
 	for i := as.find(addr); i < len(as.maps) && as.maps[i].start < end; i++ {
 		m := as.maps[i]
+		if m.host == nil {
+			continue
+		}
 		lo, hi := max(m.start, addr), min(m.end, end)
 		if err := unix.Madvise(m.host[lo-m.start:hi-m.start], unix.MADV_DONTNEED); err != nil {
 			return fmt.Errorf("emu: discard [%#x, %#x): %w", lo, hi, err)
@@ -512,7 +495,7 @@ func (as *addressSpace) setBrk(addr uint64) uint64 {
 		if !as.free(oldTop, newTop) || as.checkLimit(oldTop, newTop-oldTop, true) != nil {
 			return as.brk
 		}
-		if err := as.mapNew(oldTop, newTop-oldTop, syscalls.PROT_READ|syscalls.PROT_WRITE, "[heap]"); err != nil {
+		if err := as.mapNew(oldTop, newTop-oldTop, syscalls.PROT_READ|syscalls.PROT_WRITE, "[heap]", true); err != nil {
 			return as.brk
 		}
 	case newTop < oldTop:
@@ -550,16 +533,48 @@ func (as *addressSpace) copyGuest(addr uint64, b []byte, write, force bool) erro
 			return syscalls.EFAULT
 		}
 		n := min(uint64(len(b)), m.end-addr)
-		h := m.host[addr-m.start : addr-m.start+n]
-		if write {
-			copy(h, b[:n])
-		} else {
-			copy(b[:n], h)
+		switch {
+		case m.host == nil && !write: // a reservation reads as zeros
+			clear(b[:n])
+		case m.host == nil:
+			// A forced write (a debugger's) into a reservation: the
+			// pages written get memory, and the loop goes on with them.
+			if err := as.backPages(addr, addr+n); err != nil {
+				return err
+			}
+			continue
+		case write:
+			copy(m.host[addr-m.start:], b[:n])
+			// The engine does not see host-side stores: code it
+			// translated from these bytes goes.
+			if m.code {
+				if err := as.eng.DiscardCode(m.phys+addr-m.start, n); err != nil {
+					return err
+				}
+			}
+		default:
+			copy(b[:n], m.host[addr-m.start:addr-m.start+n])
 		}
 		b = b[n:]
 		addr += n
 	}
 	return nil
+}
+
+// copyFrom gives as, which is empty, a copy of every mapping of src (for
+// fork), with the pages src has touched copied.
+func (as *addressSpace) copyFrom(src *addressSpace) error {
+	for _, m := range src.maps {
+		c := &mapping{start: m.start, end: m.end, prot: m.prot, name: m.name, offset: m.offset, code: m.code}
+		if m.host != nil {
+			if err := as.back(c); err != nil {
+				return err
+			}
+			copyTouched(c.host, m.host, int(as.page))
+		}
+		as.maps = append(as.maps, c)
+	}
+	return as.sync(0, ^uint64(0))
 }
 
 // list returns the mappings for /proc/self/maps, merging pieces that differ
@@ -582,17 +597,6 @@ func (as *addressSpace) list() []syscalls.Mapping {
 // close returns all host memory; the engine must be closed already or
 // about to be, since its regions point into it.
 func (as *addressSpace) close() error {
-	var first error
-	seen := map[*chunk]bool{}
-	for _, m := range as.maps {
-		if seen[m.chunk] {
-			continue
-		}
-		seen[m.chunk] = true
-		if err := unix.Munmap(m.chunk.mem); err != nil && first == nil {
-			first = err
-		}
-	}
 	as.maps = nil
-	return first
+	return as.mem.close()
 }

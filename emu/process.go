@@ -263,6 +263,10 @@ func newEmpty(img *loader.Image, cfg Config, fam *family) (_ *Process, err error
 	if err != nil {
 		return nil, err
 	}
+	if err := eng.UsePageTable(); err != nil {
+		eng.Close()
+		return nil, err
+	}
 	p := &Process{
 		img:     img,
 		arch:    a,
@@ -278,13 +282,11 @@ func newEmpty(img *loader.Image, cfg Config, fam *family) (_ *Process, err error
 	}
 	p.fam = fam
 	p.mem.elsewhere = func() uint64 { return fam.committedExcept(p) }
-	p.mem.interrupted = fam.interrupted
 	defer func() {
 		if err != nil {
 			p.closeEngine()
 		}
 	}()
-	p.mem.maxRegions = regionLimit(a)
 	if p.cpu, err = GuestCPU(a); err != nil {
 		return nil, err
 	}
@@ -318,16 +320,8 @@ func (p *Process) fork(parent *Thread, r syscalls.CloneRequest) (_ *Thread, err 
 		}
 	}()
 	q.stack, q.kernel = p.stack, r.Process
-	for _, m := range p.mem.maps {
-		if err := q.mem.mapNew(m.start, m.end-m.start, m.prot, m.name); err != nil {
-			return nil, err
-		}
-		c := q.mem.lookup(m.start)
-		copyTouched(c.host, m.host, int(p.arch.PageSize))
-		c.offset = m.offset
-		if m.filled {
-			q.mem.markFilled(c)
-		}
+	if err := q.mem.copyFrom(p.mem); err != nil {
+		return nil, err
 	}
 	q.mem.brkStart, q.mem.brk = p.mem.brkStart, p.mem.brk
 	// The parent is loaded in its engine: its registers go to the child's
@@ -363,7 +357,6 @@ func (p *Process) become(q *Process) error {
 	}
 	p.img, p.cpu, p.cfg, p.eng, p.mem, p.stack = q.img, q.cpu, q.cfg, q.eng, q.mem, q.stack
 	p.mem.elsewhere = func() uint64 { return p.fam.committedExcept(p) }
-	p.mem.interrupted = p.fam.interrupted
 	p.threads, p.active, p.cur = nil, nil, nil
 	p.futexes, p.until = map[uint64][]*Thread{}, map[uint64]bool{}
 	return err
@@ -458,7 +451,7 @@ func (p *Process) mapImage() error {
 			start += as.page
 		}
 		if start < end {
-			if err := as.mapNew(start, end-start, prot, p.exePath()); err != nil {
+			if err := as.mapNew(start, end-start, prot, p.exePath(), true); err != nil {
 				return fmt.Errorf("emu: segment %d: %w", s.Index, err)
 			}
 		}
@@ -497,7 +490,7 @@ func (p *Process) mapStack() error {
 	if uint64(len(st.Data)) > a.StackSize {
 		return fmt.Errorf("emu: initial stack of %d bytes exceeds the %d-byte stack", len(st.Data), a.StackSize)
 	}
-	if err := p.mem.mapNew(a.StackTop-a.StackSize, a.StackSize, syscalls.PROT_READ|syscalls.PROT_WRITE, "[stack]"); err != nil {
+	if err := p.mem.mapNew(a.StackTop-a.StackSize, a.StackSize, syscalls.PROT_READ|syscalls.PROT_WRITE, "[stack]", true); err != nil {
 		return err
 	}
 	return p.mem.write(st.Low, st.Data, false)

@@ -110,8 +110,6 @@ func (p *Process) runSafely(ctx context.Context) (r *StopReason, err error) {
 		p.broken = ie
 		r, err = nil, ie
 	}()
-	p.fam.ctx = ctx
-	defer func() { p.fam.ctx = nil }()
 	r, err = p.run(ctx)
 	if err != nil {
 		// The guest is mid-syscall or worse: running it on would give it
@@ -167,18 +165,6 @@ func (p *Process) run(ctx context.Context) (*StopReason, error) {
 		rotate = false
 		f.cur = t
 		r, yield, err := t.p.step(t, &sliceLeft)
-		if errors.Is(err, errInterrupted) && p.closing.Load() {
-			return nil, ErrClosed
-		}
-		if errors.Is(err, errInterrupted) && ctx.Err() != nil {
-			// Stopped as asked, inside a syscall that cannot be resumed.
-			p.broken = err
-			kind := StopCanceled
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				kind = StopTimeout
-			}
-			return p.stopAt(t, kind), nil
-		}
 		if r != nil || err != nil {
 			return r, err
 		}

@@ -39,6 +39,7 @@ void gre_free(gre_state *st) {
 	}
 	free(st->icache);
 	free(st->cpuid);
+	free(st->vmas);
 	gre_ring_free(&st->blocks);
 	gre_ring_free(&st->insns_ring);
 	gre_ring_free(&st->regs_ring);
@@ -144,13 +145,13 @@ static void running_g(gre_state *st, gre_block *b) {
 	} else {
 		uint64_t tp = 0;
 		uc_reg_read(st->uc, st->tp_reg, &tp);
-		if (tp == 0 || uc_mem_read(st->uc, tp + (uint64_t)st->g_tls_off, &g, sizeof g) != UC_ERR_OK) {
+		if (tp == 0 || gre_vm_read(st, tp + (uint64_t)st->g_tls_off, &g, sizeof g) != 0) {
 			g = 0;
 		}
 	}
 	if (g != st->last_g) {
 		int64_t goid = -1;
-		if (g == 0 || uc_mem_read(st->uc, g + st->goid_off, &goid, sizeof goid) != UC_ERR_OK) {
+		if (g == 0 || gre_vm_read(st, g + st->goid_off, &goid, sizeof goid) != 0) {
 			goid = -1;
 		}
 		st->last_g = g;
@@ -300,9 +301,25 @@ uc_err gre_hook_insns(gre_state *st, uc_hook *h) {
 
 // Writes cannot be refused once the store has begun, so the ring keeps a
 // reserve: it asks to stop when a quarter is left and drops only if even
-// that runs out.
+// that runs out. addr is an engine address: the watches' segments say
+// which guest address it stands for.
 static void hook_write(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value, void *user) {
 	gre_state *st = user;
+	uint64_t vaddr = 0;
+	int found = 0;
+	for (int i = 0; i < st->nwatches && !found; i++) {
+		gre_watch *w = &st->watches[i];
+		for (int j = 0; j < w->nseg; j++) {
+			if (addr + (uint64_t)size > w->seg[j].pbegin && addr < w->seg[j].pend) {
+				vaddr = w->seg[j].vbegin + (addr - w->seg[j].pbegin);
+				found = 1;
+				break;
+			}
+		}
+	}
+	if (!found) {
+		return;
+	}
 	gre_ring *r = &st->writes;
 	if (r->len == r->cap) {
 		r->dropped++;
@@ -312,7 +329,7 @@ static void hook_write(uc_engine *uc, uc_mem_type type, uint64_t addr, int size,
 	uint64_t pc = 0;
 	uc_reg_read(uc, st->arch == UC_ARCH_X86 ? UC_X86_REG_RIP : UC_ARM64_REG_PC, &pc);
 	w->pc = pc;
-	w->addr = addr;
+	w->addr = vaddr;
 	w->size = (uint32_t)size;
 	w->value = (uint64_t)value;
 	w->old = 0;
@@ -327,8 +344,21 @@ static void hook_write(uc_engine *uc, uc_mem_type type, uint64_t addr, int size,
 	}
 }
 
-uc_err gre_hook_watch(gre_state *st, uc_hook *h, uint64_t begin, uint64_t end) {
-	return uc_hook_add(st->uc, h, UC_HOOK_MEM_WRITE, hook_write, st, begin, end);
+// gre_hook_watch adds [begin, end) to the watched ranges; one store hook
+// over all addresses serves them all.
+uc_err gre_hook_watch(gre_state *st, uint64_t begin, uint64_t end) {
+	if (st->nwatches == GRE_MAX_WATCHES) {
+		return UC_ERR_NOMEM;
+	}
+	gre_watch *w = &st->watches[st->nwatches++];
+	memset(w, 0, sizeof *w);
+	w->begin = begin;
+	w->end = end;
+	gre_watch_segments(st);
+	if (st->watch_hook == 0) {
+		return uc_hook_add(st->uc, &st->watch_hook, UC_HOOK_MEM_WRITE, hook_write, st, 1, 0);
+	}
+	return UC_ERR_OK;
 }
 
 // The x86 SYSCALL instruction hook runs with RIP still on the instruction;
@@ -364,6 +394,27 @@ uc_err gre_hook_intr(gre_state *st, uc_hook *h) {
 
 static bool hook_invalid_mem(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value, void *user) {
 	gre_state *st = user;
+	// With the page table, a refused page leads to the poison page (see
+	// tlb_fill): the offset in it is the offset in the refused page, and
+	// the refused page may be mapped without the access asked for.
+	if (st->paging && addr >= GRE_POISON && addr - GRE_POISON < 0x10000) {
+		addr = st->denied_page + (addr - GRE_POISON);
+		if (st->denied_mapped) {
+			switch (type) {
+			case UC_MEM_READ_UNMAPPED:
+				type = UC_MEM_READ_PROT;
+				break;
+			case UC_MEM_WRITE_UNMAPPED:
+				type = UC_MEM_WRITE_PROT;
+				break;
+			case UC_MEM_FETCH_UNMAPPED:
+				type = UC_MEM_FETCH_PROT;
+				break;
+			default:
+				break;
+			}
+		}
+	}
 	st->fault_type = type;
 	st->fault_addr = addr;
 	st->fault_size = size;

@@ -78,6 +78,27 @@ typedef struct {
 	uint32_t count; // instructions in the block
 } gre_icache_entry;
 
+// One guest mapping in the engine's page table (pagetable.c).
+typedef struct {
+	uint64_t start, end; // guest virtual [start, end)
+	uint64_t phys;       // engine (physical) address of start; 0 without memory
+	uint64_t host;       // host address of start; 0 without memory
+	uint32_t perms;      // UC_PROT_* the guest has (0: mapped, inaccessible)
+	uint32_t pad;
+} gre_vma;
+
+// A watched guest range and where its pages are in engine memory: store
+// hooks see engine (physical) addresses once the page table is in use.
+#define GRE_MAX_WATCHES 64
+#define GRE_WATCH_SEGS 4
+typedef struct {
+	uint64_t begin, end; // guest virtual [begin, end)
+	int nseg;
+	struct {
+		uint64_t pbegin, pend, vbegin;
+	} seg[GRE_WATCH_SEGS];
+} gre_watch;
+
 typedef struct gre_state {
 	uc_engine *uc;
 	int arch; // UC_ARCH_X86 or UC_ARCH_ARM64
@@ -140,6 +161,20 @@ typedef struct gre_state {
 	int regids[GRE_MAX_TRACE_REGS];
 	gre_ring regs_ring;
 	gre_ring writes;
+	gre_watch watches[GRE_MAX_WATCHES];
+	int nwatches;
+	uc_hook watch_hook; // one store hook for all watches (0: none yet)
+
+	// The guest page table: once paging is set, every guest address goes
+	// through vmas (sorted, not overlapping) on a TLB miss; before, guest
+	// addresses are engine addresses (the engine's own tests, probes).
+	int paging;
+	gre_vma *vmas;
+	size_t nvmas, capvmas;
+	// The page the TLB hook refused last, and whether it is mapped: the
+	// fault that follows reaches hook_invalid_mem at the poison page.
+	uint64_t denied_page;
+	int denied_mapped;
 } gre_state;
 
 gre_state *gre_new(uc_engine *uc, int arch);
@@ -161,10 +196,29 @@ uc_err gre_hook_invalid_insn(gre_state *st, uc_hook *h);
 uc_err gre_hook_block(gre_state *st, uc_hook *h);
 uc_err gre_hook_stop(gre_state *st, uc_hook *h, uint64_t addr);
 uc_err gre_hook_insns(gre_state *st, uc_hook *h);
-uc_err gre_hook_watch(gre_state *st, uc_hook *h, uint64_t begin, uint64_t end);
+uc_err gre_hook_watch(gre_state *st, uint64_t begin, uint64_t end);
 uc_err gre_hook_cpuid(gre_state *st, uc_hook *h);
 uc_err gre_hook_counters(gre_state *st, uc_hook *h);
 uc_err gre_hook_tsc(gre_state *st, uc_hook *h, uint64_t after);
+
+// The guest page table (pagetable.c). Engine memory lives in a few large
+// regions at engine ("physical") addresses below GRE_POISON; the guest's
+// mappings point into them, so a guest's mapping count costs the engine
+// nothing and mprotect is a table update.
+#define GRE_POISON 0xf00000000000ull
+uc_err gre_paging_start(gre_state *st);
+uc_err gre_hook_tlb(gre_state *st, uc_hook *h);
+// gre_vm_replace replaces the entries over [start, end) by in[0:n]
+// (inside it, sorted), keeping the outer parts of entries that straddle.
+int gre_vm_replace(gre_state *st, uint64_t start, uint64_t end, const gre_vma *in, size_t n);
+// gre_vm_read copies guest memory for observers (no permission check).
+int gre_vm_read(gre_state *st, uint64_t vaddr, void *buf, size_t n);
+// gre_discard_code drops translated code held in engine memory
+// [phys, phys+size), after a host-side write or before reuse.
+uc_err gre_discard_code(gre_state *st, uint64_t phys, uint64_t size);
+// gre_unmap_phys removes an engine region.
+uc_err gre_unmap_phys(gre_state *st, uint64_t phys, uint64_t size);
+void gre_watch_segments(gre_state *st);
 
 int gre_ring_alloc(gre_ring *r, size_t cap, size_t elem);
 void gre_ring_free(gre_ring *r);

@@ -428,14 +428,13 @@ func (e *Engine) Watch(begin, end uint64, capacity int) error {
 		}
 	}
 	key := [2]uint64{begin, end}
-	if _, ok := e.watch[key]; ok {
+	if e.watch[key] {
 		return nil
 	}
-	var h C.uc_hook
-	if err := ucErr(C.gre_hook_watch(e.st, &h, C.uint64_t(begin), C.uint64_t(end-1)), "watch [%#x, %#x)", begin, end); err != nil {
+	if err := ucErr(C.gre_hook_watch(e.st, C.uint64_t(begin), C.uint64_t(end)), "watch [%#x, %#x)", begin, end); err != nil {
 		return err
 	}
-	e.watch[key] = h
+	e.watch[key] = true
 	return e.flushIfStarted()
 }
 

@@ -95,7 +95,7 @@ type Engine struct {
 	arch  Arch
 	stops map[uint64]C.uc_hook
 	insn  C.uc_hook
-	watch map[[2]uint64]C.uc_hook
+	watch map[[2]uint64]bool
 	// started is set by the first Start: hooks added later need the
 	// translation cache flushed to take effect (unicorn#2200).
 	started bool
@@ -119,7 +119,7 @@ func Open(arch Arch, mode Mode, cpuModel int) (*Engine, error) {
 	if err := ucErr(C.uc_open(C.uc_arch(arch), C.uc_mode(mode), &uc), "open arch %d mode %d", arch, mode); err != nil {
 		return nil, err
 	}
-	e := &Engine{uc: uc, arch: arch, stops: map[uint64]C.uc_hook{}, watch: map[[2]uint64]C.uc_hook{}}
+	e := &Engine{uc: uc, arch: arch, stops: map[uint64]C.uc_hook{}, watch: map[[2]uint64]bool{}}
 	if cpuModel >= 0 {
 		// uc_ctl is variadic, which cgo cannot call; the wrapper is in ctl.c.
 		if err := ucErr(C.gre_set_cpu_model(uc, C.int(cpuModel)), "set cpu model %d", cpuModel); err != nil {
@@ -143,6 +143,7 @@ func Open(arch Arch, mode Mode, cpuModel int) (*Engine, error) {
 		{"invalid memory", func() C.uc_err { return C.gre_hook_invalid_mem(e.st, &h) }},
 		{"invalid instruction", func() C.uc_err { return C.gre_hook_invalid_insn(e.st, &h) }},
 		{"block", func() C.uc_err { return C.gre_hook_block(e.st, &h) }},
+		{"tlb fill", func() C.uc_err { return C.gre_hook_tlb(e.st, &h) }},
 	} {
 		if err := ucErr(add.fn(), "add %s hook", add.name); err != nil {
 			e.Close()
