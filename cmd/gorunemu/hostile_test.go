@@ -1,13 +1,17 @@
 package main
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -243,5 +247,40 @@ func TestTimeoutWithStalledStdout(t *testing.T) {
 				t.Fatal("the run waits on its stalled stdout past --timeout")
 			}
 		})
+	}
+}
+
+// TestHostMemoryBounded: whatever a guest does to make gorunemu use host
+// memory (anonymous maps, file maps, memory kept through PROT_NONE,
+// threads, descriptors on virtual files, one huge write), the peak RSS of
+// the gorunemu process stays within --max-mem plus a stated constant: what
+// gorunemu, Unicorn's translation cache and the bounded kernel state (at
+// most 4096 host files, 256 MiB of virtual file contents, of which these
+// ways use a few MiB) take besides guest memory.
+func TestHostMemoryBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds fixtures")
+	}
+	const limit = 256 << 20
+	const overhead = 96 << 20 // measured: 30 to 60 MiB
+	bin := gorunemuBinary(t)
+	for _, a := range arch.All() {
+		hog := loadertest.Build(t, "hog", a.Name)
+		for _, way := range []string{"maps", "filemaps", "protnone", "threads", "fds", "buffers"} {
+			cmd := exec.Command(bin, "exec", "--max-mem", strconv.Itoa(limit), hog, way)
+			var out, errOut bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &errOut
+			err := cmd.Run()
+			var exit *exec.ExitError
+			if err != nil && !errors.As(err, &exit) {
+				t.Fatalf("%s: %v", bin, err)
+			}
+			code := cmd.ProcessState.ExitCode()
+			// The guest either finished or met the memory limit.
+			assert.Contains(t, []int{0, exitMem}, code, "%s %s: stdout %s stderr %s", a.Name, way, out.String(), errOut.String())
+			rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10
+			assert.LessOrEqual(t, rss, int64(limit+overhead), "%s %s: peak RSS %d MiB", a.Name, way, rss>>20)
+			t.Logf("%s %-8s exit %d, peak RSS %3d MiB: %s", a.Name, way, code, rss>>20, strings.TrimSpace(out.String()))
+		}
 	}
 }
