@@ -295,9 +295,6 @@ func newEmpty(img *loader.Image, cfg Config, fam *family) (_ *Process, err error
 			return nil, err
 		}
 	}
-	if err := p.fixTSC(); err != nil {
-		return nil, err
-	}
 	// RNDR's values follow the seed; a child's (task.go) differ.
 	eng.SeedRandom(cfg.Seed)
 	return p, nil

@@ -40,6 +40,9 @@ void gre_free(gre_state *st) {
 	free(st->icache);
 	free(st->cpuid);
 	free(st->vmas);
+	if (st->exc_ctx != NULL) {
+		uc_context_free(st->exc_ctx);
+	}
 	gre_ring_free(&st->blocks);
 	gre_ring_free(&st->insns_ring);
 	gre_ring_free(&st->regs_ring);
@@ -370,11 +373,39 @@ static void hook_syscall_x86(uc_engine *uc, void *user) {
 // AArch64 exceptions arrive as interrupts; SVC is EXCP_SWI (2) and PC is
 // already past the instruction.
 #define GRE_ARM64_EXCP_SWI 2
+#define GRE_X86_EXCP_GP 13
+
+// clear_exception tells an x86 engine that the exception it raised has
+// been dealt with. QEMU counts an exception "in flight" until its handler
+// is entered through the IDT, which never happens here: the next #GP
+// would become a double fault, the one after a triple fault that halts
+// the CPU. The field is not in Unicorn's API, but it is in the CPU
+// context, at the offset find_exception_field found.
+static void clear_exception(gre_state *st) {
+	if (st->exc_ctx == NULL || uc_context_save(st->uc, st->exc_ctx) != UC_ERR_OK) {
+		return;
+	}
+	int32_t none = -1;
+	memcpy((uint8_t *)st->exc_ctx + st->exc_off, &none, sizeof none);
+	uc_context_restore(st->uc, st->exc_ctx);
+}
+#define GRE_X86_CR4_TSD (1u << 2)
+#define GRE_X86_CR4_OSFXSR (1u << 9)
+#define GRE_X86_CR4_OSXMMEXCPT (1u << 10)
+static int emulate_rdtsc(gre_state *st);
 static void hook_intr(uc_engine *uc, uint32_t intno, void *user) {
 	gre_state *st = user;
 	if (st->arch == UC_ARCH_ARM64 && intno == GRE_ARM64_EXCP_SWI) {
 		stop(st, GRE_EXIT_SYSCALL);
 		return;
+	}
+	if (st->arch == UC_ARCH_X86) {
+		// gorunemu handles the exception (a signal, or RDTSC's answer),
+		// as the kernel would: the CPU has no exception in flight.
+		clear_exception(st);
+		if (intno == GRE_X86_EXCP_GP && st->tsc_trap && emulate_rdtsc(st)) {
+			return;
+		}
 	}
 	st->intno = intno;
 	stop(st, GRE_EXIT_INTR);
@@ -522,14 +553,57 @@ static uint32_t hook_mrs(uc_engine *uc, uc_arm64_reg reg, const uc_arm64_cp_reg 
 	return 1;
 }
 
+// emulate_rdtsc answers an RDTSC or RDTSCP that faulted because CR4.TSD
+// is set (see gre_hook_counters) with the virtual counter, moves past it
+// and reports 1; anything else that raised #GP reports 0. The rest of the
+// block runs again as a block of its own, so it is counted there and not
+// twice.
+static int emulate_rdtsc(gre_state *st) {
+	uint64_t rip = 0;
+	uc_reg_read(st->uc, UC_X86_REG_RIP, &rip);
+	uint8_t b[15] = {0};
+	size_t n = 0;
+	while (n < sizeof b && gre_vm_read(st, rip + n, &b[n], 1) == 0) {
+		n++;
+	}
+	size_t i = 0;
+	// Legacy prefixes and REX change nothing for these instructions.
+	while (i < n && (b[i] == 0x66 || b[i] == 0x67 || b[i] == 0xf2 || b[i] == 0xf3 || b[i] == 0x2e || b[i] == 0x36 ||
+	                 b[i] == 0x3e || b[i] == 0x26 || b[i] == 0x64 || b[i] == 0x65 || (b[i] & 0xf0) == 0x40)) {
+		i++;
+	}
+	int rdtscp;
+	if (i + 2 <= n && b[i] == 0x0f && b[i + 1] == 0x31) {
+		rdtscp = 0;
+		i += 2;
+	} else if (i + 3 <= n && b[i] == 0x0f && b[i + 1] == 0x01 && b[i + 2] == 0xf9) {
+		rdtscp = 1;
+		i += 3;
+	} else {
+		return 0;
+	}
+	if (rdtscp) {
+		hook_rdtscp(st->uc, st);
+	} else {
+		hook_rdtsc(st->uc, st);
+	}
+	uint64_t next = rip + i;
+	gre_uncount_from(st, next);
+	uc_reg_write(st->uc, UC_X86_REG_RIP, &next);
+	return 1;
+}
+
 // gre_hook_counters installs the hooks that keep host counters and
 // randomness from the guest. Unicorn hooks RDTSC and RDTSCP from 2.1.2;
-// before, tsc_hooked stays 0 and gre_hook_tsc does what it can.
+// before, the guest runs with CR4.TSD set (gre_enter_user_mode), as a
+// Linux process after prctl(PR_SET_TSC, PR_TSC_SIGSEGV), so that both
+// fault however they are reached and emulate_rdtsc answers them.
 uc_err gre_hook_counters(gre_state *st, uc_hook *h) {
 	switch (st->arch) {
 	case UC_ARCH_X86: {
 		uc_hook tsc, tscp;
 		if (uc_hook_add(st->uc, &tsc, UC_HOOK_INSN, hook_rdtsc, st, 1, 0, UC_X86_INS_RDTSC) != UC_ERR_OK) {
+			st->tsc_trap = 1;
 			*h = 0;
 			return UC_ERR_OK;
 		}
@@ -546,20 +620,6 @@ uc_err gre_hook_counters(gre_state *st, uc_hook *h) {
 		return uc_hook_add(st->uc, h, UC_HOOK_INSN, hook_mrs, st, 1, 0, UC_ARM64_INS_MRS);
 	}
 	return UC_ERR_ARCH;
-}
-
-// hook_tsc runs on the instruction after an RDTSC or RDTSCP found in the
-// binary, for engines that cannot hook RDTSC itself (before 2.1.2), and
-// replaces the host's counter with the virtual one.
-static void hook_tsc(uc_engine *uc, uint64_t addr, uint32_t size, void *user) {
-	uint64_t tsc = virtual_tsc(user);
-	uint64_t lo = tsc & 0xffffffffu, hi = tsc >> 32;
-	uc_reg_write(uc, UC_X86_REG_RAX, &lo);
-	uc_reg_write(uc, UC_X86_REG_RDX, &hi);
-}
-
-uc_err gre_hook_tsc(gre_state *st, uc_hook *h, uint64_t after) {
-	return uc_hook_add(st->uc, h, UC_HOOK_CODE, hook_tsc, st, after, after);
 }
 
 uc_err gre_start(gre_state *st, uint64_t begin, uint64_t budget) {
@@ -662,7 +722,53 @@ static uc_err enter_ring3(uc_engine *uc, uint64_t addr) {
 	}
 	uint64_t zero = 0;
 	uc_reg_write(uc, UC_X86_REG_RSP, &zero);
-	return uc_mem_unmap(uc, addr, 0x1000);
+	return UC_ERR_OK; // the caller unmaps the page
+}
+
+// find_exception_field finds where the CPU context keeps QEMU's
+// "exception in flight" (see clear_exception): it is -1 before a #GP and
+// 13 after one, which HLT at CPL 3 raises, on the scratch page at addr.
+// If no single field behaves so, exceptions stay in flight as before.
+static void find_exception_field(gre_state *st, uint64_t addr) {
+	uc_context *before = NULL, *after = NULL;
+	uint8_t hlt = 0xf4;
+	uint64_t code = addr + 0x200;
+	if (uc_context_alloc(st->uc, &before) != UC_ERR_OK || uc_context_alloc(st->uc, &after) != UC_ERR_OK ||
+	    uc_context_save(st->uc, before) != UC_ERR_OK || uc_mem_write(st->uc, code, &hlt, 1) != UC_ERR_OK) {
+		goto out;
+	}
+	int saved_trap = st->tsc_trap;
+	st->tsc_trap = 0;
+	uc_emu_start(st->uc, code, code + 1, 0, 0); // no count: Unicorn would hook every instruction after
+	st->tsc_trap = saved_trap;
+	if (!(st->exit & GRE_EXIT_INTR) || st->intno != GRE_X86_EXCP_GP || uc_context_save(st->uc, after) != UC_ERR_OK) {
+		goto out;
+	}
+	size_t size = uc_context_size(st->uc), found = 0, at = 0;
+	for (size_t off = 0; off + 4 <= size; off += 4) {
+		int32_t a, b;
+		memcpy(&a, (uint8_t *)before + off, 4);
+		memcpy(&b, (uint8_t *)after + off, 4);
+		if (a == -1 && b == GRE_X86_EXCP_GP) {
+			found++;
+			at = off;
+		}
+	}
+	if (found == 1) {
+		st->exc_off = at;
+		st->exc_ctx = after;
+		after = NULL;
+		clear_exception(st);
+	}
+	// The registers as they were before the HLT.
+	uc_context_restore(st->uc, before);
+out:
+	if (before != NULL) {
+		uc_context_free(before);
+	}
+	if (after != NULL) {
+		uc_context_free(after);
+	}
 }
 
 // sysreg names the arm64 system register with encoding (op0, op1, CRn,
@@ -720,6 +826,19 @@ uc_err gre_enter_user_mode(gre_state *st, uint64_t scratch) {
 	case UC_ARCH_X86: {
 		st->limit = UINT64_MAX; // the block hook lets the IRETQ run
 		uc_err err = enter_ring3(st->uc, scratch);
+		if (err == UC_ERR_OK) {
+			find_exception_field(st, scratch);
+			err = uc_mem_unmap(st->uc, scratch, 0x1000);
+		}
+		if (err == UC_ERR_OK && st->tsc_trap) {
+			uint64_t cr4 = 0;
+			if ((err = uc_reg_read(st->uc, UC_X86_REG_CR4, &cr4)) == UC_ERR_OK) {
+				// Unicorn turns SSE on in the hidden flags, not in CR4,
+				// and writing CR4 recomputes them: set what Linux sets.
+				cr4 |= GRE_X86_CR4_TSD | GRE_X86_CR4_OSFXSR | GRE_X86_CR4_OSXMMEXCPT;
+				err = uc_reg_write(st->uc, UC_X86_REG_CR4, &cr4);
+			}
+		}
 		// The hooks saw the IRETQ: the guest's count starts at 0.
 		st->insns = 0;
 		st->exit = 0;

@@ -108,6 +108,11 @@ typedef struct gre_state {
 	uint64_t cntfrq;     // arm64 CNTFRQ_EL0: virtual counter ticks per second
 	uint64_t random;     // state of the seeded random source (RNDR)
 	int tsc_hooked;      // RDTSC and RDTSCP themselves are hooked (Unicorn 2.1.2+)
+	int tsc_trap;        // else they fault (CR4.TSD) and the #GP is answered
+	// x86: a context to clear QEMU's exception in flight with, and where
+	// in it the field is (see clear_exception); NULL if not found.
+	uc_context *exc_ctx;
+	size_t exc_off;
 	uint64_t limit; // stop before a block once insns >= limit (UINT64_MAX: never)
 
 	// The block that started last, for correcting the count when a stop
@@ -199,7 +204,6 @@ uc_err gre_hook_insns(gre_state *st, uc_hook *h);
 uc_err gre_hook_watch(gre_state *st, uint64_t begin, uint64_t end);
 uc_err gre_hook_cpuid(gre_state *st, uc_hook *h);
 uc_err gre_hook_counters(gre_state *st, uc_hook *h);
-uc_err gre_hook_tsc(gre_state *st, uc_hook *h, uint64_t after);
 
 // The guest page table (pagetable.c). Engine memory lives in a few large
 // regions at engine ("physical") addresses below GRE_POISON; the guest's

@@ -273,27 +273,6 @@ func (e *Engine) SetCPUID(leaves []arch.CPUIDLeaf) error {
 	return nil
 }
 
-// TSCHooked reports whether every RDTSC and RDTSCP reads the virtual
-// counter, wherever it is (Unicorn 2.1.2 and later). If not, the caller
-// finds them in the binary and FixTSC hooks what follows each.
-func (e *Engine) TSCHooked() bool { return e.st != nil && e.st.tsc_hooked != 0 }
-
-// FixTSC makes the RDTSC or RDTSCP instruction that ends just before each
-// of afters read the virtual time stamp counter. Call it before the first
-// Start, and only when TSCHooked is false.
-func (e *Engine) FixTSC(afters []uint64) error {
-	if err := e.check(); err != nil {
-		return err
-	}
-	for _, a := range afters {
-		var h C.uc_hook
-		if err := ucErr(C.gre_hook_tsc(e.st, &h, C.uint64_t(a)), "add TSC hook at %#x", a); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // SeedRandom seeds the random source that arm64's RNDR and RNDRRS read,
 // so that the same seed gives the same values.
 func (e *Engine) SeedRandom(seed uint64) {

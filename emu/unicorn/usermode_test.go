@@ -107,3 +107,22 @@ func TestUserModeARM64(t *testing.T) {
 		assert.True(t, x.Syscall, "%s runs at EL0: %v", name, x.Fault)
 	}
 }
+
+// TestX86ExceptionsDoNotNest: each #GP the guest raises is its own, as on
+// Linux, where the kernel's handler ends it. QEMU counts an exception in
+// flight until an IDT handler is entered, which never happens here, so the
+// second would become a double fault (8) and the third halt the CPU.
+func TestX86ExceptionsDoNotNest(t *testing.T) {
+	e := open(t, arch.AMD64)
+	require.NoError(t, e.Map(0x1000, 0x1000, ProtRead|ProtExec))
+	require.NoError(t, e.WriteMem(0x1000, []byte{0xf4, 0x0f, 0x31, 0x0f, 0x05})) // hlt; rdtsc; syscall
+	for i := 0; i < 4; i++ {
+		x, err := e.Start(0x1000, Unlimited)
+		require.NoError(t, err)
+		require.NotNil(t, x.Fault, "run %d", i)
+		assert.Equal(t, uint32(13), x.Fault.Intno, "run %d: #GP, not a double fault", i)
+		x, err = e.Start(0x1001, Unlimited)
+		require.NoError(t, err)
+		assert.True(t, x.Syscall, "run %d: RDTSC after a #GP: %v", i, x.Fault)
+	}
+}
