@@ -547,4 +547,24 @@ func printSummary(w io.Writer, p *emu.Process, r *emu.StopReason, g guest, elaps
 	}
 	guest := time.Duration(st.AllInsns) + st.Slept
 	fmt.Fprintf(w, "time:      %v (guest clock %v, %v of it asleep)\n", elapsed.Round(time.Millisecond), guest.Round(time.Microsecond), st.Slept.Round(time.Microsecond))
+	if peak, ok := hostPeakRSS(); ok {
+		fmt.Fprintf(w, "memory:    %d MiB of host memory at the peak (gorunemu's whole process)\n", peak>>20)
+	}
+}
+
+// hostPeakRSS returns this process's peak resident set (VmHWM). Unlike
+// getrusage's ru_maxrss it does not count what the process's parent held
+// before the exec that started it.
+func hostPeakRSS() (uint64, bool) {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, false
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			kib, err := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kib << 10, err == nil
+		}
+	}
+	return 0, false
 }

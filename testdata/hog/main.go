@@ -3,7 +3,8 @@
 // meets (the limit a real kernel would give it, too):
 //
 //	maps      maps and touches anonymous memory
-//	filemaps  maps a 16 MiB file again and again, PROT_NONE
+//	filemaps  maps a file of 16 MiB (the next argument, or a new one)
+//	          again and again, PROT_NONE
 //	threads   starts and ends 20,000 threads
 //	fds       opens /proc/self/maps until it runs out of descriptors
 //	buffers   writes one 192 MiB buffer to /dev/null
@@ -35,12 +36,8 @@ func main() {
 		}
 		fmt.Println("maps", n)
 	case "filemaps":
-		f, err := os.CreateTemp("", "hog")
+		f, err := dataFile()
 		if err != nil {
-			fmt.Println(err)
-			os.Exit(1)
-		}
-		if _, err := f.Write(make([]byte, chunk)); err != nil {
 			fmt.Println(err)
 			os.Exit(1)
 		}
@@ -101,6 +98,19 @@ func main() {
 		fmt.Println("unknown way", os.Args[1])
 		os.Exit(2)
 	}
+}
+
+// dataFile opens the file named by the second argument, or makes one.
+func dataFile() (*os.File, error) {
+	if len(os.Args) > 2 {
+		return os.Open(os.Args[2])
+	}
+	f, err := os.CreateTemp("", "hog")
+	if err != nil {
+		return nil, err
+	}
+	_, err = f.Write(make([]byte, chunk))
+	return f, err
 }
 
 // touch writes every page of b, so that it takes host memory.
