@@ -35,7 +35,7 @@ const (
 const (
 	ucArchX86       = 4  // UC_ARCH_X86
 	ucMode64        = 8  // UC_MODE_64
-	ucCPUX86Haswell = 19 // UC_CPU_X86_HASWELL
+	ucCPUX86SandyBridge = 17 // UC_CPU_X86_SANDYBRIDGE
 )
 
 // AMD64 is the x86-64 guest.
@@ -46,10 +46,16 @@ var AMD64 = &Arch{
 
 	UnicornArch: ucArchX86,
 	UnicornMode: ucMode64,
-	// Haswell is the newest model whose instructions Unicorn's TCG
-	// executes apart from AVX; the CPUID the guest sees is gorunemu's own
-	// and advertises only what runs (Arch.CPU).
-	CPUModel: ucCPUX86Haswell,
+	// Sandy Bridge is the newest Intel model without RDRAND: QEMU gates
+	// RDRAND and RDSEED on the model's features, not on the CPUID the
+	// guest sees, and answers them from the host's randomness, which
+	// Unicorn gives no way to seed. On this model both are undefined, as
+	// on a real Sandy Bridge, so every value a guest can read follows the
+	// seed. It has all of x86-64-v2 (Haswell's MOVBE, BMI and LZCNT
+	// matter only to GOAMD64=v3, whose AVX2 Unicorn's TCG lacks anyway).
+	// The CPUID the guest sees is gorunemu's own and advertises only
+	// what runs (Arch.CPU).
+	CPUModel: ucCPUX86SandyBridge,
 
 	PtrSize:    8,
 	PageSize:   4096,
@@ -150,8 +156,8 @@ var amd64Features = []CPUFeature{
 var amd64CPUID = []CPUIDLeaf{
 	// Highest basic leaf 7; vendor "GenuineIntel" in EBX, EDX, ECX.
 	{Leaf: 0, Subleaf: AnySubleaf, EAX: 7, EBX: 0x756e6547, EDX: 0x49656e69, ECX: 0x6c65746e},
-	// Family 6 model 0x3c stepping 4 (Haswell); 64-byte CLFLUSH lines.
-	{Leaf: 1, Subleaf: AnySubleaf, EAX: 0x306c4, EBX: 0x800},
+	// Family 6 model 0x2a stepping 7 (Sandy Bridge); 64-byte CLFLUSH lines.
+	{Leaf: 1, Subleaf: AnySubleaf, EAX: 0x206a7, EBX: 0x800},
 	{Leaf: 7, Subleaf: 0},
 	{Leaf: 0x80000000, Subleaf: AnySubleaf, EAX: 0x80000004, EBX: 0x756e6547, EDX: 0x49656e69, ECX: 0x6c65746e},
 	{Leaf: 0x80000001, Subleaf: AnySubleaf},

@@ -87,10 +87,11 @@ func TestProbeMatchesExecution(t *testing.T) {
 	assert.Equal(t, []bool{false, true}, ran)
 }
 
-// TestEngineFeatures pins what the linked Unicorn executes, so that a
-// change of engine shows up as a change of the guest's CPU. 2.1 runs the
-// x86-64-v2 instructions 2.0.1 lacked (POPCNT above all), and still not
-// ADCX, which Haswell's successors have.
+// TestEngineFeatures pins what the linked Unicorn executes on the guest's
+// CPU model, so that a change of engine or model shows up as a change of
+// the guest's CPU. 2.1 runs the x86-64-v2 instructions 2.0.1 lacked
+// (POPCNT above all). Sandy Bridge has no MOVBE, ADX or AVX2, and no
+// RDRAND or RDSEED, whose values would come from the host.
 func TestEngineFeatures(t *testing.T) {
 	require.True(t, strings.HasPrefix(Version(), "2."), Version())
 	for _, c := range []struct {
@@ -99,7 +100,9 @@ func TestEngineFeatures(t *testing.T) {
 		runs bool
 	}{
 		{"POPCNT", []byte{0xf3, 0x48, 0x0f, 0xb8, 0xc3}, true},
-		{"MOVBE", []byte{0x48, 0x0f, 0x38, 0xf0, 0x03}, true},
+		{"MOVBE", []byte{0x48, 0x0f, 0x38, 0xf0, 0x03}, false},
+		{"RDRAND rax", []byte{0x48, 0x0f, 0xc7, 0xf0}, false},
+		{"RDSEED rax", []byte{0x48, 0x0f, 0xc7, 0xf8}, false},
 		{"PCLMULQDQ", []byte{0x66, 0x0f, 0x3a, 0x44, 0xc1, 0x00}, true},
 		{"SSE4.2 crc32", []byte{0xf2, 0x48, 0x0f, 0x38, 0xf1, 0xc3}, true},
 		{"ADX adcx", []byte{0x66, 0x48, 0x0f, 0x38, 0xf6, 0xc3}, false},
