@@ -67,6 +67,10 @@ type Thread struct {
 // State returns the thread's state.
 func (t *Thread) State() ThreadState { return t.state }
 
+// Backtrace returns up to n return addresses of the thread's callers,
+// innermost first, found through the binary's frame tables.
+func (t *Thread) Backtrace(n int) []uint64 { return t.p.backtrace(t, n) }
+
 // PC returns the address the thread executes next.
 func (t *Thread) PC() uint64 { return t.pc }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gorunemu/gorunemu/emu"
 	"github.com/gorunemu/gorunemu/emu/goruntime"
+	"github.com/gorunemu/gorunemu/loader"
 )
 
 // exitCheckFailed is inspect's status when a startup invariant fails.
@@ -37,6 +38,8 @@ func inspectCmd(args []string, stdout, stderr io.Writer) int {
 	o.register(fs)
 	asJSON := fs.Bool("json", false, "print the snapshot and the checks as one JSON object")
 	quiet := fs.Bool("q", false, "print only the checks that failed and the count (the exit code says the rest)")
+	var ex examineOptions
+	ex.register(fs)
 	usage := func(w io.Writer) {
 		fmt.Fprint(w, inspectUsage)
 		fs.SetOutput(w)
@@ -85,9 +88,23 @@ func inspectCmd(args []string, stdout, stderr io.Writer) int {
 		return exitInternal
 	}
 	results := goruntime.Evaluate(s)
+	var x *examined
+	if !ex.empty() {
+		if x, err = ex.examine(p); err != nil {
+			fmt.Fprintf(stderr, "gorunemu inspect: %v\n", err)
+			var bad *badVar
+			switch {
+			case errors.Is(err, loader.ErrNoDWARF) || errors.Is(err, goruntime.ErrBadDWARF):
+				return exitBadInput
+			case errors.As(err, &bad):
+				return exitUsage
+			}
+			return exitInternal
+		}
+	}
 	elapsed := time.Since(start)
 	if *asJSON {
-		if err := writeInspectJSON(stdout, g, r, s, results); err != nil {
+		if err := writeInspectJSON(stdout, g, r, s, results, x); err != nil {
 			fmt.Fprintf(stderr, "gorunemu inspect: %v\n", err)
 			return exitInternal
 		}
@@ -95,6 +112,9 @@ func inspectCmd(args []string, stdout, stderr io.Writer) int {
 		writeChecks(stdout, results, true)
 	} else {
 		writeInspect(stdout, g, r, s, results, elapsed)
+		if x != nil {
+			x.write(stdout)
+		}
 	}
 	for _, res := range results {
 		if res.Status == goruntime.Fail {
@@ -113,10 +133,12 @@ type inspectJSON struct {
 	Snapshot *goruntime.Snapshot `json:"snapshot"`
 	Checks   []goruntime.Result  `json:"checks"`
 	Failed   int                 `json:"failed"`
+	// What the examine flags asked for, if any.
+	*examined
 }
 
-func writeInspectJSON(w io.Writer, g guest, r *emu.StopReason, s *goruntime.Snapshot, results []goruntime.Result) error {
-	out := inspectJSON{Binary: g.path, Source: g.source, Stop: r.String(), StopPC: goruntime.Addr(r.PC), Snapshot: s, Checks: results}
+func writeInspectJSON(w io.Writer, g guest, r *emu.StopReason, s *goruntime.Snapshot, results []goruntime.Result, x *examined) error {
+	out := inspectJSON{Binary: g.path, Source: g.source, Stop: r.String(), StopPC: goruntime.Addr(r.PC), Snapshot: s, Checks: results, examined: x}
 	for _, res := range results {
 		if res.Status == goruntime.Fail {
 			out.Failed++

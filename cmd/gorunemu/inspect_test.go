@@ -147,3 +147,93 @@ func TestInspectStops(t *testing.T) {
 	assert.Regexp(t, `(?m)^  skip +startup +rt0_go has not linked g0 and m0 yet`, out)
 	assert.Regexp(t, `(?m)^0 passed, 0 failed, 1 skipped$`, out)
 }
+
+// TestInspectExamine: at the stop, inspect shows what one would look at
+// in gdb: the initial stack decoded, every thread's registers and
+// backtrace, and variables and fields by name, in text and JSON, on both
+// arches; checked against the snapshot and the binary's own symbols.
+func TestInspectExamine(t *testing.T) {
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			bin := loadertest.Build(t, "hello", a.Name)
+			code, out, errOut := gorunemu("inspect", "--json", "--all", "--env", "K=v", "--var", "runtime.g0.stack", "--var", "runtime.m0.procid", bin, "arg1")
+			require.Equal(t, exitOK, code, "stderr: %s", errOut)
+			var got struct {
+				Snapshot     goruntime.Snapshot
+				InitialStack struct {
+					SP   goruntime.Addr
+					Argc int
+					Argv []string
+					Envp []string
+					Auxv []struct {
+						Name  string
+						Value uint64
+						Note  string
+					}
+				} `json:"initial_stack"`
+				Threads []struct {
+					TID       int
+					Regs      map[string]uint64
+					Backtrace []struct {
+						PC       goruntime.Addr
+						Function string
+						Line     int
+					}
+				} `json:"thread_details"`
+				Vars []goruntime.Value
+			}
+			require.NoError(t, json.Unmarshal([]byte(out), &got))
+			s := got.Snapshot
+			st := got.InitialStack
+			assert.Equal(t, s.EntrySP, st.SP)
+			assert.Equal(t, 2, st.Argc)
+			assert.Equal(t, []string{"./hello", "arg1"}, st.Argv)
+			assert.Equal(t, []string{"K=v"}, st.Envp)
+			aux := map[string]string{}
+			for _, e := range st.Auxv {
+				aux[e.Name] = e.Note
+			}
+			assert.Equal(t, "_rt0_"+a.Name+"_linux", aux["AT_ENTRY"])
+			assert.Equal(t, `"./hello"`, aux["AT_EXECFN"])
+			assert.Contains(t, aux, "AT_NULL")
+
+			require.Len(t, got.Threads, len(s.Threads))
+			main := got.Threads[0]
+			assert.Equal(t, 4242, main.TID)
+			pc := map[string]string{"amd64": "rip", "arm64": "pc"}[a.Name]
+			assert.Equal(t, uint64(s.Threads[0].PC), main.Regs[pc])
+			if a == arch.ARM64 {
+				require.True(t, s.Threads[0].G.Known)
+				assert.Equal(t, uint64(s.Threads[0].G.Value), main.Regs["x28"], "g in X28")
+			}
+			require.GreaterOrEqual(t, len(main.Backtrace), 2)
+			assert.Equal(t, "main.main", main.Backtrace[0].Function)
+			assert.Equal(t, "runtime.main", main.Backtrace[1].Function)
+			for _, th := range got.Threads {
+				require.NotEmpty(t, th.Backtrace, "thread %d", th.TID)
+			}
+
+			require.Len(t, got.Vars, 2)
+			assert.Equal(t, "runtime.stack", got.Vars[0].Type)
+			assert.Equal(t, s.G0.Addr.Value, got.Vars[0].Addr)
+			assert.Equal(t, "4242", got.Vars[1].Text)
+
+			// The text form says the same.
+			code, out, errOut = gorunemu("inspect", "--stack", "--bt", "--var", "runtime.g0.stack.lo", bin)
+			require.Equal(t, exitOK, code, "stderr: %s", errOut)
+			assert.Regexp(t, `(?m)^  AT_ENTRY +0x[0-9a-f]+ +_rt0_`+a.Name+`_linux$`, out)
+			assert.Regexp(t, `(?m)^  #1  0x[0-9a-f]+ runtime\.main runtime/proc\.go:\d+$`, out)
+			assert.Regexp(t, `(?m)^runtime\.g0\.stack\.lo \(uintptr, 8 bytes at 0x[0-9a-f]+\) = 0x[0-9a-f]+$`, out)
+		})
+	}
+	// A name that is no variable is a usage error; a binary without
+	// DWARF cannot answer --var at all.
+	bin := loadertest.Build(t, "hello", "amd64")
+	code, _, errOut := gorunemu("inspect", "--var", "runtime.nosuch", bin)
+	assert.Equal(t, exitUsage, code, errOut)
+	assert.Contains(t, errOut, "no such variable")
+	code, _, errOut = gorunemu("inspect", "--var", "runtime.g0", loadertest.Build(t, "hello", "amd64", loadertest.Stripped()))
+	assert.Equal(t, exitBadInput, code, errOut)
+	code, _, errOut = gorunemu("inspect", "--all", loadertest.Build(t, "hello", "amd64", loadertest.Stripped()))
+	assert.Equal(t, exitOK, code, "stack, registers and backtraces need no symbols: %s", errOut)
+}
