@@ -33,8 +33,8 @@ const (
 // Unicorn constants for opening an x86-64 engine (unicorn/unicorn.h,
 // unicorn/x86.h).
 const (
-	ucArchX86       = 4  // UC_ARCH_X86
-	ucMode64        = 8  // UC_MODE_64
+	ucArchX86           = 4  // UC_ARCH_X86
+	ucMode64            = 8  // UC_MODE_64
 	ucCPUX86SandyBridge = 17 // UC_CPU_X86_SANDYBRIDGE
 )
 
