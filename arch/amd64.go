@@ -109,6 +109,7 @@ var AMD64 = &Arch{
 		{"r12", AMD64_R12}, {"r13", AMD64_R13}, {"r14", AMD64_R14}, {"r15", AMD64_R15},
 		{"rip", AMD64_RIP}, {"eflags", AMD64_EFLAGS}, {"fs_base", AMD64_FS_BASE},
 	},
+	Vectors: vectorRegs("xmm", AMD64_XMM0, 16),
 }
 
 // amd64Features are the CPUID feature bits the emulated x86 CPU may

@@ -12,6 +12,7 @@ package arch
 import (
 	"debug/elf"
 	"fmt"
+	"strconv"
 )
 
 // Reg is a Unicorn register number of the arch it belongs to.
@@ -90,6 +91,17 @@ type Arch struct {
 
 	// GPRs lists the general-purpose registers in display order.
 	GPRs []RegInfo
+	// Vectors lists the 128-bit vector registers (XMM, V) in order.
+	Vectors []RegInfo
+}
+
+// vectorRegs names n consecutive 128-bit registers from first.
+func vectorRegs(prefix string, first Reg, n int) []RegInfo {
+	r := make([]RegInfo, n)
+	for i := range r {
+		r[i] = RegInfo{prefix + strconv.Itoa(i), first + Reg(i)}
+	}
+	return r
 }
 
 func (a *Arch) String() string { return a.Name }

@@ -100,7 +100,8 @@ var ARM64 = &Arch{
 	// AT_MINSIGSTKSZ for a kernel without SVE (signal_minsigstksz).
 	MinSigStackSize: 4224,
 
-	GPRs: arm64GPRs(),
+	GPRs:    arm64GPRs(),
+	Vectors: vectorRegs("v", ARM64_Q0, 32),
 }
 
 func arm64GPRs() []RegInfo {

@@ -103,6 +103,18 @@ func (t *Thread) Regs(regs []arch.Reg, vals []uint64) error {
 	return t.ctx.RegReadBatch(ids, vals)
 }
 
+// Reg128 reads a 128-bit vector register (arch.Arch.Vectors) as low and
+// high halves.
+func (t *Thread) Reg128(r arch.Reg) (lo, hi uint64, err error) {
+	if t.state == Exited {
+		return 0, 0, fmt.Errorf("emu: thread %d has exited", t.TID)
+	}
+	if t.loaded() {
+		return t.p.eng.RegRead128(int(r))
+	}
+	return t.ctx.RegRead128(int(r))
+}
+
 // SetReg writes one register. Tests use it to break invariants on purpose.
 func (t *Thread) SetReg(r arch.Reg, v uint64) error {
 	return t.SetRegs([]arch.Reg{r}, []uint64{v})

@@ -20,7 +20,7 @@ type examineOptions struct {
 
 func (o *examineOptions) register(fs *flag.FlagSet) {
 	fs.BoolVar(&o.stack, "stack", false, "also show the initial stack: argc, argv, envp and auxv as the kernel laid them out")
-	fs.BoolVar(&o.regs, "regs", false, "also show every general register of every thread")
+	fs.BoolVar(&o.regs, "regs", false, "also show every register of every thread: general and vector")
 	fs.BoolVar(&o.bt, "bt", false, "also show a symbolized backtrace of every thread")
 	fs.Func("var", "also show `EXPR`, a package-level variable with .field and [index] (runtime.m0.tls, runtime.g0.stack.lo, main.config); repeatable", func(s string) error {
 		o.vars = append(o.vars, s)
@@ -54,9 +54,12 @@ type auxEntry struct {
 }
 
 type threadDetail struct {
-	TID       int               `json:"tid"`
-	Regs      map[string]uint64 `json:"regs,omitempty"`
-	regOrder  []string
+	TID      int               `json:"tid"`
+	Regs     map[string]uint64 `json:"regs,omitempty"`
+	regOrder []string
+	// Vectors are the 128-bit registers as 32 hex digits, high first.
+	Vectors   map[string]string `json:"vectors,omitempty"`
+	vecOrder  []string
 	Backtrace []frame `json:"backtrace,omitempty"`
 }
 
@@ -92,6 +95,15 @@ func (o *examineOptions) examine(p *emu.Process) (*examined, error) {
 					}
 					d.Regs[r.Name] = v
 					d.regOrder = append(d.regOrder, r.Name)
+				}
+				d.Vectors = map[string]string{}
+				for _, r := range a.Vectors {
+					lo, hi, err := t.Reg128(r.Reg)
+					if err != nil {
+						return nil, err
+					}
+					d.Vectors[r.Name] = fmt.Sprintf("%016x%016x", hi, lo)
+					d.vecOrder = append(d.vecOrder, r.Name)
 				}
 			}
 			if o.bt {
@@ -216,6 +228,9 @@ func (x *examined) write(w io.Writer) {
 			t := newTable(w)
 			for _, name := range d.regOrder {
 				t.row("  "+name, fmt.Sprintf("%#x", d.Regs[name]))
+			}
+			for _, name := range d.vecOrder {
+				t.row("  "+name, "0x"+d.Vectors[name])
 			}
 			t.flush()
 		}

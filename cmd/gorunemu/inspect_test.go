@@ -174,6 +174,7 @@ func TestInspectExamine(t *testing.T) {
 				Threads []struct {
 					TID       int
 					Regs      map[string]uint64
+					Vectors   map[string]string
 					Backtrace []struct {
 						PC       goruntime.Addr
 						Function string
@@ -202,6 +203,11 @@ func TestInspectExamine(t *testing.T) {
 			assert.Equal(t, 4242, main.TID)
 			pc := map[string]string{"amd64": "rip", "arm64": "pc"}[a.Name]
 			assert.Equal(t, uint64(s.Threads[0].PC), main.Regs[pc])
+			assert.Len(t, main.Vectors, len(a.Vectors))
+			if a == arch.AMD64 {
+				// Go's internal ABI keeps X15 zero in Go code.
+				assert.Equal(t, strings.Repeat("0", 32), main.Vectors["xmm15"], "X15 at main.main")
+			}
 			if a == arch.ARM64 {
 				require.True(t, s.Threads[0].G.Known)
 				assert.Equal(t, uint64(s.Threads[0].G.Value), main.Regs["x28"], "g in X28")

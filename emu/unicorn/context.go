@@ -6,7 +6,10 @@ package unicorn
 */
 import "C"
 
-import "runtime"
+import (
+	"runtime"
+	"unsafe"
+)
 
 // Context is a saved CPU state: every register, including FS base on x86
 // and TPIDR_EL0 on AArch64. Memory is not part of it. gorunemu keeps one
@@ -74,4 +77,12 @@ func (ctx *Context) Free() {
 		ctx.c = nil
 		runtime.SetFinalizer(ctx, nil)
 	}
+}
+
+// RegRead128 returns a 128-bit register (an XMM or Q register) of the
+// saved state as low and high halves.
+func (ctx *Context) RegRead128(reg int) (lo, hi uint64, err error) {
+	var v [2]C.uint64_t
+	err = ucErr(C.uc_context_reg_read(ctx.c, C.int(reg), unsafe.Pointer(&v[0])), "read register %d of a context", reg)
+	return uint64(v[0]), uint64(v[1]), err
 }
