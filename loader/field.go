@@ -24,16 +24,11 @@ var ErrNoVariable = errors.New("no such variable")
 // prefix naming a variable wins. A plain variable needs no DWARF; fields
 // do, so stripped binaries and -ldflags=-w builds cannot resolve them.
 func (img *Image) LookupField(expr string) (Field, error) {
-	name, path := expr, ""
-	v, ok := img.Data(name)
-	for !ok {
-		i := strings.LastIndexByte(name, '.')
-		if i < 0 {
-			return Field{}, fmt.Errorf("loader: %s: %w %q", img.Path, ErrNoVariable, expr)
-		}
-		name, path = name[:i], expr[i+1:]
-		v, ok = img.Data(name)
+	v, rest, err := img.SplitVariable(expr)
+	if err != nil {
+		return Field{}, err
 	}
+	name, path := v.Name, strings.TrimPrefix(rest, ".")
 	f := Field{Name: expr, Addr: v.Addr, Size: v.Size}
 	if path == "" {
 		return f, nil
@@ -42,12 +37,12 @@ func (img *Image) LookupField(expr string) (Field, error) {
 	if err != nil {
 		return Field{}, fmt.Errorf("loader: %s: field %q of %s: %w", img.Path, path, name, err)
 	}
-	typ, err := variableType(d, name)
+	typ, err := VariableType(d, name)
 	if err != nil {
 		return Field{}, fmt.Errorf("loader: %s: %s: %w", img.Path, name, err)
 	}
 	for _, part := range strings.Split(path, ".") {
-		st, ok := underlying(typ).(*dwarf.StructType)
+		st, ok := Underlying(typ).(*dwarf.StructType)
 		if !ok {
 			return Field{}, fmt.Errorf("loader: %s: %s: %s is not a struct (%s)", img.Path, expr, part, typ)
 		}
@@ -70,8 +65,24 @@ func (img *Image) LookupField(expr string) (Field, error) {
 	return f, nil
 }
 
-// variableType finds the DWARF type of the global variable name.
-func variableType(d *dwarf.Data, name string) (t dwarf.Type, err error) {
+// SplitVariable finds the longest prefix of expr, cut before a '.' or a
+// '[', that names a variable of the symbol table (package paths contain
+// dots too), and returns it and the rest of expr: "runtime.g0.stack.lo"
+// is runtime.g0 and ".stack.lo".
+func (img *Image) SplitVariable(expr string) (DataSymbol, string, error) {
+	for end := len(expr); end > 0; end-- {
+		if end < len(expr) && expr[end] != '.' && expr[end] != '[' {
+			continue
+		}
+		if v, ok := img.Data(expr[:end]); ok {
+			return v, expr[end:], nil
+		}
+	}
+	return DataSymbol{}, "", fmt.Errorf("loader: %s: %w %q", img.Path, ErrNoVariable, expr)
+}
+
+// VariableType finds the DWARF type of the global variable name.
+func VariableType(d *dwarf.Data, name string) (t dwarf.Type, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			t, err = nil, fmt.Errorf("debug/dwarf panicked: %v", r)
@@ -100,8 +111,8 @@ func variableType(d *dwarf.Data, name string) (t dwarf.Type, err error) {
 	}
 }
 
-// underlying strips typedefs.
-func underlying(t dwarf.Type) dwarf.Type {
+// Underlying strips typedefs (Go's named scalar types, runtime.guintptr).
+func Underlying(t dwarf.Type) dwarf.Type {
 	for {
 		td, ok := t.(*dwarf.TypedefType)
 		if !ok {

@@ -124,7 +124,7 @@ func (o *examineOptions) examine(p *emu.Process) (*examined, error) {
 			return nil, fmt.Errorf("--var needs the binary's DWARF: %w", err)
 		}
 		for _, e := range o.vars {
-			v, err := vars.Examine(p, e)
+			v, err := vars.Examine(e)
 			if err != nil {
 				return nil, &badVar{err}
 			}

@@ -3,13 +3,13 @@ package goruntime
 import (
 	"debug/dwarf"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"math"
 	"strconv"
 	"strings"
 
 	"github.com/gorunemu/gorunemu/emu"
+	"github.com/gorunemu/gorunemu/loader"
 )
 
 // Value is a package-level variable, or a part of one, read from a
@@ -36,66 +36,22 @@ type Field struct {
 }
 
 // ErrNoVariable means the expression names no package-level variable.
-var ErrNoVariable = errors.New("no such variable")
+var ErrNoVariable = loader.ErrNoVariable
 
-// Variables indexes a binary's package-level variables by name, from its
-// DWARF. Build it once per binary; it is not safe for concurrent use.
+// Variables reads package-level variables of one stopped process through
+// its binary's DWARF types. It is not safe for concurrent use.
 type Variables struct {
-	d    *dwarf.Data
-	vars map[string]variable
+	p *emu.Process
+	d *dwarf.Data
 }
 
-type variable struct {
-	addr uint64
-	typ  dwarf.Offset
-}
-
-// dwOpAddr is DW_OP_addr, the location expression of a global.
-const dwOpAddr = 0x03
-
-// NewVariables reads the variables of p's binary.
+// NewVariables prepares to read p's variables; the binary needs DWARF.
 func NewVariables(p *emu.Process) (*Variables, error) {
 	d, err := p.Image().DWARF()
 	if err != nil {
 		return nil, err
 	}
-	v := &Variables{d: d, vars: map[string]variable{}}
-	if err := v.index(); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadDWARF, err)
-	}
-	return v, nil
-}
-
-func (v *Variables) index() (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("debug/dwarf panicked: %v", r)
-		}
-	}()
-	r := v.d.Reader()
-	for {
-		e, err := r.Next()
-		if err != nil {
-			return err
-		}
-		if e == nil {
-			return nil
-		}
-		switch e.Tag {
-		case dwarf.TagCompileUnit:
-			continue
-		case dwarf.TagVariable:
-			name, _ := e.Val(dwarf.AttrName).(string)
-			loc, _ := e.Val(dwarf.AttrLocation).([]byte)
-			typ, ok := e.Val(dwarf.AttrType).(dwarf.Offset)
-			if name != "" && ok && len(loc) == 9 && loc[0] == dwOpAddr {
-				v.vars[name] = variable{addr: binary.LittleEndian.Uint64(loc[1:]), typ: typ}
-			}
-		}
-		if e.Children {
-			r.SkipChildren() // locals and members: not package level
-		}
-	}
+	return &Variables{p: p, d: d}, nil
 }
 
 // Examine evaluates expr, a package-level variable followed by field
@@ -103,17 +59,17 @@ func (v *Variables) index() (err error) {
 // "runtime.argslice[0]"), in the stopped process p. As in Go, selecting
 // through a pointer follows it, and a slice or string is indexed through
 // its data pointer.
-func (v *Variables) Examine(p *emu.Process, expr string) (*Value, error) {
-	name, rest, err := v.splitName(expr)
+func (v *Variables) Examine(expr string) (*Value, error) {
+	p := v.p
+	sym, rest, err := p.Image().SplitVariable(expr)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w (a package-level variable, as runtime.m0 or main.config, with .field and [index] after it)", err)
 	}
-	va := v.vars[name]
-	t, err := v.d.Type(va.typ)
+	t, err := loader.VariableType(v.d, sym.Name)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w: %v", name, ErrBadDWARF, err)
+		return nil, fmt.Errorf("%s: %w: %v", sym.Name, ErrBadDWARF, err)
 	}
-	addr := va.addr
+	addr := sym.Addr
 	for rest != "" {
 		var sel string
 		if rest[0] == '[' {
@@ -131,13 +87,13 @@ func (v *Variables) Examine(p *emu.Process, expr string) (*Value, error) {
 		} else {
 			return nil, fmt.Errorf("%s: expected .field or [index] at %q", expr, rest)
 		}
-		if addr, t, err = v.selectIn(p, addr, t, sel); err != nil {
+		if addr, t, err = v.selectIn(addr, t, sel); err != nil {
 			return nil, fmt.Errorf("%s: %w", expr, err)
 		}
 	}
 	val := &Value{Expr: expr, Type: typeName(t), Addr: Addr(addr), Size: t.Size()}
 	val.Text = format(p, addr, t, 1)
-	switch u := underlying(t).(type) {
+	switch u := loader.Underlying(t).(type) {
 	case *dwarf.StructType:
 		if !isString(u) && !isSlice(u) {
 			for _, f := range u.Field {
@@ -158,24 +114,11 @@ func (v *Variables) Examine(p *emu.Process, expr string) (*Value, error) {
 // maxElems bounds the elements shown of an array or slice.
 const maxElems = 64
 
-// splitName finds the longest prefix of expr, cut before a '.' or '[',
-// that names a variable: package paths hold dots themselves.
-func (v *Variables) splitName(expr string) (string, string, error) {
-	for end := len(expr); end > 0; end-- {
-		if end < len(expr) && expr[end] != '.' && expr[end] != '[' {
-			continue
-		}
-		if _, ok := v.vars[expr[:end]]; ok {
-			return expr[:end], expr[end:], nil
-		}
-	}
-	return "", "", fmt.Errorf("%q: %w (a package-level variable, as runtime.m0 or main.config, with .field and [index] after it)", expr, ErrNoVariable)
-}
-
 // selectIn applies one selector (".name" or "[n]") to the value of type
 // t at addr.
-func (v *Variables) selectIn(p *emu.Process, addr uint64, t dwarf.Type, sel string) (uint64, dwarf.Type, error) {
-	t = underlying(t)
+func (v *Variables) selectIn(addr uint64, t dwarf.Type, sel string) (uint64, dwarf.Type, error) {
+	p := v.p
+	t = loader.Underlying(t)
 	if ptr, ok := t.(*dwarf.PtrType); ok && sel[0] == '.' {
 		target, err := p.ReadU64(addr)
 		if err != nil {
@@ -184,7 +127,7 @@ func (v *Variables) selectIn(p *emu.Process, addr uint64, t dwarf.Type, sel stri
 		if target == 0 {
 			return 0, nil, fmt.Errorf("%s of a nil %s", sel, typeName(t))
 		}
-		addr, t = target, underlying(ptr.Type)
+		addr, t = target, loader.Underlying(ptr.Type)
 	}
 	if sel[0] == '.' {
 		st, ok := t.(*dwarf.StructType)
@@ -223,17 +166,6 @@ func (v *Variables) selectIn(p *emu.Process, addr uint64, t dwarf.Type, sel stri
 	return 0, nil, fmt.Errorf("cannot index %s", typeName(t))
 }
 
-// underlying skips typedefs (Go's named scalar types: runtime.guintptr).
-func underlying(t dwarf.Type) dwarf.Type {
-	for {
-		td, ok := t.(*dwarf.TypedefType)
-		if !ok {
-			return t
-		}
-		t = td.Type
-	}
-}
-
 func typeName(t dwarf.Type) string {
 	if n := t.Common().Name; n != "" {
 		return n
@@ -255,7 +187,7 @@ func sliceParts(p *emu.Process, addr uint64, t *dwarf.StructType) (data, n uint6
 	if len(t.Field) < 2 {
 		return 0, 0, nil, fmt.Errorf("%s: unexpected layout", t.StructName)
 	}
-	ptr, ok := underlying(t.Field[0].Type).(*dwarf.PtrType)
+	ptr, ok := loader.Underlying(t.Field[0].Type).(*dwarf.PtrType)
 	if !ok {
 		return 0, 0, nil, fmt.Errorf("%s: unexpected layout", t.StructName)
 	}
@@ -271,7 +203,7 @@ func sliceParts(p *emu.Process, addr uint64, t *dwarf.StructType) (data, n uint6
 // format renders the value of type t at addr; depth says how many levels
 // of a struct or array to show inline.
 func format(p *emu.Process, addr uint64, t dwarf.Type, depth int) string {
-	t = underlying(t)
+	t = loader.Underlying(t)
 	size := t.Size()
 	switch u := t.(type) {
 	case *dwarf.StructType:

@@ -26,7 +26,7 @@ func TestExamine(t *testing.T) {
 			require.NoError(t, err)
 			ex := func(expr string) *goruntime.Value {
 				t.Helper()
-				v, err := vars.Examine(p, expr)
+				v, err := vars.Examine(expr)
 				require.NoError(t, err, expr)
 				return v
 			}
@@ -68,7 +68,7 @@ func TestExamine(t *testing.T) {
 				"runtime.argslice[5]":   "out of range",
 				"runtime.g0.stack.lo.x": "has no fields",
 			} {
-				_, err := vars.Examine(p, expr)
+				_, err := vars.Examine(expr)
 				assert.ErrorContains(t, err, want, expr)
 			}
 		})
