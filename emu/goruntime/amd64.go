@@ -13,6 +13,7 @@ var amd64Rules = &rules{
 	arch:         arch.AMD64,
 	tlsName:      "FS base",
 	gSlotInTLS:   true,
+	gTLSVar:      "runtime.tlsg",
 	gRegOnlyInGo: true,
 	g0StackSize: func(minor int) uint64 {
 		if minor <= 20 {

@@ -18,9 +18,14 @@ type rules struct {
 	// Without it (arm64) a non-cgo binary keeps g only in its register
 	// and never sets the thread pointer.
 	gSlotInTLS bool
+	// gTLSVar is the thread-local variable where a binary linked with a
+	// C library (cgo) keeps g, at a thread-pointer offset the C library's
+	// TLS layout decides (loader.Image.TLSOffset).
+	gTLSVar string
 	// gRegOnlyInGo: the g register holds g only in Go (ABIInternal) code
 	// (amd64 R14, reloaded from TLS by ABI0→ABIInternal wrappers); on
-	// arm64 R28 is g everywhere.
+	// arm64 R28 is g in all Go text, assembly too, but not in the C
+	// library's code of a cgo binary.
 	gRegOnlyInGo bool
 	// g0StackSize is hi−lo of g0's stack as rt0_go sets it for a Go minor.
 	g0StackSize func(minor int) uint64

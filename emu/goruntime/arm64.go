@@ -11,6 +11,7 @@ var arm64Rules = &rules{
 	arch:         arch.ARM64,
 	tlsName:      "TPIDR_EL0",
 	gSlotInTLS:   false,
+	gTLSVar:      "runtime.tls_g",
 	gRegOnlyInGo: false,
 	g0StackSize:  func(int) uint64 { return g0StackSize },
 	guardsInRT0:  true,

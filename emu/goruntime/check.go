@@ -336,6 +336,12 @@ func (c *checker) pageSize() {
 // thread checks one thread's TLS, g, m and stack.
 func (c *checker) thread(t *Thread) {
 	tid := t.TID
+	if !t.G.Known && !t.Main {
+		for _, id := range c.threadIDs() {
+			c.add(id, tid, Skip, "g unavailable in %s: %s", t.Func, t.G.Why)
+		}
+		return
+	}
 	if t.G.Known && t.G.Value == 0 && !t.Main {
 		for _, id := range c.threadIDs() {
 			c.add(id, tid, Skip, "the thread has not run yet: it has no g (%s)", t.Func)
@@ -369,6 +375,10 @@ func (c *checker) tls(t *Thread) {
 	if t.Main {
 		m, mWhat = s.M0.Addr, "m0"
 	}
+	if s.CTLS {
+		c.cgoTLS(t)
+		return
+	}
 	var bad, good []string
 	switch {
 	case t.Main && s.M0.Addr.From == fromFS:
@@ -400,10 +410,56 @@ func (c *checker) tls(t *Thread) {
 	c.add("tls", tid, Pass, "%s", strings.Join(good, "; "))
 }
 
+// cgoTLS checks a thread of a binary linked with a C library: the thread
+// pointer is the C library's (on amd64 its thread control block starts
+// with a pointer to itself), and g's slot in the C library's TLS block
+// (runtime.tlsg, runtime.tls_g) holds the g in the g register.
+func (c *checker) cgoTLS(t *Thread) {
+	s, tid, id := c.s, t.TID, c.threadIDs()[0]
+	if !s.GTLSOffset.Known {
+		c.add(id, tid, Skip, "%s", s.GTLSOffset.Why)
+		return
+	}
+	slot := fmt.Sprintf("*(%s %s) %s", c.ru.tlsName, spaced(s.GTLSOffset.Value), c.ru.gTLSVar)
+	reg := c.ru.arch.RegName(c.ru.arch.G)
+	var bad, good []string
+	switch {
+	case t.TLSBase == 0:
+		bad = append(bad, fmt.Sprintf("%s is 0 in a binary linked with a C library", c.ru.tlsName))
+	case !c.ru.gSlotInTLS:
+	case !t.TCB.Known:
+		bad = append(bad, "*(FS base) unavailable: "+t.TCB.Why)
+	case t.TCB.Value == t.TLSBase:
+		good = append(good, fmt.Sprintf("FS base %s is the C library's thread pointer (its TCB points to itself)", t.TLSBase))
+	default:
+		bad = append(bad, fmt.Sprintf("FS base %s is no C library thread pointer: *(FS base) %s ≠ FS base", t.TLSBase, t.TCB.Value))
+	}
+	switch {
+	case t.TLSBase == 0:
+	case !t.GRegLive && t.File == "":
+		good = append(good, fmt.Sprintf("%s is not g in %s (the C library's code)", reg, t.Func))
+	case !t.GRegLive:
+		good = append(good, fmt.Sprintf("%s is not g in %s (%s is not Go code)", reg, t.Func, t.File))
+	case !t.TLSG.Known:
+		bad = append(bad, slot+" unavailable: "+t.TLSG.Why)
+	case t.TLSG.Value == t.GReg.Value:
+		good = append(good, fmt.Sprintf("%s == %s == %s", slot, reg, t.GReg.Value))
+	default:
+		bad = append(bad, fmt.Sprintf("%s %s ≠ %s %s", slot, t.TLSG.Value, reg, t.GReg.Value))
+	}
+	if len(bad) > 0 {
+		c.add(id, tid, Fail, "%s", strings.Join(bad, "; "))
+		return
+	}
+	c.add(id, tid, Pass, "%s", strings.Join(good, "; "))
+}
+
 // tpidr checks that a binary without cgo leaves TPIDR_EL0 alone.
 func (c *checker) tpidr(t *Thread) {
 	s, tid := c.s, t.TID
 	switch {
+	case s.CTLS:
+		c.cgoTLS(t)
 	case !s.IsCgo.Known:
 		c.add("tpidr", tid, Skip, "iscgo unavailable: %s", s.IsCgo.Why)
 	case s.IsCgo.Value:
@@ -484,6 +540,14 @@ func (c *checker) threadIDs() []string {
 		id = "tls"
 	}
 	return []string{id, "g-in-m", "sp-in-stack", "procid"}
+}
+
+// spaced formats an offset as "+ 0x30" or "− 0x58", for expressions.
+func spaced(d int64) string {
+	if d < 0 {
+		return fmt.Sprintf("− %#x", uint64(-d))
+	}
+	return fmt.Sprintf("+ %#x", uint64(d))
 }
 
 // signed formats a difference as "+0x8" or "-0x3a0".

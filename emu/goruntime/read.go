@@ -35,6 +35,13 @@ type Snapshot struct {
 	// EntrySP is the stack pointer at the ELF entry point; it points at
 	// argc.
 	EntrySP Addr `json:"entry_sp"`
+	// GTLSOffset is where a binary linked with a C library keeps g
+	// relative to the thread pointer (runtime.tlsg on amd64,
+	// runtime.tls_g on arm64); unknown without cgo's TLS.
+	GTLSOffset Val[int64] `json:"g_tls_offset"`
+	// CTLS: the binary has the TLS segment of a C library (cgo), found
+	// or not.
+	CTLS bool `json:"c_tls"`
 
 	G0      G0       `json:"g0"`
 	M0      M0       `json:"m0"`
@@ -111,9 +118,14 @@ type Thread struct {
 	// Go code, as assembly (ABI0) functions may use R14 freely.
 	GReg     Val[Addr] `json:"g_reg"`
 	GRegLive bool      `json:"g_reg_live"`
-	// TLSG is *(FS base − 8), where the runtime keeps g in TLS (amd64
-	// only).
+	// TLSG is g's slot in thread-local storage: *(FS base − 8), in
+	// m.tls (amd64 without cgo), or with cgo *(thread pointer +
+	// Snapshot.GTLSOffset), runtime.tlsg or runtime.tls_g in the C
+	// library's TLS block. arm64 without cgo keeps none.
 	TLSG Val[Addr] `json:"tls_g"`
+	// TCB is *(FS base) in a cgo binary on amd64: the C library's thread
+	// control block starts with a pointer to itself.
+	TCB Val[Addr] `json:"tcb"`
 	// G is the goroutine the thread runs: GReg where it is live, else
 	// TLSG (amd64 assembly). 0 means none yet (a thread clone made that
 	// has not run).
@@ -161,6 +173,17 @@ func Read(p *emu.Process) (*Snapshot, error) {
 		EntrySP:     Addr(p.Stack().SP),
 	}
 	r.s = s
+	tpoff, err := img.TLSOffset(ru.gTLSVar)
+	switch {
+	case err == nil:
+		s.CTLS = true
+		s.GTLSOffset = known(tpoff, ru.gTLSVar+" in PT_TLS")
+	case errors.Is(err, loader.ErrNoTLS):
+		s.GTLSOffset = unknown[int64]("not linked with a C library: %v", err)
+	default:
+		s.CTLS = true
+		s.GTLSOffset = unknown[int64]("linked with a C library, but %v", err)
+	}
 	if err := r.threads(); err != nil {
 		return nil, err
 	}
@@ -236,14 +259,37 @@ func (r *reader) threads() error {
 			SP:      Addr(vals[0]),
 			TLSBase: Addr(vals[1]),
 			GReg:    known(Addr(vals[2]), a.RegName(a.G)),
+			TCB:     unknown[Addr]("read only in cgo binaries on amd64"),
 		}
 		if sym, ok := r.img.Symbolize(t.PC()); ok {
 			th.Func, th.File = sym.String(), sym.File
 		}
 		th.GoCode = strings.HasSuffix(th.File, ".go")
 		th.AfterSyscall = r.afterSyscall(t.PC())
-		th.GRegLive = !r.ru.gRegOnlyInGo || th.GoCode
-		if r.ru.gSlotInTLS {
+		// Outside the pclntab is the C library's code (cgo), where the
+		// g register is an ordinary callee-saved one.
+		goText := th.File != ""
+		th.GRegLive = th.GoCode || !r.ru.gRegOnlyInGo && goText
+		if cgo := r.s.GTLSOffset; cgo.Known {
+			if vals[1] == 0 {
+				th.TLSG = unknown[Addr]("%s is 0: TLS not set up", r.ru.tlsName)
+			} else {
+				th.TLSG = r.word(vals[1]+uint64(cgo.Value), fmt.Sprintf("*(%s %s) %s", r.ru.tlsName, spaced(cgo.Value), r.ru.gTLSVar))
+				if r.ru.gSlotInTLS {
+					th.TCB = r.word(vals[1], fmt.Sprintf("*(%s)", r.ru.tlsName))
+				}
+			}
+			th.G = th.TLSG
+			if th.GRegLive {
+				th.G = th.GReg
+			}
+		} else if r.s.CTLS {
+			th.TLSG = unknown[Addr]("%s", r.s.GTLSOffset.Why)
+			th.G = th.TLSG
+			if th.GRegLive {
+				th.G = th.GReg
+			}
+		} else if r.ru.gSlotInTLS {
 			if vals[1] == 0 {
 				th.TLSG = unknown[Addr]("%s is 0: TLS not set up", r.ru.tlsName)
 			} else {
@@ -304,7 +350,7 @@ func (r *reader) runtimeObjects() {
 	if !s.M0.Addr.Known && r.main != nil {
 		// Last resort: the main thread always runs m0.
 		switch m := r.main; {
-		case r.ru.gSlotInTLS && m.TLSBase != 0:
+		case r.ru.gSlotInTLS && m.TLSBase != 0 && !s.CTLS: // with cgo FS base is the C library's
 			s.M0.Addr = known(m.TLSBase-8-Addr(o.MTLS), fromFS)
 		case !r.ru.gSlotInTLS && m.G.Known && m.G.Value != 0:
 			if v := r.field(m.G, o.GM, "g.m"); v.Known {
