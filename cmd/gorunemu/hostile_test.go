@@ -293,3 +293,20 @@ func TestHostMemoryBounded(t *testing.T) {
 		}
 	}
 }
+
+// TestStaticCgoPrograms: static cgo binaries run to exit as they do
+// natively and under qemu-aarch64: one calling C, one whose C code starts
+// threads with pthread_create (clone with CLONE_SETTLS and the rest) that
+// call back into Go.
+func TestStaticCgoPrograms(t *testing.T) {
+	for _, a := range arch.All() {
+		for _, fixture := range []string{"cgohello", "cgothreads"} {
+			bin := loadertest.Build(t, fixture, a.Name, loadertest.StaticCgo())
+			wantCode, want := realRun(t, a.Name, t.TempDir(), "", bin)
+			code, out, errOut := gorunemu("run", "-q", "--until", "exit", bin)
+			assert.Equal(t, wantCode, code, "%s %s: stderr %s", a.Name, fixture, errOut)
+			assert.Equal(t, want, out, "%s %s", a.Name, fixture)
+			assert.NotEmpty(t, want)
+		}
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os/exec"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -15,21 +14,6 @@ import (
 	"github.com/gorunemu/gorunemu/emu/goruntime"
 	"github.com/gorunemu/gorunemu/loader/loadertest"
 )
-
-// buildStaticCgo builds testdata/cgohello as a static cgo binary with the
-// C compiler for goarch (the cross compiler for arm64, which make test's
-// set-up installs).
-func buildStaticCgo(t *testing.T, goarch string, stripped bool) string {
-	t.Helper()
-	cc := map[string]string{"amd64": "x86_64-linux-gnu-gcc", "arm64": "aarch64-linux-gnu-gcc"}[goarch]
-	_, err := exec.LookPath(cc)
-	require.NoError(t, err, "%s is needed to link the cgo fixture: run make test-deps", cc)
-	ldflags := "-ldflags=-linkmode=external -extldflags=-static"
-	if stripped {
-		ldflags = "-ldflags=-s -w -linkmode=external -extldflags=-static"
-	}
-	return loadertest.Build(t, "cgohello", goarch, loadertest.Env("CGO_ENABLED=1", "CC="+cc), loadertest.BuildFlags(ldflags))
-}
 
 // TestStaticCgoChecks: in a static cgo binary the C library owns the
 // thread pointer and keeps g in its TLS block, and starts the runtime's
@@ -42,7 +26,11 @@ func TestStaticCgoChecks(t *testing.T) {
 	for _, a := range arch.All() {
 		for _, stripped := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/stripped=%v", a.Name, stripped), func(t *testing.T) {
-				bin := buildStaticCgo(t, a.Name, stripped)
+				opts := []loadertest.Option{loadertest.StaticCgo()}
+				if stripped {
+					opts = append(opts, loadertest.Stripped())
+				}
+				bin := loadertest.Build(t, "cgohello", a.Name, opts...)
 				var out bytes.Buffer
 				p, err := emu.Open(bin, emu.Config{Stdout: &out})
 				require.NoError(t, err)

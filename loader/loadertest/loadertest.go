@@ -48,6 +48,7 @@ type Option func(*config)
 
 type config struct {
 	stripped  bool
+	staticCgo bool
 	toolchain string
 	module    string
 	flags     []string
@@ -70,6 +71,16 @@ func Toolchain(version string) Option { return func(c *config) { c.toolchain = v
 // one, fail with "import of unknown directory" on a module path without
 // a dot (golang/go#61873): give them one, such as "gorunemu.test/fixture".
 func ModulePath(path string) Option { return func(c *config) { c.module = path } }
+
+// StaticCgo builds with cgo, the C compiler for the fixture's arch
+// (x86_64-linux-gnu-gcc, aarch64-linux-gnu-gcc, which make test-deps
+// installs) and the external linker making a static executable with the C
+// library in it: -ldflags='-linkmode=external -extldflags=-static', with
+// -s -w as well when Stripped.
+func StaticCgo() Option { return func(c *config) { c.staticCgo = true } }
+
+// cCompilers are the C compilers StaticCgo uses, by GOARCH.
+var cCompilers = map[string]string{"amd64": "x86_64-linux-gnu-gcc", "arm64": "aarch64-linux-gnu-gcc"}
 
 // BuildFlags adds flags to the go build command line, such as
 // "-gcflags=all=-N -l". They come after the -ldflags Stripped adds, so an
@@ -127,6 +138,11 @@ func Build(t testing.TB, name, goarch string, opts ...Option) string {
 		t.Fatalf("loadertest: goarch %q is not a gorunemu guest (amd64, arm64)", goarch)
 	}
 
+	if c.staticCgo {
+		if _, err := exec.LookPath(cCompilers[goarch]); err != nil {
+			t.Fatalf("loadertest: %s is needed to link a cgo fixture for %s: run make test-deps (%v)", cCompilers[goarch], goarch, err)
+		}
+	}
 	if c.toolchain != "" {
 		if err := toolchainAvailable(goCmd, c.toolchain); err != nil {
 			t.Skipf("loadertest: Go toolchain %s cannot run here (offline, no module cache?): %v", c.toolchain, err)
@@ -134,7 +150,7 @@ func Build(t testing.TB, name, goarch string, opts ...Option) string {
 	}
 
 	key := strings.Join([]string{
-		name, goarch, c.toolchain, c.module, fmt.Sprint(c.stripped),
+		name, goarch, c.toolchain, c.module, fmt.Sprint(c.stripped), fmt.Sprint(c.staticCgo),
 		strings.Join(c.flags, "\x00"), strings.Join(c.env, "\x00"),
 	}, "\x01")
 
@@ -275,11 +291,21 @@ func run(goCmd, key, name, goarch string, c *config) (string, error) {
 	bin := filepath.Join(out, name)
 
 	args := []string{"build", "-trimpath", "-o", bin}
+	ldflags := ""
 	if c.stripped {
-		args = append(args, "-ldflags=-s -w")
+		ldflags = "-s -w"
+	}
+	if c.staticCgo {
+		ldflags = strings.TrimSpace(ldflags + " -linkmode=external -extldflags=-static")
+	}
+	if ldflags != "" {
+		args = append(args, "-ldflags="+ldflags)
 	}
 	args = append(args, c.flags...)
 	env := append(filterEnv(c.toolchain != ""), "GOOS=linux", "GOARCH="+goarch, "CGO_ENABLED=0")
+	if c.staticCgo {
+		env = append(env, "CGO_ENABLED=1", "CC="+cCompilers[goarch])
+	}
 
 	cmd := exec.Command(goCmd)
 	if c.toolchain == "" {
@@ -317,6 +343,9 @@ func run(goCmd, key, name, goarch string, c *config) (string, error) {
 // chosenEnv returns the environment settings Build made, for messages.
 func chosenEnv(c *config, goarch string) []string {
 	env := []string{"GOOS=linux", "GOARCH=" + goarch, "CGO_ENABLED=0"}
+	if c.staticCgo {
+		env = append(env, "CGO_ENABLED=1", "CC="+cCompilers[goarch])
+	}
 	if c.toolchain != "" {
 		env = append(env, "GOENV=off", "GOFLAGS=", "GOTOOLCHAIN="+c.toolchain)
 	}
