@@ -2,7 +2,6 @@ package emu
 
 import (
 	"fmt"
-	"math/bits"
 	"sort"
 
 	"golang.org/x/sys/unix"
@@ -42,10 +41,9 @@ const (
 	// own size. Engine regions cost Unicorn time by their number, not size.
 	arenaSize = 64 << 20
 	// firstArena is the engine address of the first arena; arenas end
-	// below lastArena, far from the x86 user-mode scratch page and the
-	// poison page.
+	// below the page refused accesses are sent to.
 	firstArena = 1 << 32
-	lastArena  = 0x7000_0000_0000
+	lastArena  = unicorn.Poison
 )
 
 func newEngineMem(eng *unicorn.Engine, page, limit uint64) *engineMem {
@@ -170,18 +168,6 @@ func (em *engineMem) release(phys, size uint64) error {
 	em.arenas = append(em.arenas[:i], em.arenas[i+1:]...)
 	em.size -= uint64(len(a.mem))
 	return unix.Munmap(a.mem)
-}
-
-// inUse counts the pages handed out, for tests.
-func (em *engineMem) inUse() uint64 {
-	var n uint64
-	for _, a := range em.arenas {
-		for _, w := range a.used {
-			n += uint64(bits.OnesCount64(w))
-		}
-		n -= uint64(len(a.used)*64 - len(a.mem)/int(em.page)) // the never-free tail
-	}
-	return n * em.page
 }
 
 // close returns every arena to the OS; the engine must be closed already

@@ -335,8 +335,8 @@ func (as *addressSpace) span(addr, end uint64) (int, int) {
 // unmap removes whole pages of [addr, addr+length); holes are fine.
 func (as *addressSpace) unmap(addr, length uint64) error {
 	end := addr + as.pageUp(length)
-	if !as.roomFor(as.splits(addr, end) - 1) {
-		return syscalls.ENOMEM // a hole in one mapping makes two of it
+	if m := as.lookup(addr); m != nil && m.start < addr && m.end > end && !as.roomFor(1) {
+		return syscalls.ENOMEM // a hole in one mapping makes two of it, as Linux's munmap checks
 	}
 	i, j := as.span(addr, end)
 	var first error

@@ -2,6 +2,7 @@ package emu
 
 import (
 	"fmt"
+	"math/bits"
 	"testing"
 	"unsafe"
 
@@ -383,4 +384,16 @@ func BenchmarkMappingOps(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(4*b.N), "ns/syscall")
 		})
 	}
+}
+
+// inUse counts the pages handed out, for tests.
+func (em *engineMem) inUse() uint64 {
+	var n uint64
+	for _, a := range em.arenas {
+		for _, w := range a.used {
+			n += uint64(bits.OnesCount64(w))
+		}
+		n -= uint64(len(a.used)*64 - len(a.mem)/int(em.page)) // the never-free tail
+	}
+	return n * em.page
 }
