@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -19,7 +20,10 @@ type mapping struct {
 	start, end uint64
 	prot       syscalls.Prot
 	name       string
-	offset     uint64 // file offset, for file-backed segments
+	// offset is the file offset of start in a mapping of a file; in
+	// anonymous memory it is start itself, as Linux's vm_pgoff, so that
+	// what once was one mapping and what was mapped adjacent both merge.
+	offset uint64
 	// phys is the engine address of host; both are zero for a mapping
 	// without memory (a PROT_NONE reservation), which reads as zeros.
 	phys uint64
@@ -32,6 +36,10 @@ type mapping struct {
 // counts reports whether m's memory counts against the memory limit: any
 // memory it holds does, even if the guest cannot touch it now.
 func (m *mapping) counts() bool { return m.host != nil }
+
+// file reports whether m maps a file: its name is the file's absolute
+// path, where anonymous memory has none or a bracketed one ("[heap]").
+func (m *mapping) file() bool { return strings.HasPrefix(m.name, "/") }
 
 // addressSpace is the guest's memory: Linux mmap/munmap/mprotect/brk
 // semantics, kept in maps and mirrored into the engine's page table.
@@ -172,6 +180,9 @@ func (as *addressSpace) mmap(r syscalls.MapRequest) (uint64, error) {
 	if err := as.mapNew(addr, length, r.Prot, r.Name, withMem); err != nil {
 		return 0, err
 	}
+	if m := as.lookup(addr); m.file() {
+		m.offset = r.Offset
+	}
 	return addr, nil
 }
 
@@ -255,6 +266,9 @@ func (as *addressSpace) place(hint, length uint64) (uint64, bool) {
 // memory if withMem, else none (a reservation).
 func (as *addressSpace) mapNew(addr, length uint64, prot syscalls.Prot, name string, withMem bool) error {
 	m := &mapping{start: addr, end: addr + length, prot: prot, name: name, code: prot&syscalls.PROT_EXEC != 0}
+	if !m.file() {
+		m.offset = addr
+	}
 	if withMem {
 		if err := as.back(m); err != nil {
 			return err
@@ -589,7 +603,11 @@ func (as *addressSpace) list() []syscalls.Mapping {
 				continue
 			}
 		}
-		out = append(out, syscalls.Mapping{Start: m.start, End: m.end, Prot: m.prot, Name: m.name, Offset: m.offset})
+		var off uint64
+		if m.file() {
+			off = m.offset
+		}
+		out = append(out, syscalls.Mapping{Start: m.start, End: m.end, Prot: m.prot, Name: m.name, Offset: off})
 	}
 	return out
 }

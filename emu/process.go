@@ -61,6 +61,11 @@ type Config struct {
 	// RW lists directories under FSRoot, as the guest names them, whose
 	// host files the guest may change.
 	RW []string
+	// Sysroot is the host directory holding a dynamically linked
+	// program's dynamic loader and libraries, which the guest sees
+	// read-only at their usual paths (/lib, /usr/lib, /etc/ld.so.cache);
+	// default: see Sysroot. Nothing else of it is shown without FSRoot.
+	Sysroot string
 	// Cwd is the guest's working directory (default "/").
 	Cwd string
 	// ExePath is the executable's path as the guest sees it, where
@@ -99,6 +104,9 @@ type Config struct {
 // safe for concurrent use; separate Processes are independent.
 type Process struct {
 	img    *loader.Image
+	interp *loader.Image // the dynamic loader, for a dynamically linked img
+	// sysroot is the host directory the libraries come from, if any.
+	sysroot string
 	arch   *arch.Arch
 	cpu    arch.CPU // the CPUID and HWCAP the guest is shown
 	cfg    Config
@@ -163,26 +171,27 @@ func Open(path string, cfg Config) (*Process, error) {
 // a family: the processes it starts run with it.
 func New(img *loader.Image, cfg Config) (_ *Process, err error) {
 	cfg = withDefaults(cfg, img)
-	p, err := newProcess(img, cfg, nil)
+	binds, sysroot, err := sysrootBinds(img, cfg)
 	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		if err != nil {
-			p.Close()
-		}
-	}()
-	exePath := p.exePath()
-	p.kernel, err = syscalls.OpenKernel(syscalls.Config{
+	exePath := cfg.ExePath
+	if exePath == "" {
+		exePath = guestExePath(img.Path)
+	}
+	// The kernel comes first: a dynamically linked program's interpreter
+	// is read through the guest's file system. The auxiliary vector is
+	// known once the stack is built.
+	kernel, err := syscalls.OpenKernel(syscalls.Config{
 		PID:     pid,
 		PPID:    pid - 1,
 		NCPU:    cfg.NCPU,
 		ExePath: exePath,
-		Auxv:    p.stack.AuxvBytes(),
 		Seed:    cfg.Seed,
 		Stdout:  cfg.Stdout,
 		Stderr:  cfg.Stderr,
 		FSRoot:  cfg.FSRoot,
+		Binds:   binds,
 		Stdin:   cfg.Stdin,
 		Tmpfs:   cfg.Tmpfs,
 		RW:      cfg.RW,
@@ -193,6 +202,17 @@ func New(img *loader.Image, cfg Config) (_ *Process, err error) {
 	if err != nil {
 		return nil, err
 	}
+	p, err := newProcess(img, cfg, nil, kernel, sysroot)
+	if err != nil {
+		return nil, errors.Join(err, kernel.Close())
+	}
+	p.kernel = kernel
+	defer func() {
+		if err != nil {
+			p.Close()
+		}
+	}()
+	kernel.SetAuxv(p.stack.AuxvBytes())
 	if _, err := p.startMain(nil, pid); err != nil {
 		return nil, err
 	}
@@ -236,17 +256,25 @@ func withDefaults(cfg Config, img *loader.Image) Config {
 	return cfg
 }
 
-// newProcess maps img into a fresh engine and builds its initial stack:
-// a Process without kernel state or threads yet. With fam nil it is the
-// root of a new family; otherwise it joins fam.
-func newProcess(img *loader.Image, cfg Config, fam *family) (_ *Process, err error) {
+// newProcess maps img into a fresh engine, with the interpreter it names
+// read through k, and builds its initial stack: a Process without kernel
+// state or threads yet. With fam nil it is the root of a new family;
+// otherwise it joins fam.
+func newProcess(img *loader.Image, cfg Config, fam *family, k *syscalls.Kernel, sysroot string) (_ *Process, err error) {
 	p, err := newEmpty(img, cfg, fam)
 	if err != nil {
 		return nil, err
 	}
+	p.sysroot = sysroot
 	if err := p.mapImage(); err != nil {
 		p.closeEngine()
 		return nil, err
+	}
+	if img.Interp != "" {
+		if err := p.mapInterp(k); err != nil {
+			p.closeEngine()
+			return nil, err
+		}
 	}
 	if err := p.mapStack(); err != nil {
 		p.closeEngine()
@@ -311,6 +339,7 @@ func (p *Process) fork(parent *Thread, r syscalls.CloneRequest) (_ *Thread, err 
 	if err != nil {
 		return nil, err
 	}
+	q.interp, q.sysroot = p.interp, p.sysroot
 	defer func() {
 		if err != nil {
 			q.closeEngine()
@@ -353,6 +382,7 @@ func (p *Process) become(q *Process) error {
 		err = merr
 	}
 	p.img, p.cpu, p.cfg, p.eng, p.mem, p.stack = q.img, q.cpu, q.cfg, q.eng, q.mem, q.stack
+	p.interp = q.interp
 	p.mem.elsewhere = func() uint64 { return p.fam.committedExcept(p) }
 	p.threads, p.active, p.cur = nil, nil, nil
 	p.futexes, p.until = map[uint64][]*Thread{}, map[uint64]bool{}
@@ -399,10 +429,10 @@ func (p *Process) startMain(ks *syscalls.Thread, tid int) (*Thread, error) {
 		p.fam.nextTID = tid + 1
 	}
 	a := p.arch
-	if err := main.ctx.RegWriteBatch([]int{int(a.SP), int(a.PC)}, []uint64{p.stack.SP, p.img.Entry}); err != nil {
+	if err := main.ctx.RegWriteBatch([]int{int(a.SP), int(a.PC)}, []uint64{p.stack.SP, p.entry()}); err != nil {
 		return nil, err
 	}
-	main.pc = p.img.Entry
+	main.pc = p.entry()
 	return main, nil
 }
 
@@ -433,10 +463,22 @@ func random16(seed uint64) [16]byte {
 	return r
 }
 
-// mapImage maps the PT_LOAD segments with their permissions.
+// mapImage maps the executable's PT_LOAD segments with their permissions
+// and sets the program break after them.
 func (p *Process) mapImage() error {
+	if err := p.mapSegments(p.img, p.exePath()); err != nil {
+		return err
+	}
+	p.mem.brkStart = p.mem.pageUp(p.img.BrkStart)
+	p.mem.brk = p.mem.brkStart
+	return nil
+}
+
+// mapSegments maps img's PT_LOAD segments, named name in
+// /proc/self/maps, and fills them from the file.
+func (p *Process) mapSegments(img *loader.Image, name string) error {
 	as := p.mem
-	for _, s := range p.img.Segments {
+	for _, s := range img.Segments {
 		start, end := as.pageDown(s.Addr), as.pageUp(s.Addr+s.MemSize)
 		prot := syscalls.Prot(s.Prot)
 		// Linux maps a segment over the page it shares with the previous
@@ -447,8 +489,18 @@ func (p *Process) mapImage() error {
 			}
 			start += as.page
 		}
-		if start < end {
-			if err := as.mapNew(start, end-start, prot, p.exePath(), true); err != nil {
+		// The pages holding file bytes map the file; the .bss pages past
+		// them are anonymous memory, as load_elf_binary maps them.
+		fileEnd := min(end, max(start, as.pageUp(s.Addr+s.FileSize)))
+		if start < fileEnd {
+			if err := as.mapNew(start, fileEnd-start, prot, name, true); err != nil {
+				return fmt.Errorf("emu: segment %d: %w", s.Index, err)
+			}
+			// The file offset of start, for /proc/self/maps.
+			as.lookup(start).offset = as.pageDown(s.Off) + start - as.pageDown(s.Addr)
+		}
+		if fileEnd < end {
+			if err := as.mapNew(fileEnd, end-fileEnd, prot, "", true); err != nil {
 				return fmt.Errorf("emu: segment %d: %w", s.Index, err)
 			}
 		}
@@ -456,8 +508,6 @@ func (p *Process) mapImage() error {
 			return fmt.Errorf("emu: segment %d: filling [%#x, %#x): %w", s.Index, s.Addr, s.Addr+uint64(len(s.Data)), err)
 		}
 	}
-	as.brkStart = as.pageUp(p.img.BrkStart)
-	as.brk = as.brkStart
 	return nil
 }
 
@@ -479,6 +529,7 @@ func (p *Process) mapStack() error {
 		HWCAP2:          p.cpu.HWCAP2,
 		PageSize:        a.PageSize,
 		MinSigStackSize: a.MinSigStackSize,
+		InterpBase:      p.interpBase(),
 	})
 	if err != nil {
 		return err

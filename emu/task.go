@@ -223,9 +223,6 @@ func (k *task) Exec(r syscalls.ExecRequest) ([]byte, error) {
 	p, t := k.p, k.t
 	img, err := loader.Parse(bytes.NewReader(r.Image), int64(len(r.Image)), r.Path)
 	switch {
-	case errors.Is(err, loader.ErrNeedsInterpreter):
-		k.note("%s is dynamically linked: its interpreter is not emulated yet", r.Path)
-		return nil, syscalls.ENOEXEC
 	case err != nil:
 		k.note("%v", err)
 		return nil, syscalls.ENOEXEC
@@ -247,9 +244,17 @@ func (k *task) Exec(r syscalls.ExecRequest) ([]byte, error) {
 	if len(cfg.Argv) == 0 {
 		cfg.Argv = []string{""} // the kernel passes an empty argv on; Go wants argv[0]
 	}
-	q, err := newProcess(img, cfg, p.fam)
+	q, err := newProcess(img, cfg, p.fam, t.k, p.sysroot)
 	if err != nil {
 		k.note("%v", err)
+		var ie *InterpError
+		var errno syscalls.Errno
+		switch {
+		case errors.As(err, &ie) && errors.As(ie.Err, &errno):
+			return nil, errno // ENOENT: the famous "no such file" for a missing loader
+		case errors.As(err, &ie):
+			return nil, syscalls.ELIBBAD // as load_elf_binary for an unusable interpreter
+		}
 		return nil, syscalls.ENOMEM
 	}
 	q.kernel = t.k

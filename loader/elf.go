@@ -90,8 +90,12 @@ type Image struct {
 	Path string
 	// Arch is the guest architecture e_machine names.
 	Arch *arch.Arch
-	// Type is ET_EXEC or ET_DYN (a static-pie).
+	// Type is ET_EXEC or ET_DYN (a PIE, a static-pie or a shared object
+	// such as the dynamic loader).
 	Type elf.Type
+	// Interp is the path the PT_INTERP header names (the dynamic loader,
+	// "/lib64/ld-linux-x86-64.so.2"), or "" for a static executable.
+	Interp string
 	// Bias is added to every address in the file: 0 for ET_EXEC; for
 	// ET_DYN it is Arch.PIEBase less the first PT_LOAD's p_vaddr, rounded
 	// down to a page, which is where load_elf_binary puts a PIE that has
@@ -163,7 +167,7 @@ func Open(path string) (img *Image, err error) {
 	if _, err := io.ReadFull(f, data); err != nil {
 		return nil, fmt.Errorf("loader: %s: read: %w", path, err)
 	}
-	return parse(data, path)
+	return parse(data, path, nil)
 }
 
 // Parse validates the size bytes of r as a static ELF64 executable and
@@ -171,8 +175,9 @@ func Open(path string) (img *Image, err error) {
 // It accepts exactly what gorunemu can run the way Linux would:
 //
 //   - ELF64, little-endian, e_machine x86-64 or AArch64;
-//   - ET_EXEC, or ET_DYN without PT_INTERP (static-pie); any PT_INTERP is
-//     refused with ErrNeedsInterpreter;
+//   - ET_EXEC or ET_DYN (PIE and static-pie); a PT_INTERP header must hold
+//     a NUL-terminated path of at most PATH_MAX bytes (Image.Interp), as
+//     load_elf_binary checks, or it is refused with ErrNeedsInterpreter;
 //   - at least one PT_LOAD; each with p_filesz <= p_memsz, its file range
 //     inside the file, p_vaddr ≡ p_offset modulo the page size, no address
 //     wraparound, below the stack region of the arch, and not overlapping
@@ -196,7 +201,7 @@ func Parse(r io.ReaderAt, size int64, path string) (*Image, error) {
 		}
 		return nil, fmt.Errorf("loader: %s: read: %w", path, err)
 	}
-	return parse(data, path)
+	return parse(data, path, nil)
 }
 
 // machineNames spells the ELF machines Go also targets the GOARCH way.
@@ -231,7 +236,9 @@ type progHeader struct {
 	align  uint64
 }
 
-func parse(data []byte, path string) (*Image, error) {
+// parse validates data; base, if not nil, is where an ET_DYN file's first
+// page goes instead of Arch.PIEBase.
+func parse(data []byte, path string, base *uint64) (*Image, error) {
 	size := uint64(len(data))
 	if size == 0 {
 		return nil, formatErr(path, -1, ErrNotELF, "empty file (not an ELF file)")
@@ -321,13 +328,20 @@ func parse(data []byte, path string) (*Image, error) {
 			align:  le.Uint64(b[48:]),
 		}
 	}
+	var interp string
 	for _, ph := range phdrs {
 		if ph.typ == elf.PT_INTERP {
-			return nil, interpErr(path, data, ph)
+			name, err := interpName(path, data, ph)
+			if err != nil {
+				return nil, err
+			}
+			interp = name
+			break // load_elf_binary takes the first
 		}
 	}
 
 	img := &Image{
+		Interp: interp,
 		Path:  path,
 		Arch:  a,
 		Type:  typ,
@@ -338,7 +352,13 @@ func parse(data []byte, path string) (*Image, error) {
 	if typ == elf.ET_DYN {
 		for _, ph := range phdrs {
 			if ph.typ == elf.PT_LOAD {
+				// load_elf_binary: ELF_PAGESTART(ELF_ET_DYN_BASE - vaddr)
+				// for the executable; an interpreter's first page goes
+				// where mmap put it.
 				img.Bias = (a.PIEBase - ph.vaddr) &^ (a.PageSize - 1)
+				if base != nil {
+					img.Bias = *base - ph.vaddr&^(a.PageSize-1)
+				}
 				break
 			}
 		}
@@ -373,18 +393,49 @@ func parse(data []byte, path string) (*Image, error) {
 	return img, nil
 }
 
-// interpErr describes the PT_INTERP program header ph.
-func interpErr(path string, data []byte, ph progHeader) *FormatError {
-	const why = "(dynamically linked binaries are not supported yet)"
+// interpName returns the path in the PT_INTERP program header ph, which
+// load_elf_binary wants NUL-terminated and at most PATH_MAX bytes long.
+func interpName(path string, data []byte, ph progHeader) (string, error) {
 	size := uint64(len(data))
-	if ph.filesz >= 2 && ph.filesz <= pathMax && ph.offset <= size && ph.filesz <= size-ph.offset {
-		name := data[ph.offset : ph.offset+ph.filesz]
-		if i := bytes.IndexByte(name, 0); i >= 0 {
-			name = name[:i]
-		}
-		return formatErr(path, ph.off, ErrNeedsInterpreter, "needs an interpreter %q %s", name, why)
+	switch {
+	case ph.filesz < 2 || ph.filesz > pathMax:
+		return "", formatErr(path, ph.off, ErrNeedsInterpreter, "PT_INTERP of %d bytes: an interpreter path takes 2 to %d", ph.filesz, pathMax)
+	case ph.offset > size || ph.filesz > size-ph.offset:
+		return "", formatErr(path, ph.off, ErrTruncated, "truncated ELF file: PT_INTERP [%#x, %#x) past end of file (size %d)", ph.offset, ph.offset+ph.filesz, size)
 	}
-	return formatErr(path, ph.off, ErrNeedsInterpreter, "needs an interpreter %s", why)
+	name := data[ph.offset : ph.offset+ph.filesz]
+	if name[len(name)-1] != 0 {
+		return "", formatErr(path, ph.off, ErrNeedsInterpreter, "PT_INTERP path %q is not NUL-terminated", name)
+	}
+	name = name[:len(name)-1]
+	if i := bytes.IndexByte(name, 0); i >= 0 {
+		name = name[:i] // the kernel opens the C string
+	}
+	if len(name) == 0 {
+		return "", formatErr(path, ph.off, ErrNeedsInterpreter, "PT_INTERP names no file")
+	}
+	return string(name), nil
+}
+
+// LoadAt returns img as it is when an ET_DYN file is mapped with its first
+// page at base, as Linux maps an ELF interpreter wherever mmap puts it.
+func (img *Image) LoadAt(base uint64) (*Image, error) {
+	if img.Type != elf.ET_DYN {
+		return nil, fmt.Errorf("loader: %s: only an ET_DYN file can be loaded anywhere, this one is %v", img.Path, img.Type)
+	}
+	if base%img.Arch.PageSize != 0 {
+		return nil, fmt.Errorf("loader: %s: load address %#x is not page-aligned", img.Path, base)
+	}
+	return parse(img.data, img.Path, &base)
+}
+
+// Span is the size of the address range the segments take, from the first
+// one's page to the end of the last one's: what load_elf_interp reserves
+// in one mmap (total_mapping_size).
+func (img *Image) Span() uint64 {
+	page := img.Arch.PageSize
+	first, last := img.Segments[0], img.Segments[len(img.Segments)-1]
+	return (last.End()+page-1)&^(page-1) - first.Addr&^(page-1)
 }
 
 // loadSegments validates the PT_LOAD headers and fills img.Segments and

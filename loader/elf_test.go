@@ -201,6 +201,52 @@ func TestParseLayouts(t *testing.T) {
 				assert.Equal(t, a.PIEBase, img.Segments[0].Addr)
 				assert.Equal(t, a.PIEBase+0x100, img.Entry)
 			})
+			t.Run("pie-with-interpreter", func(t *testing.T) {
+				e := minimal(a)
+				e.typ = elf.ET_DYN
+				e.entry = 0x100
+				e.phdrs[0].vaddr = 0
+				// Linux takes the first PT_INTERP and the C string in it.
+				e.phdrs = append(e.phdrs,
+					phdr{typ: elf.PT_INTERP, flags: elf.PF_R, off: 0x200, filesz: 0x20, memsz: 0x20},
+					phdr{typ: elf.PT_INTERP, flags: elf.PF_R, off: 0x280, filesz: 8, memsz: 8})
+				e.at = map[uint64][]byte{0x200: []byte("/lib/ld.so\x00junk"), 0x280: []byte("/other\x00")}
+				img, err := parseBytes(e.bytes(), "pie")
+				require.NoError(t, err)
+				assert.Equal(t, "/lib/ld.so", img.Interp)
+				assert.Equal(t, a.PIEBase, img.Segments[0].Addr)
+			})
+			t.Run("load-at", func(t *testing.T) {
+				// A shared object (the dynamic loader) goes wherever mmap
+				// put its first page; its own vaddrs may start off a page.
+				e := minimal(a)
+				e.typ = elf.ET_DYN
+				e.entry = 0x140
+				e.phdrs[0].vaddr = 0x40
+				e.phdrs[0].off = 0x40
+				e.phdrs[0].filesz = 0x2c0
+				e.phdrs[0].memsz = 0x2c0
+				e.phdrs = append(e.phdrs, phdr{typ: elf.PT_LOAD, flags: elf.PF_R | elf.PF_W, off: 0x300, vaddr: 0x2300, filesz: 0x10, memsz: 0x1000})
+				img, err := parseBytes(e.bytes(), "ld.so")
+				require.NoError(t, err)
+				assert.Equal(t, "", img.Interp)
+				assert.Equal(t, uint64(0x4000), img.Span(), "from page 0 to the end of the page holding 0x3300")
+				const at = 0x7ffff7fc3000
+				moved, err := img.LoadAt(at)
+				require.NoError(t, err)
+				assert.Equal(t, uint64(at), moved.Bias)
+				assert.Equal(t, uint64(at+0x140), moved.Entry)
+				assert.Equal(t, uint64(at+0x40), moved.Segments[0].Addr)
+				assert.Equal(t, uint64(at+0x2300), moved.Segments[1].Addr)
+				assert.Equal(t, uint64(at+0x4000), moved.BrkStart)
+				assert.Equal(t, img.Span(), moved.Span())
+				_, err = img.LoadAt(at + 1)
+				assert.ErrorContains(t, err, "not page-aligned")
+				exec, err := parseBytes(minimal(a).bytes(), "prog")
+				require.NoError(t, err)
+				_, err = exec.LoadAt(at)
+				assert.ErrorContains(t, err, "only an ET_DYN file")
+			})
 			t.Run("pt-phdr-fallback", func(t *testing.T) {
 				// The program headers sit at 0x400, outside the PT_LOAD's file
 				// range [0, 0x300): AT_PHDR comes from PT_PHDR.
@@ -285,21 +331,21 @@ func TestParseRejects(t *testing.T) {
 			"loader: prog: not an executable: core dump (ET_CORE)", 16},
 		{"unknown-type", mod(func(e *elfFile, _ *arch.Arch) { e.typ = 0xfe00 }), loader.ErrNotExecutable,
 			"loader: prog: not an executable: e_type 0xfe00", 16},
-		{"interp", mod(func(e *elfFile, _ *arch.Arch) {
-			e.phdrs = append([]phdr{{typ: elf.PT_INTERP, flags: elf.PF_R, off: 0x200, vaddr: 0x400200, filesz: 28, memsz: 28}}, e.phdrs...)
-			e.at = map[uint64][]byte{0x200: []byte("/lib64/ld-linux-x86-64.so.2\x00")}
+		{"interp-not-terminated", mod(func(e *elfFile, _ *arch.Arch) {
+			e.phdrs = append([]phdr{{typ: elf.PT_INTERP, flags: elf.PF_R, off: 0x200, vaddr: 0x400200, filesz: 27, memsz: 27}}, e.phdrs...)
+			e.at = map[uint64][]byte{0x200: []byte("/lib64/ld-linux-x86-64.so.2")}
 		}), loader.ErrNeedsInterpreter,
-			`loader: prog: needs an interpreter "/lib64/ld-linux-x86-64.so.2" (dynamically linked binaries are not supported yet)`, 64},
-		{"interp-pie", mod(func(e *elfFile, _ *arch.Arch) {
-			e.typ = elf.ET_DYN
-			e.phdrs = append(e.phdrs, phdr{typ: elf.PT_INTERP, flags: elf.PF_R, off: 0x200, vaddr: 0x400200, filesz: 28, memsz: 28})
-			e.at = map[uint64][]byte{0x200: []byte("/lib/ld-linux-aarch64.so.1\x00\x00")}
-		}), loader.ErrNeedsInterpreter,
-			`loader: prog: needs an interpreter "/lib/ld-linux-aarch64.so.1" (dynamically linked binaries are not supported yet)`, 120},
-		{"interp-unreadable", mod(func(e *elfFile, _ *arch.Arch) {
+			`loader: prog: PT_INTERP path "/lib64/ld-linux-x86-64.so.2" is not NUL-terminated`, 64},
+		{"interp-empty", mod(func(e *elfFile, _ *arch.Arch) {
+			e.phdrs = append(e.phdrs, phdr{typ: elf.PT_INTERP, flags: elf.PF_R, off: 0x200, vaddr: 0x400200, filesz: 4, memsz: 4})
+		}), loader.ErrNeedsInterpreter, "loader: prog: PT_INTERP names no file", 120},
+		{"interp-too-long", mod(func(e *elfFile, _ *arch.Arch) {
+			e.phdrs = append(e.phdrs, phdr{typ: elf.PT_INTERP, flags: elf.PF_R, off: 0x200, vaddr: 0x400200, filesz: 4097, memsz: 4097})
+		}), loader.ErrNeedsInterpreter, "loader: prog: PT_INTERP of 4097 bytes: an interpreter path takes 2 to 4096", 120},
+		{"interp-past-eof", mod(func(e *elfFile, _ *arch.Arch) {
 			e.phdrs = append(e.phdrs, phdr{typ: elf.PT_INTERP, off: 0x1000000, filesz: 28})
-		}), loader.ErrNeedsInterpreter,
-			"loader: prog: needs an interpreter (dynamically linked binaries are not supported yet)", 120},
+		}), loader.ErrTruncated,
+			"loader: prog: truncated ELF file: PT_INTERP [0x1000000, 0x100001c) past end of file (size 768)", 120},
 		{"phentsize", mod(func(e *elfFile, _ *arch.Arch) { e.phentsize = 32 }), loader.ErrMalformed,
 			"loader: prog: malformed ELF header: e_phentsize 32, want 56", 54},
 		{"too-many-phdrs", mod(func(e *elfFile, _ *arch.Arch) { e.phnum = 74 }), loader.ErrMalformed,

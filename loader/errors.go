@@ -33,8 +33,9 @@ var (
 	ErrNotExecutable = errors.New("not an executable")
 	// ErrUnsupportedMachine means e_machine is neither x86-64 nor AArch64.
 	ErrUnsupportedMachine = errors.New("unsupported machine")
-	// ErrNeedsInterpreter means the file has a PT_INTERP program header:
-	// it is dynamically linked, and gorunemu runs only static executables.
+	// ErrNeedsInterpreter means the file names an interpreter that cannot
+	// be used: a malformed PT_INTERP header, or (from the emulator) a
+	// dynamic loader that is missing or not one.
 	ErrNeedsInterpreter = errors.New("needs an interpreter")
 	// ErrBadSegment means a PT_LOAD program header cannot be loaded as
 	// Linux would load it, or there is none.

@@ -46,6 +46,9 @@ type StackConfig struct {
 	// omits the entry (the Go runtime then makes real clock_gettime
 	// syscalls). Set it only when a valid vDSO ELF is mapped there.
 	SysinfoEHDR uint64
+	// InterpBase is AT_BASE: where the program interpreter (the dynamic
+	// loader) is mapped; 0 for a static executable.
+	InterpBase uint64
 	// RseqFeatureSize and RseqAlign are AT_RSEQ_FEATURE_SIZE and
 	// AT_RSEQ_ALIGN (Linux 6.3+ gives 28 and 32); both 0 omits the pair.
 	RseqFeatureSize, RseqAlign uint64
@@ -114,7 +117,7 @@ func (s *Stack) Aux(t AuxType) (uint64, bool) {
 //
 // The auxv entries come in the kernel's order: AT_SYSINFO_EHDR and
 // AT_MINSIGSTKSZ (ARCH_DLINFO, each only if set), AT_HWCAP, AT_PAGESZ,
-// AT_CLKTCK, AT_PHDR, AT_PHENT, AT_PHNUM, AT_BASE (0: no interpreter),
+// AT_CLKTCK, AT_PHDR, AT_PHENT, AT_PHNUM, AT_BASE (InterpBase),
 // AT_FLAGS (0), AT_ENTRY, AT_UID, AT_EUID, AT_GID, AT_EGID, AT_SECURE,
 // AT_RANDOM, AT_HWCAP2, AT_EXECFN, AT_PLATFORM, AT_RSEQ_FEATURE_SIZE and
 // AT_RSEQ_ALIGN (if set), AT_NULL.
@@ -246,7 +249,7 @@ func NewStack(img *Image, c StackConfig) (*Stack, error) {
 	add(AT_PHDR, img.PhdrAddr)
 	add(AT_PHENT, uint64(img.Phent))
 	add(AT_PHNUM, uint64(img.Phnum))
-	add(AT_BASE, 0)
+	add(AT_BASE, c.InterpBase)
 	add(AT_FLAGS, 0)
 	add(AT_ENTRY, img.Entry)
 	add(AT_UID, c.UID)

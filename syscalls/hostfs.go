@@ -58,13 +58,19 @@ type hostRoot struct {
 	// audit, if set, sees every host descriptor the view opens, right
 	// after it is opened (tests check where each one points).
 	audit func(fd int)
+	// parent is FSRoot's view, whose audit sees a bind's descriptors too.
+	parent *hostRoot
 }
 
 func newHostRoot(dir string) *hostRoot { return &hostRoot{dir: dir, fd: noFd} }
 
-// rootFd returns the descriptor of DIR. Failing to open it is an emulator
-// error naming DIR, not a guest errno: the configuration is wrong.
+// rootFd returns the descriptor of DIR, or noFd when there is no DIR (only
+// binds reach the host). Failing to open it is an emulator error naming
+// DIR, not a guest errno: the configuration is wrong.
 func (h *hostRoot) rootFd() (int, error) {
+	if h.dir == "" {
+		return noFd, nil
+	}
 	if h.fd < 0 && h.err == nil {
 		h.fd, h.err = hostOpenRoot(h.dir)
 		if h.err == nil {
@@ -96,8 +102,11 @@ func (h *hostRoot) closeFd(fd int) error {
 }
 
 func (h *hostRoot) check(fd int) {
-	if h.audit != nil {
+	switch {
+	case h.audit != nil:
 		h.audit(fd)
+	case h.parent != nil:
+		h.parent.check(fd)
 	}
 }
 

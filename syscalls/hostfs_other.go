@@ -14,6 +14,7 @@ func hostOpenRoot(dir string) (int, error)                     { return noFd, er
 func hostClose(fd int) error                                   { return errNoHostFS }
 func hostLookup(dirfd int, name string) (int, hostStat, error) { return noFd, hostStat{}, errNoHostFS }
 func hostReadlink(fd int) (string, error)                      { return "", errNoHostFS }
+func hostFstat(fd int) (hostStat, error)                       { return hostStat{}, errNoHostFS }
 func hostReadDir(dirfd int, check func(int)) ([]dirent, error) { return nil, errNoHostFS }
 func hostErrno(err error) error                                { return EIO }
 func hostOpenFile(dirfd int, name string, want *hostStat, check func(int)) (hostFile, error) {

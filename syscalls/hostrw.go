@@ -52,7 +52,7 @@ func (fs *vfs) hostMount(parent *node, st *hostStat) *mount {
 			}
 		}
 	}
-	if parent.mnt.rwHost {
+	if parent.mnt.rwHost || parent.mnt.bind != nil {
 		return parent.mnt
 	}
 	return fs.mounts[0]

@@ -76,6 +76,10 @@ type Config struct {
 	// files the guest may change (hostrw.go); everywhere else FSRoot is
 	// read-only.
 	RW []string
+	// Binds lists host directories and files the guest sees read-only at
+	// guest paths, over FSRoot (bind.go): a dynamically linked program's
+	// libraries from a sysroot.
+	Binds []BindMount
 	// Cwd is the working directory, an absolute guest path (default "/").
 	Cwd string
 	// Stdin, if set, is what fd 0 reads: the host's standard input, read
@@ -285,7 +289,7 @@ func OpenKernel(c Config) (*Kernel, error) {
 func (k *Kernel) Close() error {
 	err := k.files.closeAll()
 	if k == k.first && k.fs.host != nil {
-		err = errors.Join(err, k.fs.host.close())
+		err = errors.Join(err, k.fs.host.close(), k.fs.closeBinds())
 	}
 	return err
 }

@@ -72,7 +72,7 @@ func Mmap(t Task, a Args) (uint64, error) {
 	}
 
 	typ := flags & MAP_TYPE
-	name := ""
+	name := "" // a file's path, for /proc/self/maps
 	var data []byte
 	if f != nil {
 		switch typ {
@@ -131,7 +131,7 @@ func Mmap(t Task, a Args) (uint64, error) {
 		return 0, ENOMEM
 	}
 
-	req := MapRequest{Length: length, Prot: Prot(prot) & (PROT_READ | PROT_WRITE | PROT_EXEC), Name: name,
+	req := MapRequest{Length: length, Prot: Prot(prot) & (PROT_READ | PROT_WRITE | PROT_EXEC), Name: name, Offset: fileOffset(name, off),
 		Filled: len(data) > 0 || (f != nil && f.host != nil)}
 	switch {
 	case flags&MAP_FIXED_NOREPLACE != 0:
@@ -339,4 +339,13 @@ func Mincore(t Task, a Args) (uint64, error) {
 		}
 	}
 	return 0, nil
+}
+
+// fileOffset is the file offset /proc/self/maps shows for a mapping of
+// the file name at off: 0 for anonymous memory.
+func fileOffset(name string, off uint64) uint64 {
+	if name == "" {
+		return 0
+	}
+	return off
 }

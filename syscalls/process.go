@@ -573,6 +573,33 @@ func execveAt(t Task, dirfd int32, pathAddr, argvAddr, envpAddr uint64, flags ui
 	return 0, nil
 }
 
+// ReadInterpreter reads the program interpreter at guest path p (a
+// PT_INTERP path, the dynamic loader) as execve does: looked up from the
+// root following symlinks, a regular file with an execute bit. It returns
+// the file and its resolved path, which /proc/self/maps shows.
+func (k *Kernel) ReadInterpreter(p string) ([]byte, string, error) {
+	n, err := k.fs.resolve(k.fs.root, p, true)
+	switch {
+	case err != nil:
+		return nil, "", err
+	case n.kind == kindDir:
+		return nil, "", EISDIR
+	case n.kind != kindFile:
+		return nil, "", EACCES
+	case n.mode()&0o111 == 0:
+		return nil, "", EACCES
+	}
+	data, err := k.readImage(n)
+	if err != nil {
+		return nil, "", err
+	}
+	return data, k.fs.pathOf(n), nil
+}
+
+// SetAuxv sets the auxiliary vector /proc/self/auxv serves, once the
+// initial stack is built.
+func (k *Kernel) SetAuxv(auxv []byte) { k.cfg.Auxv = auxv }
+
 // readImage reads the whole regular file n: an executable to start.
 func (k *Kernel) readImage(n *node) ([]byte, error) {
 	switch {

@@ -156,6 +156,7 @@ type MapRequest struct {
 	Prot   Prot
 	Mode   MapMode
 	Name   string // shown in /proc/self/maps, e.g. "[stack]" or a PR_SET_VMA name
+	Offset uint64 // the file offset of Addr, for a mapping of a file
 	// Filled says Mmap will write a file's data into the new mapping:
 	// its host memory is used even if the guest may not touch it.
 	Filled bool

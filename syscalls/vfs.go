@@ -80,6 +80,8 @@ type mount struct {
 	// whose host device and inode are rwDev and rwIno.
 	rwHost       bool
 	rwDev, rwIno uint64
+	// bind is the host directory of a bind mount (bind.go), or nil.
+	bind *hostRoot
 }
 
 // node is a file, directory, symlink or device of the tree.
@@ -114,6 +116,8 @@ type node struct {
 	host *hostStat
 	// tmp is a tmpfs file's inode (tmpfs.go); nil elsewhere.
 	tmp *tmpInode
+	// bind is the host directory mounted here (bind.go); nil elsewhere.
+	bind *hostRoot
 	// unlinked: the name was removed; open descriptions keep the file.
 	unlinked bool
 }
@@ -270,6 +274,9 @@ func newVFS(k *Kernel) *vfs {
 
 	for _, p := range cfg.Tmpfs {
 		fs.addTmpfs(p)
+	}
+	if err := fs.addBinds(cfg.Binds); err != nil && k.setupErr == nil {
+		k.setupErr = err
 	}
 	return fs
 }
@@ -631,6 +638,12 @@ func (w *walker) hostFd(i int) (int, error) {
 	n := w.stack[i]
 	fd := noFd
 	switch {
+	case n.bind != nil:
+		root, err := n.bind.rootFd()
+		if err != nil {
+			return noFd, err
+		}
+		fd = root
 	case fs.host == nil || (n.host == nil && n.mnt != fs.mounts[0] && !n.mnt.writable()):
 		// Virtual directories of /proc, /sys and /dev have no host
 		// counterpart; those of the root and of a tmpfs may.
