@@ -107,13 +107,13 @@ type Process struct {
 	interp *loader.Image // the dynamic loader, for a dynamically linked img
 	// sysroot is the host directory the libraries come from, if any.
 	sysroot string
-	arch   *arch.Arch
-	cpu    arch.CPU // the CPUID and HWCAP the guest is shown
-	cfg    Config
-	eng    *unicorn.Engine
-	mem    *addressSpace
-	kernel *syscalls.Kernel
-	stack  *loader.Stack
+	arch    *arch.Arch
+	cpu     arch.CPU // the CPUID and HWCAP the guest is shown
+	cfg     Config
+	eng     *unicorn.Engine
+	mem     *addressSpace
+	kernel  *syscalls.Kernel
+	stack   *loader.Stack
 
 	fam     *family              // the process tree it belongs to
 	threads []*Thread            // live and exited, in creation (tid) order

@@ -342,12 +342,12 @@ func parse(data []byte, path string, base *uint64) (*Image, error) {
 
 	img := &Image{
 		Interp: interp,
-		Path:  path,
-		Arch:  a,
-		Type:  typ,
-		Phent: int(phentsize),
-		Phnum: int(phnum),
-		data:  data,
+		Path:   path,
+		Arch:   a,
+		Type:   typ,
+		Phent:  int(phentsize),
+		Phnum:  int(phnum),
+		data:   data,
 	}
 	if typ == elf.ET_DYN {
 		for _, ph := range phdrs {
