@@ -203,3 +203,12 @@ func (p *Process) interpBase() uint64 {
 	}
 	return p.mem.pageDown(p.interp.Segments[0].Addr)
 }
+
+// interpDetail is the milestone at the dynamic loader's entry.
+func interpDetail(p *Process, _ *Thread) string {
+	entry := fmt.Sprintf("%#x", p.img.Entry)
+	if s, ok := p.img.Symbolize(p.img.Entry); ok && s.Offset == 0 {
+		entry = s.Name
+	}
+	return fmt.Sprintf("the dynamic loader %s (AT_BASE %#x) maps the libraries, then jumps to AT_ENTRY %s", p.interp.Path, p.interpBase(), entry)
+}

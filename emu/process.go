@@ -107,6 +107,8 @@ type Process struct {
 	interp *loader.Image // the dynamic loader, for a dynamically linked img
 	// sysroot is the host directory the libraries come from, if any.
 	sysroot string
+	// objects caches the symbols of the shared objects mapped (objects.go).
+	objects map[string]*objectSyms
 	arch    *arch.Arch
 	cpu     arch.CPU // the CPUID and HWCAP the guest is shown
 	cfg     Config
@@ -382,7 +384,7 @@ func (p *Process) become(q *Process) error {
 		err = merr
 	}
 	p.img, p.cpu, p.cfg, p.eng, p.mem, p.stack = q.img, q.cpu, q.cfg, q.eng, q.mem, q.stack
-	p.interp = q.interp
+	p.interp, p.objects = q.interp, nil
 	p.mem.elsewhere = func() uint64 { return p.fam.committedExcept(p) }
 	p.threads, p.active, p.cur = nil, nil, nil
 	p.futexes, p.until = map[uint64][]*Thread{}, map[uint64]bool{}

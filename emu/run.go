@@ -14,6 +14,7 @@ import (
 	"github.com/gorunemu/gorunemu/arch"
 	"github.com/gorunemu/gorunemu/emu/unicorn"
 	"github.com/gorunemu/gorunemu/syscalls"
+	"github.com/gorunemu/gorunemu/trace"
 )
 
 // Observer is told what happens during a run, on the goroutine that calls
@@ -559,15 +560,22 @@ func (p *Process) stop(r *StopReason) *StopReason {
 }
 
 // symbolize names pc as "function+0xoff", or "" if it is in no function.
-func (p *Process) symbolize(pc uint64) string {
-	s, ok := p.img.Symbolize(pc)
-	if !ok {
-		return ""
+func (p *Process) symbolize(pc uint64) string { return p.Symbolize(pc) }
+
+// Symbolize names a code address: "function+0xoff" in the executable;
+// in a shared object the dynamic loader mapped, "function+0xoff
+// (libc.so.6)", or "libc.so.6+0xaddr" outside its symbols; "" elsewhere.
+func (p *Process) Symbolize(pc uint64) string {
+	if s, ok := p.img.Symbolize(pc); ok {
+		if s.Offset == 0 {
+			return s.Name
+		}
+		return fmt.Sprintf("%s+%#x", s.Name, s.Offset)
 	}
-	if s.Offset == 0 {
-		return s.Name
+	if fn, off, obj, ok := p.objectLoc(pc); ok {
+		return trace.Loc{PC: pc, Func: fn, Offset: off, Object: obj}.Sym()
 	}
-	return fmt.Sprintf("%s+%#x", s.Name, s.Offset)
+	return ""
 }
 
 // Signal sends sig to the guest process as another process would with

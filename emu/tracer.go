@@ -204,6 +204,10 @@ func newTracer(p *Process, o TraceOptions) (*tracer, error) {
 			tr.milestones[addr] = &o.Milestones[i]
 		}
 	}
+	if p.interp != nil && len(o.Milestones) > 0 {
+		// A dynamically linked program starts in its dynamic loader.
+		tr.milestones[p.interp.Entry] = &Milestone{Func: p.interp.Path, Detail: interpDetail}
+	}
 	return tr, nil
 }
 
@@ -262,6 +266,8 @@ func (tr *tracer) loc(pc uint64) trace.Loc {
 	l := trace.Loc{PC: pc}
 	if s, ok := tr.p.img.Symbolize(pc); ok {
 		l.Func, l.Offset, l.File, l.Line = s.Name, s.Offset, s.File, s.Line
+	} else if fn, off, obj, ok := tr.p.objectLoc(pc); ok {
+		l.Func, l.Offset, l.Object = fn, off, obj
 	}
 	// The physical function closes loader's list; Loc keeps it apart.
 	if fr := tr.p.img.Inlined(pc); len(fr) > 1 {

@@ -578,6 +578,15 @@ func execveAt(t Task, dirfd int32, pathAddr, argvAddr, envpAddr uint64, flags ui
 // root following symlinks, a regular file with an execute bit. It returns
 // the file and its resolved path, which /proc/self/maps shows.
 func (k *Kernel) ReadInterpreter(p string) ([]byte, string, error) {
+	return k.readFile(p, true)
+}
+
+// ReadFile reads the regular file at guest path p, as the guest's root
+// sees it: for the emulator's own use (naming code in a library the guest
+// mapped), not the guest's. It returns the file and its resolved path.
+func (k *Kernel) ReadFile(p string) ([]byte, string, error) { return k.readFile(p, false) }
+
+func (k *Kernel) readFile(p string, exec bool) ([]byte, string, error) {
 	n, err := k.fs.resolve(k.fs.root, p, true)
 	switch {
 	case err != nil:
@@ -586,7 +595,7 @@ func (k *Kernel) ReadInterpreter(p string) ([]byte, string, error) {
 		return nil, "", EISDIR
 	case n.kind != kindFile:
 		return nil, "", EACCES
-	case n.mode()&0o111 == 0:
+	case exec && n.mode()&0o111 == 0:
 		return nil, "", EACCES
 	}
 	data, err := k.readImage(n)

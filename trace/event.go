@@ -58,6 +58,10 @@ type Loc struct {
 	Offset uint64 // from the function's entry
 	File   string // source file from .gopclntab, "" if unknown
 	Line   int
+	// Object is the base name of the shared object holding PC when it is
+	// not the executable ("libc.so.6"); Func is then its ELF symbol, and
+	// without one Offset is the address in the object's file.
+	Object string
 	// Inlined lists the functions inlined at PC, innermost first, when the
 	// binary records them; Func is then the outermost (physical) function.
 	Inlined []Frame
@@ -70,15 +74,36 @@ type Frame struct {
 	Line int
 }
 
-// Sym formats l as "func+0xoff", "func" at offset 0, or the bare address.
+// Sym formats l as "func+0xoff", "func" at offset 0, or the bare address;
+// in a shared object, "func+0xoff (libc.so.6)" or "libc.so.6+0xaddr".
 func (l Loc) Sym() string {
 	switch {
+	case l.Object != "" && l.Func == "":
+		return fmt.Sprintf("%s+%#x", l.Object, l.Offset)
+	case l.Object != "":
+		return l.Func + l.objOff() + " (" + l.Object + ")"
 	case l.Func == "":
 		return fmt.Sprintf("%#x", l.PC)
 	case l.Offset == 0:
 		return l.Func
 	}
 	return fmt.Sprintf("%s+%#x", l.Func, l.Offset)
+}
+
+// FuncName is the function's name, with its object for a shared object's
+// ("__brk (libc.so.6)").
+func (l Loc) FuncName() string {
+	if l.Object != "" && l.Func != "" {
+		return l.Func + " (" + l.Object + ")"
+	}
+	return l.Func
+}
+
+func (l Loc) objOff() string {
+	if l.Offset == 0 {
+		return ""
+	}
+	return fmt.Sprintf("+%#x", l.Offset)
 }
 
 // Pos formats l's source position as "file:line", or "".

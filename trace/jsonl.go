@@ -36,6 +36,7 @@ type jsonLoc struct {
 	Offset  uint64      `json:"offset,omitempty"`
 	File    string      `json:"file,omitempty"`
 	Line    int         `json:"line,omitempty"`
+	Object  string      `json:"object,omitempty"`
 	Inlined []jsonFrame `json:"inlined,omitempty"`
 }
 
@@ -82,7 +83,7 @@ func toJSONLoc(l Loc) *jsonLoc {
 	if l.PC == 0 && l.Func == "" {
 		return nil
 	}
-	j := &jsonLoc{PC: hexs(l.PC), Func: l.Func, Offset: l.Offset, File: l.File, Line: l.Line}
+	j := &jsonLoc{PC: hexs(l.PC), Func: l.Func, Offset: l.Offset, File: l.File, Line: l.Line, Object: l.Object}
 	for _, f := range l.Inlined {
 		j.Inlined = append(j.Inlined, jsonFrame(f))
 	}

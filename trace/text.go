@@ -75,7 +75,7 @@ func (s *TextSink) Emit(e *Event) error {
 		b = append(b, strings.Repeat("  ", min(e.Depth, maxIndent))...)
 		switch {
 		case e.Kind == Call:
-			b = append(b, e.At.Func...)
+			b = append(b, e.At.FuncName()...)
 			b = appendPos(b, e.At)
 		case e.Detail != "": // the frame went without returning
 			b = append(b, e.Name...)
@@ -95,7 +95,7 @@ func (s *TextSink) Emit(e *Event) error {
 		b = append(b, e.Result...)
 		b = append(b, " in "...)
 		if e.At.Func != "" {
-			b = append(b, e.At.Func...)
+			b = append(b, e.At.FuncName()...)
 		} else {
 			b = append(b, e.At.Sym()...) // outside the binary: the address
 		}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"debug/buildinfo"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -46,6 +46,7 @@ type runOptions struct {
 	strict      bool
 	stopOnFault bool
 	fsRoot      string
+	sysroot     string
 
 	// ctx is the run's deadline (--timeout), made with the process so
 	// that the guest's output cannot block past it either.
@@ -96,6 +97,17 @@ func (o *runOptions) register(fs *flag.FlagSet) {
 			return errors.New("not a directory")
 		}
 		o.fsRoot = v
+		return nil
+	})
+	fs.Func("sysroot", "host `DIR` holding a dynamically linked program's dynamic loader and libraries, shown to the guest read-only at /lib, /usr/lib and /etc/ld.so.cache (default: --fs-root if it holds them, else / for the host's arch, else /usr/aarch64-linux-gnu or /usr/x86_64-linux-gnu)", func(v string) error {
+		fi, err := os.Stat(v)
+		if err != nil {
+			return err
+		}
+		if !fi.IsDir() {
+			return errors.New("not a directory")
+		}
+		o.sysroot = v
 		return nil
 	})
 	fs.BoolVar(&o.strict, "strict", false, "stop at the first syscall gorunemu does not implement, instead of returning ENOSYS")
@@ -242,9 +254,6 @@ func (o *runOptions) openImage(path string) (*loader.Image, int, error) {
 		if strings.HasSuffix(path, ".go") {
 			err = fmt.Errorf("%w (to build and run a Go program, pass its package directory: gorunemu run %s)", err, filepath.Dir(path))
 		}
-		if errors.Is(err, loader.ErrNeedsInterpreter) {
-			err = fmt.Errorf("%w\n%s", err, dynamicHint(path))
-		}
 		return nil, exitBadInput, err
 	}
 	if o.archSet && img.Arch.Name != o.goarch {
@@ -253,14 +262,26 @@ func (o *runOptions) openImage(path string) (*loader.Image, int, error) {
 	return img, 0, nil
 }
 
-// dynamicHint says what to do with a dynamically linked binary until
-// gorunemu loads those (issue 12): a Go program is rebuilt static, which
-// `gorunemu run PKGDIR` does by itself; anything else is linked -static.
-func dynamicHint(path string) string {
-	if bi, err := buildinfo.ReadFile(path); err == nil {
-		return fmt.Sprintf("hint: %s is a Go program (%s) linked against libc; rebuild it static with CGO_ENABLED=0 go build, or pass its package directory, which gorunemu builds that way", path, bi.GoVersion)
+// dynamicHint says what to do when a dynamically linked program's
+// loader cannot be found or used: where its libraries could come from, and
+// that a Go program can be rebuilt static instead.
+func dynamicHint(img *loader.Image, ie *emu.InterpError) string {
+	var b strings.Builder
+	if ie.Sysroot == "" {
+		fmt.Fprintf(&b, "hint: the program needs the %s C library; ", img.Arch.Name)
+		if img.Arch.Name == runtime.GOARCH {
+			b.WriteString("install it (apt-get install libc6) or pass --sysroot DIR")
+		} else {
+			fmt.Fprintf(&b, "install Debian's cross libraries (apt-get install libc6-%s-cross, in /usr/%s-linux-gnu) or pass --sysroot DIR", img.Arch.Name, img.Arch.Machine)
+		}
+		b.WriteString(" naming a root that holds " + ie.Interp)
+	} else {
+		fmt.Fprintf(&b, "hint: pass --sysroot DIR naming a root that holds %s and the program's libraries for %s", ie.Interp, img.Arch.Name)
 	}
-	return fmt.Sprintf("hint: gorunemu runs static executables: link %s with -static", path)
+	if img.GoVersion != "" {
+		fmt.Fprintf(&b, "; or, as a Go program (%s), rebuild it static with CGO_ENABLED=0 go build, or pass its package directory, which gorunemu builds that way", img.GoVersion)
+	}
+	return b.String()
 }
 
 // newProcess prepares img to run with the options; args follow argv[0].
@@ -290,10 +311,15 @@ func (o *runOptions) newProcessWith(img *loader.Image, argv []string, stdout, st
 		Strict:      o.strict,
 		StopOnFault: o.stopOnFault,
 		FSRoot:      o.fsRoot,
+		Sysroot:     o.sysroot,
 	}
 	adjust(&cfg)
 	p, err := emu.New(img, cfg)
 	if err != nil {
+		var ie *emu.InterpError
+		if errors.As(err, &ie) {
+			return nil, exitBadInput, fmt.Errorf("%w\n%s", err, dynamicHint(img, ie))
+		}
 		if errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission) {
 			return nil, exitNoInput, err
 		}

@@ -263,6 +263,8 @@ func (r *reader) threads() error {
 		}
 		if sym, ok := r.img.Symbolize(t.PC()); ok {
 			th.Func, th.File = sym.String(), sym.File
+		} else {
+			th.Func = r.p.Symbolize(t.PC()) // the C library's code, for cgo
 		}
 		th.GoCode = strings.HasSuffix(th.File, ".go")
 		th.AfterSyscall = r.afterSyscall(t.PC())

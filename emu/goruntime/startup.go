@@ -19,12 +19,16 @@ var startupPath = []struct {
 	arch   *arch.Arch // nil for both
 	detail func(r *reader, t *emu.Thread) string
 }{
+	{"_start", nil, entryDetail}, // cgo: the C library's entry, which calls main
 	{"_rt0_amd64_linux", arch.AMD64, entryDetail},
 	{"_rt0_arm64_linux", arch.ARM64, entryDetail},
 	{"_rt0_amd64", arch.AMD64, nil},
 	{"_rt0_arm64", arch.ARM64, nil},
-	{"main", arch.ARM64, nil}, // Go before 1.26: _rt0_arm64_linux -> main -> rt0_go
+	// cgo: __libc_start_main calls main; arm64 Go before 1.26:
+	// _rt0_arm64_linux -> main. main jumps to rt0_go.
+	{"main", nil, nil},
 	{"runtime.rt0_go", nil, nil},
+	{"x_cgo_init", nil, cgoInitDetail}, // cgo: rt0_go calls _cgo_init
 	{"runtime.settls", nil, nil}, // amd64: arch_prctl(ARCH_SET_FS) follows
 	{"runtime.check", nil, g0Detail},
 	{"runtime.args", nil, argsDetail},
@@ -41,6 +45,7 @@ var startupPath = []struct {
 	{"runtime.schedule", nil, nil},
 	{"runtime.main", nil, gDetail},
 	{"runtime.newm", nil, nil},
+	{"x_cgo_thread_start", nil, nil}, // cgo: Ms start through pthread_create
 	{"runtime.gcenable", nil, nil},
 	{"runtime.doInit1", nil, nil}, // Go 1.21+
 	{"runtime.doInit", nil, nil},  // before Go 1.21
@@ -164,6 +169,20 @@ func entryDetail(r *reader, t *emu.Thread) string {
 		sp, len(argv), quoteList(argv), len(env), len(r.p.Stack().Auxv))
 }
 
+// cgoInitDetail names the g x_cgo_init(g0, setg, tlsg, tlsbase) gets,
+// whose stack bounds it sets from the C thread's stack.
+func cgoInitDetail(r *reader, t *emu.Thread) string {
+	g, err := t.Reg(r.ru.arch.SyscallArgs[0]) // the C ABI's first argument too
+	if err != nil {
+		return ""
+	}
+	name := fmt.Sprintf("%#x", g)
+	if g0 := r.symbol("runtime.g0"); g0.Known && uint64(g0.Value) == g {
+		name = "runtime.g0"
+	}
+	return "g=" + name + ": the C library sets g0's stack bounds from its thread's stack"
+}
+
 // g0Detail reports the g0 stack rt0_go has just carved out of the
 // initial stack.
 func g0Detail(r *reader, _ *emu.Thread) string {
@@ -181,8 +200,12 @@ func g0Detail(r *reader, _ *emu.Thread) string {
 		return ""
 	}
 	l, h, g := uint64(lo.Value), uint64(hi.Value), uint64(guard.Value)
-	return fmt.Sprintf("g0.stack=[%#x, %#x) size=%#x stackguard0=lo+%#x (set by rt0_go; hi = entry SP - %#x)",
-		l, h, h-l, g-l, r.p.Stack().SP-h)
+	by := "set by rt0_go"
+	if _, cgo := r.p.Image().Lookup("x_cgo_init"); cgo {
+		by = "lo from the C thread's stack by x_cgo_init, hi by rt0_go"
+	}
+	return fmt.Sprintf("g0.stack=[%#x, %#x) size=%#x stackguard0=lo+%#x (%s; hi = entry SP - %#x)",
+		l, h, h-l, g-l, by, r.p.Stack().SP-h)
 }
 
 func argsDetail(r *reader, _ *emu.Thread) string {
