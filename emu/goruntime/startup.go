@@ -29,7 +29,7 @@ var startupPath = []struct {
 	{"main", nil, nil},
 	{"runtime.rt0_go", nil, nil},
 	{"x_cgo_init", nil, cgoInitDetail}, // cgo: rt0_go calls _cgo_init
-	{"runtime.settls", nil, nil}, // amd64: arch_prctl(ARCH_SET_FS) follows
+	{"runtime.settls", nil, nil},       // amd64: arch_prctl(ARCH_SET_FS) follows
 	{"runtime.check", nil, g0Detail},
 	{"runtime.args", nil, argsDetail},
 	{"runtime.sysargs", nil, auxvDetail},
