@@ -81,34 +81,25 @@ func realOutcome(t *testing.T, goarch, dir, bin, n string) string {
 	return out
 }
 
-// TestDynamicBinaryHint: a dynamically linked binary is refused (exit
-// 65) with what to do about it: a Go program is rebuilt static, anything
-// else linked -static.
-func TestDynamicBinaryHint(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds fixtures")
+// TestDynamicHostPrograms: the host's own dynamically linked C programs
+// run under exec as they run natively, through their dynamic loader:
+// their output, their exit codes, and a shell that forks and execs
+// others.
+func TestDynamicHostPrograms(t *testing.T) {
+	for _, args := range [][]string{
+		{"/bin/echo", "hello", "from", "libc"},
+		{"/bin/false"},
+		{"/bin/sh", "-c", "echo $((6*7)); /bin/ls -d / /bin; exit 5"},
+		{"/usr/bin/pwd"},
+	} {
+		if _, err := os.Stat(args[0]); err != nil {
+			t.Logf("no %s here: %v", args[0], err)
+			continue
+		}
+		dir := t.TempDir()
+		wantCode, want := realRun(t, runtime.GOARCH, dir, "", args...)
+		code, out, errOut := execIn(t, dir, "", args...)
+		assert.Equal(t, wantCode, code, "%q: stderr %s", args, errOut)
+		assert.Equal(t, want, out, "%q", args)
 	}
-	_, err := exec.LookPath("gcc")
-	require.NoError(t, err, "gcc is needed to link a cgo fixture: run make test-deps")
-	dir := t.TempDir()
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module dyn\n\ngo 1.21\n"), 0o644))
-	// os/user with cgo on links against libc.
-	src := "package main\n\nimport (\n\t\"fmt\"\n\t\"os/user\"\n)\n\nfunc main() { fmt.Println(user.Current()) }\n"
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "main.go"), []byte(src), 0o644))
-	bin := filepath.Join(dir, "dyn")
-	cmd := exec.Command("go", "build", "-buildvcs=false", "-o", bin, ".")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=1", "GOOS=linux", "GOARCH="+runtime.GOARCH)
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "%s", out)
-
-	code, _, errOut := gorunemu("run", bin)
-	assert.Equal(t, exitBadInput, code)
-	assert.Contains(t, errOut, "needs an interpreter")
-	assert.Contains(t, errOut, "hint: "+bin+" is a Go program (go1.")
-	assert.Contains(t, errOut, "CGO_ENABLED=0")
-
-	code, _, errOut = gorunemu("run", "/bin/true")
-	assert.Equal(t, exitBadInput, code)
-	assert.Contains(t, errOut, "hint: gorunemu runs static executables: link /bin/true with -static")
 }

@@ -72,3 +72,54 @@ func TestStaticCgoChecks(t *testing.T) {
 		}
 	}
 }
+
+// TestDynamicChecks: binaries started through the dynamic loader, and
+// PIEs, pass every check on both arches: cgo ones linked dynamically
+// (stripped too: g's TLS slot is the first word of the executable's own
+// TLS segment), as PIEs and as static-pies, whose thread pointer is the C
+// library's; and a PIE without cgo, where Go sets FS base itself (amd64)
+// or leaves TPIDR_EL0 as the dynamic loader set it (arm64).
+func TestDynamicChecks(t *testing.T) {
+	pie := loadertest.BuildFlags("-buildmode=pie")
+	cases := []struct {
+		name, fixture string
+		opts          []loadertest.Option
+		cgo, interp   bool
+	}{
+		{"cgo", "cgohello", []loadertest.Option{loadertest.Cgo()}, true, true},
+		{"cgo-stripped", "cgohello", []loadertest.Option{loadertest.Cgo(), loadertest.Stripped()}, true, true},
+		{"cgo-pie", "cgohello", []loadertest.Option{loadertest.Cgo(), pie}, true, true},
+		{"cgo-static-pie", "cgohello", []loadertest.Option{loadertest.Cgo(), loadertest.BuildFlags("-buildmode=pie", "-ldflags=-linkmode=external -extldflags=-static-pie")}, true, false},
+		{"pie", "hello", []loadertest.Option{pie}, false, true},
+	}
+	for _, a := range arch.All() {
+		for _, c := range cases {
+			t.Run(a.Name+"/"+c.name, func(t *testing.T) {
+				bin := loadertest.Build(t, c.fixture, a.Name, c.opts...)
+				var out bytes.Buffer
+				p, err := emu.Open(bin, emu.Config{Stdout: &out})
+				require.NoError(t, err)
+				defer p.Close()
+				assert.Equal(t, c.interp, p.Interpreter() != nil, "started through the dynamic loader")
+				r, err := p.Run(context.Background(), emu.UntilSymbol("main.main"))
+				require.NoError(t, err)
+				require.Equal(t, emu.StopUntil, r.Kind, "stop: %s", r)
+				s := read(t, p)
+				assert.Equal(t, c.cgo, s.CTLS, "the C library's thread pointer")
+				assert.Equal(t, c.cgo, s.GTLSOffset.Known, "g's TLS offset: %s", s.GTLSOffset.Why)
+				passed := 0
+				for _, res := range goruntime.Evaluate(s) {
+					assert.NotEqual(t, goruntime.Fail, res.Status, "%s", res)
+					if res.Status == goruntime.Pass {
+						passed++
+					}
+				}
+				assert.Greater(t, passed, 15)
+				r, err = p.Run(context.Background(), emu.UntilExit())
+				require.NoError(t, err)
+				assert.Equal(t, emu.StopExited, r.Kind, "%s", r)
+				assert.NotEmpty(t, out.String())
+			})
+		}
+	}
+}

@@ -466,9 +466,21 @@ func (c *checker) tpidr(t *Thread) {
 		c.add("tpidr", tid, Skip, "a cgo binary: the C library owns %s", c.ru.tlsName)
 	case t.TLSBase == 0:
 		c.add("tpidr", tid, Pass, "%s is 0: a Go binary without cgo keeps g only in R28", c.ru.tlsName)
+	case s.Interpreter != "" && t.TLSBase == c.mainTLSBase():
+		c.add("tpidr", tid, Pass, "%s %s is the main thread's, as the dynamic loader set it and clone passed it on: Go without cgo keeps g only in R28", c.ru.tlsName, t.TLSBase)
 	default:
 		c.add("tpidr", tid, Fail, "%s %s ≠ 0 in a binary without cgo", c.ru.tlsName, t.TLSBase)
 	}
+}
+
+// mainTLSBase is the main thread's thread pointer, or 0.
+func (c *checker) mainTLSBase() Addr {
+	for _, t := range c.s.Threads {
+		if t.Main {
+			return t.TLSBase
+		}
+	}
+	return 0
 }
 
 // gInM checks that the thread's g is one of its m's goroutines, and that

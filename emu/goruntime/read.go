@@ -42,6 +42,9 @@ type Snapshot struct {
 	// CTLS: the binary has the TLS segment of a C library (cgo), found
 	// or not.
 	CTLS bool `json:"c_tls"`
+	// Interpreter is the dynamic loader a dynamically linked binary was
+	// started through, as mapped ("" for a static binary).
+	Interpreter string `json:"interpreter,omitempty"`
 
 	G0      G0       `json:"g0"`
 	M0      M0       `json:"m0"`
@@ -172,9 +175,16 @@ func Read(p *emu.Process) (*Snapshot, error) {
 		Insns:       p.Insns(),
 		EntrySP:     Addr(p.Stack().SP),
 	}
+	if in := p.Interpreter(); in != nil {
+		s.Interpreter = in.Path
+	}
 	r.s = s
 	tpoff, err := img.TLSOffset(ru.gTLSVar)
 	switch {
+	case !img.Cgo():
+		// A PIE without cgo has a TLS segment, but Go sets the thread
+		// pointer itself (settls), as in a static binary.
+		s.GTLSOffset = unknown[int64]("not linked with a C library's threads (no cgo)")
 	case err == nil:
 		s.CTLS = true
 		s.GTLSOffset = known(tpoff, ru.gTLSVar+" in PT_TLS")

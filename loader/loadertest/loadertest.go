@@ -48,7 +48,8 @@ type Option func(*config)
 
 type config struct {
 	stripped  bool
-	staticCgo bool
+	cgo       bool // with cgo and the C compiler for the arch
+	staticCgo bool // and linked static
 	toolchain string
 	module    string
 	flags     []string
@@ -77,7 +78,12 @@ func ModulePath(path string) Option { return func(c *config) { c.module = path }
 // installs) and the external linker making a static executable with the C
 // library in it: -ldflags='-linkmode=external -extldflags=-static', with
 // -s -w as well when Stripped.
-func StaticCgo() Option { return func(c *config) { c.staticCgo = true } }
+func StaticCgo() Option { return func(c *config) { c.cgo, c.staticCgo = true, true } }
+
+// Cgo builds with cgo and the C compiler for the fixture's arch, linked
+// as go build links by default with a C compiler: dynamically, against
+// the C library, with the dynamic loader as the ELF interpreter.
+func Cgo() Option { return func(c *config) { c.cgo = true } }
 
 // cCompilers are the C compilers StaticCgo uses, by GOARCH.
 var cCompilers = map[string]string{"amd64": "x86_64-linux-gnu-gcc", "arm64": "aarch64-linux-gnu-gcc"}
@@ -138,7 +144,7 @@ func Build(t testing.TB, name, goarch string, opts ...Option) string {
 		t.Fatalf("loadertest: goarch %q is not a gorunemu guest (amd64, arm64)", goarch)
 	}
 
-	if c.staticCgo {
+	if c.cgo {
 		if _, err := exec.LookPath(cCompilers[goarch]); err != nil {
 			t.Fatalf("loadertest: %s is needed to link a cgo fixture for %s: run make test-deps (%v)", cCompilers[goarch], goarch, err)
 		}
@@ -150,7 +156,7 @@ func Build(t testing.TB, name, goarch string, opts ...Option) string {
 	}
 
 	key := strings.Join([]string{
-		name, goarch, c.toolchain, c.module, fmt.Sprint(c.stripped), fmt.Sprint(c.staticCgo),
+		name, goarch, c.toolchain, c.module, fmt.Sprint(c.stripped), fmt.Sprint(c.cgo), fmt.Sprint(c.staticCgo),
 		strings.Join(c.flags, "\x00"), strings.Join(c.env, "\x00"),
 	}, "\x01")
 
@@ -303,7 +309,7 @@ func run(goCmd, key, name, goarch string, c *config) (string, error) {
 	}
 	args = append(args, c.flags...)
 	env := append(filterEnv(c.toolchain != ""), "GOOS=linux", "GOARCH="+goarch, "CGO_ENABLED=0")
-	if c.staticCgo {
+	if c.cgo {
 		env = append(env, "CGO_ENABLED=1", "CC="+cCompilers[goarch])
 	}
 
@@ -343,7 +349,7 @@ func run(goCmd, key, name, goarch string, c *config) (string, error) {
 // chosenEnv returns the environment settings Build made, for messages.
 func chosenEnv(c *config, goarch string) []string {
 	env := []string{"GOOS=linux", "GOARCH=" + goarch, "CGO_ENABLED=0"}
-	if c.staticCgo {
+	if c.cgo {
 		env = append(env, "CGO_ENABLED=1", "CC="+cCompilers[goarch])
 	}
 	if c.toolchain != "" {
