@@ -39,7 +39,7 @@ test: test-deps
 	CGO_ENABLED=0 $(GO) test ./arch/... ./loader/... ./syscalls/... ./trace/...
 
 matrix: test-deps
-	GORUNEMU_MATRIX=1 $(GO) test -race -count=1 -v -run 'TestVersionMatrix|TestAgainst' ./emu/goruntime/
+	GORUNEMU_MATRIX=1 $(GO) test -race -count=1 -v -run 'TestVersionMatrix|TestCgoVersionMatrix|TestAgainst' ./emu/goruntime/
 
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./emu/

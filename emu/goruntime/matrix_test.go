@@ -252,3 +252,49 @@ func requireToolchain(t *testing.T, version string) {
 	require.NoError(t, err, "running %s: %s", version, out)
 	require.Contains(t, string(out), version+" ", "go version with GOTOOLCHAIN=%s", version)
 }
+
+// TestCgoVersionMatrix builds cgohello with cgo, dynamically linked, with
+// the oldest and the newest Go gorunemu supports, for amd64 and arm64,
+// and requires it to start through the dynamic loader, pass every check
+// at main.main and print what it prints natively.
+func TestCgoVersionMatrix(t *testing.T) {
+	if os.Getenv(matrixEnv) == "" {
+		t.Skipf("set %s=1 to build cgo fixtures with the oldest and newest Go (.ci/run does)", matrixEnv)
+	}
+	if testing.Short() {
+		t.Skip("the version matrix builds fixtures")
+	}
+	local := goEnv(t, "GOVERSION")
+	versions := latestPatches(t, local)
+	for _, v := range []string{versions[0], local} {
+		opts := []loadertest.Option{loadertest.Cgo()}
+		if v != local {
+			requireToolchain(t, v)
+			opts = append(opts, loadertest.Toolchain(v), loadertest.ModulePath(matrixModule))
+		}
+		for _, a := range arch.All() {
+			t.Run(v+"/"+a.Name, func(t *testing.T) {
+				t.Parallel()
+				bin := loadertest.Build(t, "cgohello", a.Name, opts...)
+				var out strings.Builder
+				p, err := emu.Open(bin, emu.Config{Stdout: &out})
+				require.NoError(t, err)
+				defer func() { require.NoError(t, p.Close()) }()
+				require.NotNil(t, p.Interpreter(), "started through the dynamic loader")
+				r, err := p.Run(t.Context(), emu.UntilSymbol("main.main"))
+				require.NoError(t, err)
+				require.Equal(t, emu.StopUntil, r.Kind, "stop: %s", r)
+				s := read(t, p)
+				assert.Equal(t, v, s.GoVersion)
+				assert.True(t, s.CTLS, "the C library's thread pointer")
+				for _, res := range goruntime.Evaluate(s) {
+					assert.NotEqual(t, goruntime.Fail, res.Status, "%s", res)
+				}
+				r, err = p.Run(t.Context(), emu.UntilExit())
+				require.NoError(t, err)
+				assert.Equal(t, emu.StopExited, r.Kind, "%s", r)
+				assert.Equal(t, "hello from C: 3\n", out.String())
+			})
+		}
+	}
+}
