@@ -36,14 +36,26 @@ type objectFunc struct {
 // for anonymous memory and the executable itself.
 func (p *Process) objectLoc(pc uint64) (fn string, off uint64, object string, ok bool) {
 	m := p.mem.lookup(pc)
-	if m == nil || !m.file() || m.name == p.exePath() {
-		return "", 0, "", false
+	var syms *objectSyms
+	var fo uint64
+	switch {
+	case m == nil:
+	case m.name == "[vdso]" && p.vdsoImage != nil:
+		if p.objects == nil {
+			p.objects = map[string]*objectSyms{}
+		}
+		if syms = p.objects[m.name]; syms == nil {
+			syms = parseObjectSyms(p.vdsoImage, vdsoSoname)
+			p.objects[m.name] = syms
+		}
+		fo = pc - p.vdso
+	case m.file() && m.name != p.exePath():
+		syms = p.objectSyms(m.name)
+		fo = m.offset + (pc - m.start)
 	}
-	syms := p.objectSyms(m.name)
 	if syms == nil {
 		return "", 0, "", false
 	}
-	fo := m.offset + (pc - m.start)
 	for _, ph := range syms.loads {
 		if fo < ph.Off || fo-ph.Off >= ph.Filesz {
 			continue

@@ -109,6 +109,10 @@ type Process struct {
 	sysroot string
 	// objects caches the symbols of the shared objects mapped (objects.go).
 	objects map[string]*objectSyms
+	// vdso is where the vDSO is mapped (AT_SYSINFO_EHDR), vdsoImage
+	// what it holds.
+	vdso      uint64
+	vdsoImage []byte
 	arch    *arch.Arch
 	cpu     arch.CPU // the CPUID and HWCAP the guest is shown
 	cfg     Config
@@ -278,6 +282,10 @@ func newProcess(img *loader.Image, cfg Config, fam *family, k *syscalls.Kernel, 
 			return nil, err
 		}
 	}
+	if err := p.mapVDSO(k.RealtimeBase()); err != nil {
+		p.closeEngine()
+		return nil, err
+	}
 	if err := p.mapStack(); err != nil {
 		p.closeEngine()
 		return nil, err
@@ -341,7 +349,7 @@ func (p *Process) fork(parent *Thread, r syscalls.CloneRequest) (_ *Thread, err 
 	if err != nil {
 		return nil, err
 	}
-	q.interp, q.sysroot = p.interp, p.sysroot
+	q.interp, q.sysroot, q.vdso, q.vdsoImage = p.interp, p.sysroot, p.vdso, p.vdsoImage
 	defer func() {
 		if err != nil {
 			q.closeEngine()
@@ -384,7 +392,7 @@ func (p *Process) become(q *Process) error {
 		err = merr
 	}
 	p.img, p.cpu, p.cfg, p.eng, p.mem, p.stack = q.img, q.cpu, q.cfg, q.eng, q.mem, q.stack
-	p.interp, p.objects = q.interp, nil
+	p.interp, p.objects, p.vdso, p.vdsoImage = q.interp, nil, q.vdso, q.vdsoImage
 	p.mem.elsewhere = func() uint64 { return p.fam.committedExcept(p) }
 	p.threads, p.active, p.cur = nil, nil, nil
 	p.futexes, p.until = map[uint64][]*Thread{}, map[uint64]bool{}
@@ -532,6 +540,7 @@ func (p *Process) mapStack() error {
 		PageSize:        a.PageSize,
 		MinSigStackSize: a.MinSigStackSize,
 		InterpBase:      p.interpBase(),
+		SysinfoEHDR:     p.vdso,
 	})
 	if err != nil {
 		return err

@@ -67,7 +67,9 @@ func TestFutexWaitAndWake(t *testing.T) {
 			_, err := ts[0].FutexWait(w.word, 8, ^uint32(0), syscalls.NoDeadline)
 			assert.ErrorIs(t, err, syscalls.EAGAIN, "the word changed")
 			assert.Equal(t, Runnable, ts[0].t.State())
-			_, err = ts[0].FutexWait(w.word+page, 0, ^uint32(0), syscalls.NoDeadline)
+			hole, ok := w.p.mem.place(0, page) // free, not mapped
+			require.True(t, ok)
+			_, err = ts[0].FutexWait(hole, 0, ^uint32(0), syscalls.NoDeadline)
 			assert.ErrorIs(t, err, syscalls.EFAULT)
 
 			masks := []uint32{1, 2, 1, 3}

@@ -116,6 +116,7 @@ var amd64Table = map[int]Entry{
 	amd64.SYS_TIME:              Handled("time", Time, Ptr),
 	amd64.SYS_FUTEX:             Partial("futex", Futex, "WAIT, WAKE and their BITSET forms only", Ptr, FutexOp, Uint, Timespec, Ptr, Hex),
 	amd64.SYS_SCHED_GETAFFINITY: Handled("sched_getaffinity", SchedGetaffinity, Int, Uint, Ptr),
+	amd64.SYS_GETCPU:            Handled("getcpu", Getcpu, Ptr, Ptr, Ptr),
 	amd64.SYS_EPOLL_CREATE:      Handled("epoll_create", EpollCreate, Int),
 	amd64.SYS_GETDENTS64:        Handled("getdents64", Getdents64, Fd, Ptr, Uint),
 	amd64.SYS_SET_TID_ADDRESS:   Handled("set_tid_address", SetTidAddress, Ptr),

@@ -66,6 +66,7 @@ var arm64Table = map[int]Entry{
 	arm64.SYS_CLOCK_GETRES:      Handled("clock_getres", ClockGetres, ClockID, Ptr),
 	arm64.SYS_CLOCK_NANOSLEEP:   Handled("clock_nanosleep", ClockNanosleep, ClockID, Int, Timespec, Ptr),
 	arm64.SYS_SCHED_GETAFFINITY: Handled("sched_getaffinity", SchedGetaffinity, Int, Uint, Ptr),
+	arm64.SYS_GETCPU:            Handled("getcpu", Getcpu, Ptr, Ptr, Ptr),
 	arm64.SYS_SCHED_YIELD:       Handled("sched_yield", SchedYield),
 	arm64.SYS_KILL:              Partial("kill", Kill, "to any process of the emulation; a signal is delivered when its thread next runs guest code; one asleep in a syscall is interrupted (restart or EINTR)", Int, Signal),
 	arm64.SYS_TKILL:             Partial("tkill", Tkill, "a signal is delivered when its thread next runs guest code; one asleep in a syscall is interrupted (restart or EINTR)", Int, Signal),

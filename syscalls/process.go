@@ -605,6 +605,10 @@ func (k *Kernel) readFile(p string, exec bool) ([]byte, string, error) {
 	return data, k.fs.pathOf(n), nil
 }
 
+// RealtimeBase is CLOCK_REALTIME when the virtual clock reads 0, in ns
+// since the Unix epoch (Config.RealtimeBase).
+func (k *Kernel) RealtimeBase() int64 { return k.cfg.RealtimeBase }
+
 // SetAuxv sets the auxiliary vector /proc/self/auxv serves, once the
 // initial stack is built.
 func (k *Kernel) SetAuxv(auxv []byte) { k.cfg.Auxv = auxv }

@@ -36,7 +36,7 @@ func TestDynamicPrograms(t *testing.T) {
 		t.Run(a.Name, func(t *testing.T) {
 			crossRoot(t, a)
 			t.Setenv("GODEBUG", "netdns=cgo")
-			for _, fixture := range []string{"cgohello", "cgothreads", "cgolibc"} {
+			for _, fixture := range []string{"cgohello", "cgothreads", "cgolibc", "cgoclock"} {
 				bin := loadertest.Build(t, fixture, a.Name, loadertest.Cgo())
 				wantCode, want := realRun(t, a.Name, t.TempDir(), "", bin)
 				require.NotEmpty(t, want)
@@ -106,6 +106,37 @@ func TestDynamicNeedsLibraries(t *testing.T) {
 			assert.Contains(t, errOut, "needs the dynamic loader /lib")
 			assert.Contains(t, errOut, "hint: pass --sysroot DIR")
 			assert.Contains(t, errOut, "rebuild it static with CGO_ENABLED=0")
+		})
+	}
+}
+
+// TestVDSOClocks: the C library and the Go runtime read the clocks
+// through the vDSO, as on Linux, without a syscall: of cgoclock's clock
+// reads only the one it makes with syscall(2) reaches the kernel, and
+// clock_getres falls back from the vDSO's own function; static Go
+// programs make no clock_gettime either.
+func TestVDSOClocks(t *testing.T) {
+	getres := map[string]string{"amd64": "__vdso_clock_getres", "arm64": "__kernel_clock_getres"}
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			crossRoot(t, a)
+			bin := loadertest.Build(t, "cgoclock", a.Name, loadertest.Cgo())
+			code, out, errOut := gorunemu("trace", "--syscalls", "--until", "exit", bin)
+			require.Equal(t, exitOK, code, "stderr: %s", errOut)
+			var clocks []string
+			for _, line := range strings.Split(out, "\n") {
+				if strings.Contains(line, " syscall clock_") {
+					clocks = append(clocks, line)
+				}
+			}
+			require.Len(t, clocks, 2, "%q", clocks)
+			assert.Regexp(t, `syscall clock_gettime\(CLOCK_MONOTONIC, 0x[0-9a-f]+\) = 0 in syscall \(libc\.so\.6\) from \w*check\+0x`, clocks[0])
+			assert.Regexp(t, `syscall clock_getres\(CLOCK_MONOTONIC, 0x[0-9a-f]+\) = 0 in `+getres[a.Name]+` \(linux-vdso\.so\.1\)$`, clocks[1])
+
+			hello := loadertest.Build(t, "hello", a.Name)
+			code, out, errOut = gorunemu("trace", "--syscalls", "--until", "exit", hello)
+			require.Equal(t, exitOK, code, "stderr: %s", errOut)
+			assert.NotContains(t, out, "clock_gettime(")
 		})
 	}
 }

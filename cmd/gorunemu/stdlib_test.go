@@ -21,7 +21,7 @@ import (
 // runtime is not among them: its tests build testprog and its siblings
 // with the go command, which then runs inside the emulation (the first
 // build took 72 s of guest time; 38 tests passed before it) and, for
-// testprogcgo, runs gcc, which is dynamically linked (issue 12).
+// testprogcgo, runs gcc.
 var (
 	stdlibFast = []string{"strings", "sort", "bufio", "path/filepath", "text/template", "io", "os/exec"}
 	stdlibAll  = append(append([]string(nil), stdlibFast...),
@@ -35,10 +35,7 @@ var (
 // under gorunemu exec, with the reason, by package or "package@arch". A
 // listed package that passes fails the test, so the list stays true.
 var stdlibKnown = map[string]string{
-	"os": "TestStartProcess and TestHostname run /usr/bin/pwd and hostname, dynamically linked (issue 12)",
-	// On arm64 the go command, an amd64 program, cannot be exec'd, and
-	// the test is skipped.
-	"net/http@amd64": "TestOmitHTTP2Vet runs go vet, which runs gcc for runtime/cgo: dynamically linked (issue 12)",
+	"os@arm64": "TestStartProcess runs the host's /usr/bin/pwd, an amd64 program the arm64 guest cannot exec (ENOEXEC, as without binfmt_misc)",
 }
 
 // stdlibNoOracle are the packages qemu-user cannot be compared with:

@@ -67,8 +67,9 @@ func TestARM64CountersAreVirtual(t *testing.T) {
 	// mrs x0, CNTVCT_EL0; mrs x1, CNTFRQ_EL0
 	v := run(1, 3_000_000_000, 0xd53be040, 0xd53be001)
 	freq, ns := v[1], v[3]+3_000_000_000
-	require.NotZero(t, freq)
+	assert.Equal(t, uint64(1_000_000_000), freq, "CNTFRQ_EL0 is 1 GHz, as Armv8.6 requires")
 	assert.Equal(t, ns/1_000_000_000*freq+ns%1_000_000_000*freq/1_000_000_000, v[0], "CNTVCT_EL0 is the virtual clock at %d Hz", freq)
+	assert.Equal(t, ns, v[0], "in nanoseconds (the block's instructions count from its start)")
 
 	// mrs x0, RNDR; mrs x1, RNDRRS; mrs x2, NZCV
 	a, b, c := run(7, 0, 0xd53b2400, 0xd53b2421, 0xd53b4202), run(7, 0, 0xd53b2400, 0xd53b2421, 0xd53b4202), run(8, 0, 0xd53b2400, 0xd53b2421, 0xd53b4202)

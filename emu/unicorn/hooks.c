@@ -818,6 +818,14 @@ static uc_err enter_el0(gre_state *st) {
 	    (err = set_sysreg_bits(uc, 3, 0, 1, 0, 0, (1ull << 14) | (1ull << 15) | (1ull << 16) | (1ull << 18) | (1ull << 26))) != UC_ERR_OK) {
 		return err;
 	}
+	// CNTFRQ_EL0 at 1 GHz, as Armv8.6 and later require: the virtual
+	// counter is then the virtual clock in nanoseconds, exactly, and the
+	// vDSO reads the time the syscalls give.
+	uc_arm64_cp_reg frq = sysreg(3, 3, 14, 0, 0);
+	frq.val = 1000000000ull;
+	if ((err = uc_reg_write(uc, UC_ARM64_REG_CP_REG, &frq)) != UC_ERR_OK) {
+		return err;
+	}
 	return gre_read_sysreg(uc, 3, 3, 14, 0, 0, &st->cntfrq); // CNTFRQ_EL0
 }
 
