@@ -113,13 +113,13 @@ type Process struct {
 	// what it holds.
 	vdso      uint64
 	vdsoImage []byte
-	arch    *arch.Arch
-	cpu     arch.CPU // the CPUID and HWCAP the guest is shown
-	cfg     Config
-	eng     *unicorn.Engine
-	mem     *addressSpace
-	kernel  *syscalls.Kernel
-	stack   *loader.Stack
+	arch      *arch.Arch
+	cpu       arch.CPU // the CPUID and HWCAP the guest is shown
+	cfg       Config
+	eng       *unicorn.Engine
+	mem       *addressSpace
+	kernel    *syscalls.Kernel
+	stack     *loader.Stack
 
 	fam     *family              // the process tree it belongs to
 	threads []*Thread            // live and exited, in creation (tid) order
