@@ -163,6 +163,9 @@ func (p *Process) run(ctx context.Context) (*StopReason, error) {
 		if t != f.cur || rotate || sliceLeft == 0 {
 			sliceLeft = p.cfg.Slice
 		}
+		if t != f.cur {
+			t.switchedIn = true // rseq: another thread ran since t did
+		}
 		rotate = false
 		f.cur = t
 		r, yield, err := t.p.step(t, &sliceLeft)
@@ -201,6 +204,12 @@ func (p *Process) step(t *Thread, sliceLeft *uint64) (_ *StopReason, yield bool,
 	if t.skipStop {
 		p.eng.SkipStopOnce(t.pc)
 		t.skipStop = false
+	}
+	if t.switchedIn || t.kstate.Deliverable() {
+		t.switchedIn = false
+		if r, err := p.rseqResume(t); r != nil || err != nil || t.state == Exited {
+			return r, true, err
+		}
 	}
 	if t.kstate.Deliverable() {
 		if r, err := p.deliverPending(t); r != nil || err != nil || t.state == Exited {
@@ -335,6 +344,33 @@ func (p *Process) emulateMRS(t *Thread, pc uint64) (bool, error) {
 		regs, vals = append(regs, arch.ARM64X(rt)), append(vals, v)
 	}
 	return true, t.SetRegs(regs, vals)
+}
+
+// rseqResume moves thread t, preempted or about to take a signal inside a
+// restartable sequence, to the sequence's abort handler, as Linux does on
+// the way back to user space; a struct rseq_cs that cannot be used kills
+// it with SIGSEGV, as there.
+func (p *Process) rseqResume(t *Thread) (*StopReason, error) {
+	k := &task{p: p, t: t}
+	pc, ok := t.kstate.RseqResume(k, t.pc)
+	if !ok {
+		info := syscalls.SigInfo{Signo: arch.SIGSEGV, Code: syscalls.SI_KERNEL}
+		delivered, err := t.k.DeliverFault(k, info)
+		if err != nil || delivered {
+			return nil, err
+		}
+		p.fam.endProcess(k, t.k, syscalls.ExitStatus{Signal: arch.SIGSEGV})
+		if r := p.fam.root.exited; r != nil {
+			return p.fam.root.stop(r), nil
+		}
+		return nil, nil
+	}
+	if pc != t.pc {
+		if err := t.SetRegs([]arch.Reg{p.arch.PC}, []uint64{pc}); err != nil {
+			return nil, err
+		}
+	}
+	return nil, nil
 }
 
 // deliverPending runs the handler of a signal sent to thread t, which is

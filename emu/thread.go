@@ -41,6 +41,9 @@ type Thread struct {
 	kstate *syscalls.Thread
 	pc     uint64 // where it resumes
 	insns  uint64 // instructions it has executed
+	// switchedIn: another thread ran since this one did, so a restartable
+	// sequence it was in must abort before it goes on (rseq).
+	switchedIn bool
 
 	// While Blocked: the futex word it waits on (0 for a sleep), the wait
 	// mask, and when it times out (syscalls.NoDeadline: never).

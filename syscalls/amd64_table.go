@@ -161,7 +161,7 @@ var amd64Table = map[int]Entry{
 	amd64.SYS_MEMBARRIER:        Handled("membarrier", Membarrier, Int, Hex, Int),
 	amd64.SYS_COPY_FILE_RANGE:   Handled("copy_file_range", CopyFileRange, Fd, Ptr, Fd, Ptr, Uint, Hex),
 	amd64.SYS_STATX:             Handled("statx", Statx, DirFd, Path, AtFlags, Hex, Ptr),
-	amd64.SYS_RSEQ:              Fail("rseq", ENOSYS, "restartable sequences are not emulated; glibc runs without them", Ptr, Uint, Hex, Hex),
+	amd64.SYS_RSEQ:              Handled("rseq", Rseq, Ptr, Uint, Hex, Hex),
 	amd64.SYS_PIDFD_SEND_SIGNAL: Partial("pidfd_send_signal", PidfdSendSignal, "without a caller-supplied siginfo", Fd, Signal, Ptr, Hex),
 	amd64.SYS_PIDFD_OPEN:        Handled("pidfd_open", PidfdOpen, Int, Hex),
 	amd64.SYS_CLONE3:            Fail("clone3", ENOSYS, "clone3 is not emulated; callers fall back to clone", Ptr, Uint),

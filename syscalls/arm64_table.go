@@ -137,7 +137,7 @@ var arm64Table = map[int]Entry{
 	arm64.SYS_MEMBARRIER:        Handled("membarrier", Membarrier, Int, Hex, Int),
 	arm64.SYS_COPY_FILE_RANGE:   Handled("copy_file_range", CopyFileRange, Fd, Ptr, Fd, Ptr, Uint, Hex),
 	arm64.SYS_STATX:             Handled("statx", Statx, DirFd, Path, AtFlags, Hex, Ptr),
-	arm64.SYS_RSEQ:              Fail("rseq", ENOSYS, "restartable sequences are not emulated; glibc runs without them", Ptr, Uint, Hex, Hex),
+	arm64.SYS_RSEQ:              Handled("rseq", Rseq, Ptr, Uint, Hex, Hex),
 	arm64.SYS_PIDFD_SEND_SIGNAL: Partial("pidfd_send_signal", PidfdSendSignal, "without a caller-supplied siginfo", Fd, Signal, Ptr, Hex),
 	arm64.SYS_PIDFD_OPEN:        Handled("pidfd_open", PidfdOpen, Int, Hex),
 	arm64.SYS_CLONE3:            Fail("clone3", ENOSYS, "clone3 is not emulated; callers fall back to clone", Ptr, Uint),

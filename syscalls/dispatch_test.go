@@ -48,9 +48,9 @@ func TestDispatchErrnoAndResult(t *testing.T) {
 			t.Errorf("sync entry %+v", e)
 		}
 		// A Fail entry carries its note.
-		c = f.sys(t, "rseq", 0, 32, 0, 0)
-		if c.Errno != ENOSYS || c.Unimplemented || !strings.Contains(c.Note, "restartable sequences") {
-			t.Errorf("rseq: %+v", c)
+		c = f.sys(t, "clone3", 0, 88)
+		if c.Errno != ENOSYS || c.Unimplemented || !strings.Contains(c.Note, "callers fall back to clone") {
+			t.Errorf("clone3: %+v", c)
 		}
 	})
 }

@@ -374,7 +374,8 @@ type Thread struct {
 	clearChildTID uint64
 	robustHead    uint64
 	robustLen     uint64
-	name          string // comm set by PR_SET_NAME; "" is the process name
+	rseq          rseqArea // rseq(2) registration
+	name          string   // comm set by PR_SET_NAME; "" is the process name
 	named         bool
 	pdeathsig     int
 	// pending are signals sent to the thread for a handler and not yet
