@@ -49,6 +49,9 @@ type TraceOptions struct {
 // Milestone is a function whose first entry a trace reports.
 type Milestone struct {
 	Func string
+	// Every reports every entry, not only the first (each new M's
+	// x_cgo_thread_start).
+	Every bool
 	// Detail, if set, says what is worth knowing on arrival: p is
 	// stopped with thread t at the function's entry.
 	Detail func(p *Process, t *Thread) string
@@ -743,7 +746,9 @@ func (tr *tracer) probe(t *Thread, addr uint64) {
 	if m == nil {
 		return
 	}
-	delete(tr.milestones, addr)
+	if !m.Every {
+		delete(tr.milestones, addr)
+	}
 	e := tr.emit(t, trace.Milestone)
 	e.At = tr.loc(addr)
 	if m.Detail != nil {

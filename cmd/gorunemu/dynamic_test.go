@@ -91,6 +91,10 @@ func TestDynamicTrace(t *testing.T) {
 			assert.Regexp(t, `syscall openat\(AT_FDCWD, "/lib/\S*libc\.so\.6", O_RDONLY\|O_CLOEXEC\) = 3 in `+loader+`\+0x`, out)
 			assert.Regexp(t, `syscall \w+\(.*\) = .* in \w+ \(libc\.so\.6\)`, out)
 			assert.Contains(t, out, "x_cgo_init: g=runtime.g0: the C library sets g0's stack bounds from its thread's stack")
+			// One x_cgo_thread_start per new M, each followed by its thread.
+			starts, threads := strings.Count(out, " milestone x_cgo_thread_start: a new M: m=0x"), strings.Count(out, " thread from 4242 at __clone")
+			assert.Equal(t, threads, starts, "an x_cgo_thread_start milestone for each thread pthread_create made")
+			assert.GreaterOrEqual(t, starts, 2)
 		})
 	}
 }

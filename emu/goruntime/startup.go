@@ -45,12 +45,15 @@ var startupPath = []struct {
 	{"runtime.schedule", nil, nil},
 	{"runtime.main", nil, gDetail},
 	{"runtime.newm", nil, nil},
-	{"x_cgo_thread_start", nil, nil}, // cgo: Ms start through pthread_create
+	{"x_cgo_thread_start", nil, cgoThreadDetail}, // cgo: each M starts through pthread_create
 	{"runtime.gcenable", nil, nil},
 	{"runtime.doInit1", nil, nil}, // Go 1.21+
 	{"runtime.doInit", nil, nil},  // before Go 1.21
 	{"main.main", nil, gDetail},
 }
+
+// everyEntry are the milestones reported at every entry: one per new M.
+var everyEntry = map[string]bool{"x_cgo_thread_start": true}
 
 // ncpuVars are the names the runtime's CPU count has had: ncpu until Go
 // 1.24, numCPUStartup from 1.25.
@@ -69,7 +72,7 @@ func StartupPath(a *arch.Arch) []emu.Milestone {
 		if row.arch != nil && row.arch != a {
 			continue
 		}
-		m := emu.Milestone{Func: row.fn}
+		m := emu.Milestone{Func: row.fn, Every: everyEntry[row.fn]}
 		if detail := row.detail; detail != nil {
 			m.Detail = func(p *emu.Process, t *emu.Thread) string {
 				if r == nil || r.p != p {
@@ -181,6 +184,24 @@ func cgoInitDetail(r *reader, t *emu.Thread) string {
 		name = "runtime.g0"
 	}
 	return "g=" + name + ": the C library sets g0's stack bounds from its thread's stack"
+}
+
+// cgoThreadDetail names the new M whose thread x_cgo_thread_start(ts)
+// starts: ts.g is its g0.
+func cgoThreadDetail(r *reader, t *emu.Thread) string {
+	ts, err := t.Reg(r.ru.arch.SyscallArgs[0]) // the C ABI's first argument too
+	if err != nil {
+		return ""
+	}
+	g0, err := r.p.ReadU64(ts)
+	if err != nil || g0 == 0 {
+		return ""
+	}
+	m, err := r.p.ReadU64(g0 + r.off.GM)
+	if err != nil || m == 0 {
+		return fmt.Sprintf("a new M, g0=%#x", g0)
+	}
+	return fmt.Sprintf("a new M: m=%#x g0=%#x, started by pthread_create", m, g0)
 }
 
 // g0Detail reports the g0 stack rt0_go has just carved out of the
