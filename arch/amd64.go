@@ -28,6 +28,21 @@ const (
 	AMD64_GS_BASE Reg = 251
 	AMD64_XMM0    Reg = 122 // XMM0..XMM15 are consecutive
 	AMD64_MXCSR   Reg = 249
+	// For debuggers: the other selectors, the second segment base and the
+	// x87 state (ST0..ST7 are consecutive, 80 bits each).
+	AMD64_DS    Reg = 17
+	AMD64_ES    Reg = 28
+	AMD64_FS    Reg = 32
+	AMD64_GS    Reg = 33
+	AMD64_ST0   Reg = 114
+	AMD64_FPCW  Reg = 246
+	AMD64_FPSW  Reg = 31
+	AMD64_FPTAG Reg = 247
+	AMD64_FIP   Reg = 254
+	AMD64_FCS   Reg = 255
+	AMD64_FDP   Reg = 256
+	AMD64_FDS   Reg = 257
+	AMD64_FOP   Reg = 258
 )
 
 // Unicorn constants for opening an x86-64 engine (unicorn/unicorn.h,

@@ -17,6 +17,7 @@ const (
 	ARM64_Q0        Reg = 104 // Q0..Q31 are consecutive
 	ARM64_FPCR      Reg = 291
 	ARM64_FPSR      Reg = 292
+	ARM64_PSTATE    Reg = 265 // gdb's cpsr
 )
 
 // ARM64X returns the Unicorn number of Xn, n in 0..30.

@@ -77,6 +77,55 @@ func (p *Process) Run(ctx context.Context, until Until) (*StopReason, error) {
 	return r, err
 }
 
+// Step runs one instruction of thread tid, as a debugger's single step:
+// no other thread runs. A syscall there is made, and a fault is
+// delivered or stops the run, as in Run; a signal pending for the thread
+// is delivered first, and the step ends at its handler's first
+// instruction. The reason is StopStepped unless the step ended the
+// process, hit a limit or reached an address Run was last asked to stop
+// at. A thread that is blocked cannot step (ErrBlocked).
+func (p *Process) Step(tid int) (*StopReason, error) {
+	p.running.Lock()
+	defer p.running.Unlock()
+	if p.closed || p.closing.Load() {
+		return nil, ErrClosed
+	}
+	if p.exited != nil {
+		return p.exited, nil
+	}
+	if p.broken != nil {
+		return nil, p.broken
+	}
+	t := p.fam.thread(tid)
+	switch {
+	case t == nil:
+		return nil, fmt.Errorf("emu: no thread %d", tid)
+	case !t.runnable():
+		return nil, fmt.Errorf("emu: thread %d: %w", tid, ErrBlocked)
+	}
+	if t != p.fam.cur {
+		t.switchedIn = true
+	}
+	p.fam.cur = t
+	slice := p.cfg.Slice
+	r, _, err := t.p.step(t, &slice, true)
+	if err != nil {
+		p.broken = err
+		return nil, err
+	}
+	if r == nil {
+		r = t.p.stopAt(t, StopStepped)
+	}
+	if p.tracer != nil {
+		p.tracer.stopped(r)
+		err = p.tracer.err
+	}
+	return r, err
+}
+
+// ErrBlocked means a thread waits in a syscall and cannot step.
+var ErrBlocked = errors.New("blocked in a syscall")
+
 // InternalError is a Go panic inside gorunemu while it ran the guest: a
 // bug. It carries where the guest was; the Process cannot run further.
 type InternalError struct {
@@ -168,7 +217,7 @@ func (p *Process) run(ctx context.Context) (*StopReason, error) {
 		}
 		rotate = false
 		f.cur = t
-		r, yield, err := t.p.step(t, &sliceLeft)
+		r, yield, err := t.p.step(t, &sliceLeft, false)
 		if r != nil || err != nil {
 			return r, err
 		}
@@ -179,11 +228,11 @@ func (p *Process) run(ctx context.Context) (*StopReason, error) {
 	}
 }
 
-// step runs thread t of p for at most sliceLeft instructions, or until
-// its next syscall, stop address or fault, and handles that. It reports
-// whether another thread should run next, and the stop if the run must
-// stop.
-func (p *Process) step(t *Thread, sliceLeft *uint64) (_ *StopReason, yield bool, err error) {
+// step runs thread t of p for at most sliceLeft instructions (one if
+// single), or until its next syscall, stop address or fault, and handles
+// that. It reports whether another thread should run next, and the stop
+// if the run must stop.
+func (p *Process) step(t *Thread, sliceLeft *uint64, single bool) (_ *StopReason, yield bool, err error) {
 	if err := p.switchTo(t); err != nil {
 		return nil, false, err
 	}
@@ -226,7 +275,12 @@ func (p *Process) step(t *Thread, sliceLeft *uint64) (_ *StopReason, yield bool,
 	budget := min(*sliceLeft, p.cfg.MaxInsns-done)
 	f.syncTSC(p)
 	before := p.eng.Insns()
-	x, err := p.eng.Start(t.pc, budget)
+	var x unicorn.Exit
+	if single {
+		x, err = p.eng.Step(t.pc)
+	} else {
+		x, err = p.eng.Start(t.pc, budget)
+	}
 	ran := p.eng.Insns() - before
 	t.insns += ran
 	*sliceLeft -= min(ran, *sliceLeft)

@@ -39,10 +39,13 @@ const (
 	// StopUnimplemented: with Config.Strict, the guest made a syscall
 	// gorunemu does not implement.
 	StopUnimplemented
+	// StopStepped: Step ran its instruction.
+	StopStepped
 )
 
 var stopNames = map[StopKind]string{
 	StopUntil:         "reached",
+	StopStepped:       "stepped",
 	StopExited:        "exited",
 	StopKilled:        "killed",
 	StopFault:         "fault",

@@ -118,6 +118,18 @@ func (t *Thread) Reg128(r arch.Reg) (lo, hi uint64, err error) {
 	return t.ctx.RegRead128(int(r))
 }
 
+// SetReg128 writes a 128-bit register (a vector, or an x87 register's
+// 80 bits in the low 10 bytes) from low and high halves.
+func (t *Thread) SetReg128(r arch.Reg, lo, hi uint64) error {
+	if t.state == Exited {
+		return fmt.Errorf("emu: thread %d has exited", t.TID)
+	}
+	if t.loaded() {
+		return t.p.eng.RegWrite128(int(r), lo, hi)
+	}
+	return t.ctx.RegWrite128(int(r), lo, hi)
+}
+
 // SetReg writes one register. Tests use it to break invariants on purpose.
 func (t *Thread) SetReg(r arch.Reg, v uint64) error {
 	return t.SetRegs([]arch.Reg{r}, []uint64{v})

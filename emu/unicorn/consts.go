@@ -21,5 +21,10 @@ func headerConstants() map[string]int {
 		"x0":   C.UC_ARM64_REG_X0, "x8": C.UC_ARM64_REG_X8, "x28": C.UC_ARM64_REG_X28,
 		"fp": C.UC_ARM64_REG_X29, "lr": C.UC_ARM64_REG_X30, "sp": C.UC_ARM64_REG_SP,
 		"pc": C.UC_ARM64_REG_PC, "nzcv": C.UC_ARM64_REG_NZCV, "tpidr_el0": C.UC_ARM64_REG_TPIDR_EL0,
+		"pstate": C.UC_ARM64_REG_PSTATE, "fpcr": C.UC_ARM64_REG_FPCR, "fpsr": C.UC_ARM64_REG_FPSR, "q0": C.UC_ARM64_REG_Q0,
+		"ds": C.UC_X86_REG_DS, "es": C.UC_X86_REG_ES, "fs": C.UC_X86_REG_FS, "gs": C.UC_X86_REG_GS,
+		"st0": C.UC_X86_REG_ST0, "fpcw": C.UC_X86_REG_FPCW, "fpsw": C.UC_X86_REG_FPSW, "fptag": C.UC_X86_REG_FPTAG,
+		"fip": C.UC_X86_REG_FIP, "fcs": C.UC_X86_REG_FCS, "fdp": C.UC_X86_REG_FDP, "fds": C.UC_X86_REG_FDS, "fop": C.UC_X86_REG_FOP,
+		"mxcsr": C.UC_X86_REG_MXCSR, "gs_base": C.UC_X86_REG_GS_BASE,
 	}
 }

@@ -86,3 +86,10 @@ func (ctx *Context) RegRead128(reg int) (lo, hi uint64, err error) {
 	err = ucErr(C.uc_context_reg_read(ctx.c, C.int(reg), unsafe.Pointer(&v[0])), "read register %d of a context", reg)
 	return uint64(v[0]), uint64(v[1]), err
 }
+
+// RegWrite128 sets a 128-bit register (an XMM or Q register) of the saved
+// state from low and high halves.
+func (ctx *Context) RegWrite128(reg int, lo, hi uint64) error {
+	v := [2]C.uint64_t{C.uint64_t(lo), C.uint64_t(hi)}
+	return ucErr(C.uc_context_reg_write(ctx.c, C.int(reg), unsafe.Pointer(&v[0])), "write register %d of a context", reg)
+}

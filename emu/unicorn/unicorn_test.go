@@ -25,6 +25,15 @@ func TestArchConstantsMatchHeaders(t *testing.T) {
 		}
 	}
 	assert.Equal(t, h["xmm0"], int(arch.AMD64_XMM0))
+	for name, r := range map[string]arch.Reg{
+		"ds": arch.AMD64_DS, "es": arch.AMD64_ES, "fs": arch.AMD64_FS, "gs": arch.AMD64_GS,
+		"st0": arch.AMD64_ST0, "fpcw": arch.AMD64_FPCW, "fpsw": arch.AMD64_FPSW, "fptag": arch.AMD64_FPTAG,
+		"fip": arch.AMD64_FIP, "fcs": arch.AMD64_FCS, "fdp": arch.AMD64_FDP, "fds": arch.AMD64_FDS, "fop": arch.AMD64_FOP,
+		"mxcsr": arch.AMD64_MXCSR, "gs_base": arch.AMD64_GS_BASE,
+		"pstate": arch.ARM64_PSTATE, "fpcr": arch.ARM64_FPCR, "fpsr": arch.ARM64_FPSR, "q0": arch.ARM64_Q0,
+	} {
+		assert.Equal(t, h[name], int(r), name)
+	}
 	assert.Equal(t, h["x8"], int(arch.ARM64.SyscallNr))
 	assert.Equal(t, h["x28"], int(arch.ARM64.G))
 }
