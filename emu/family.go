@@ -28,6 +28,10 @@ type family struct {
 	objects map[uint64][]*Thread
 	// clockJump is the virtual time skipped while every thread slept.
 	clockJump int64
+	// sliceLeft is what the current thread has left of its time slice,
+	// and rotate says it yielded: the schedule goes on across Runs.
+	sliceLeft uint64
+	rotate    bool
 	// gone counts the instructions of processes whose engine is closed.
 	gone uint64
 	// started counts the child processes started (fork, vfork, clone).
@@ -63,7 +67,7 @@ func (f *family) committedExcept(p *Process) uint64 {
 }
 
 func newFamily(root *Process) *family {
-	return &family{root: root, procs: []*Process{root}, nextTID: pid, objects: map[uint64][]*Thread{}}
+	return &family{root: root, procs: []*Process{root}, nextTID: pid, objects: map[uint64][]*Thread{}, sliceLeft: root.cfg.Slice}
 }
 
 // insns is the number of instructions all processes have executed.

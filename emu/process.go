@@ -131,6 +131,7 @@ type Process struct {
 	exited   *StopReason     // set once the process has ended
 	limitHit *StopReason     // a limit stopped a syscall; the run stops after it
 	until    map[uint64]bool // addresses the current Run stops at
+	stepStop uint64          // the address a Step stops at, or 0
 	tracer   *tracer
 	broken   error // an internal error stopped a run; no more runs
 	closed   bool

@@ -105,10 +105,10 @@ func (p *Process) Step(tid int) (*StopReason, error) {
 	}
 	if t != p.fam.cur {
 		t.switchedIn = true
+		p.fam.sliceLeft = p.cfg.Slice
 	}
 	p.fam.cur = t
-	slice := p.cfg.Slice
-	r, _, err := t.p.step(t, &slice, true)
+	r, _, err := t.p.step(t, &p.fam.sliceLeft, true)
 	if err != nil {
 		p.broken = err
 		return nil, err
@@ -121,6 +121,27 @@ func (p *Process) Step(tid int) (*StopReason, error) {
 		err = p.tracer.err
 	}
 	return r, err
+}
+
+// insnEnd returns the address just past the instruction at pc: pc+4 on
+// arm64; on amd64 its decoded length (1 for bytes that decode to none:
+// the step then faults there).
+func (p *Process) insnEnd(pc uint64) (uint64, error) {
+	if p.arch != arch.AMD64 {
+		return pc + 4, nil
+	}
+	b := make([]byte, 15)
+	n := 0
+	for ; n < len(b); n++ { // up to an unmapped page
+		if p.mem.read(pc+uint64(n), b[n:n+1], true) != nil {
+			break
+		}
+	}
+	in, err := x86asm.Decode(b[:n], 64)
+	if err != nil || in.Len == 0 {
+		return pc + 1, nil
+	}
+	return pc + uint64(in.Len), nil
 }
 
 // ErrBlocked means a thread waits in a syscall and cannot step.
@@ -173,6 +194,9 @@ func (p *Process) runSafely(ctx context.Context) (r *StopReason, err error) {
 // tracer's probes.
 func (p *Process) setStops() error {
 	var addrs []uint64
+	if p.stepStop != 0 {
+		addrs = append(addrs, p.stepStop)
+	}
 	for a := range p.until {
 		addrs = append(addrs, a)
 	}
@@ -184,8 +208,10 @@ func (p *Process) setStops() error {
 
 func (p *Process) run(ctx context.Context) (*StopReason, error) {
 	f := p.fam
-	rotate := false
-	sliceLeft := p.cfg.Slice
+	// The slice goes on across Runs and Steps, so that stopping the
+	// guest (at --until, a breakpoint) does not move where later slices
+	// end.
+	sliceLeft := &f.sliceLeft
 	for {
 		if p.closing.Load() {
 			return nil, ErrClosed // Close is waiting for this run
@@ -205,23 +231,23 @@ func (p *Process) run(ctx context.Context) (*StopReason, error) {
 		}
 		// A thread whose slice is used up yields, however its last start
 		// ended (the budget, a syscall, a stop address, a fault).
-		t := f.next(rotate || sliceLeft == 0)
+		t := f.next(f.rotate || *sliceLeft == 0)
 		if t == nil {
 			return p.stop(&StopReason{Kind: StopDeadlock, JobStopped: f.allStopped()}), nil
 		}
-		if t != f.cur || rotate || sliceLeft == 0 {
-			sliceLeft = p.cfg.Slice
+		if t != f.cur || f.rotate || *sliceLeft == 0 {
+			*sliceLeft = p.cfg.Slice
 		}
 		if t != f.cur {
 			t.switchedIn = true // rseq: another thread ran since t did
 		}
-		rotate = false
+		f.rotate = false
 		f.cur = t
-		r, yield, err := t.p.step(t, &sliceLeft, false)
+		r, yield, err := t.p.step(t, sliceLeft, false)
 		if r != nil || err != nil {
 			return r, err
 		}
-		rotate = yield
+		f.rotate = yield
 		if p.broken != nil {
 			return nil, p.broken
 		}
@@ -275,12 +301,27 @@ func (p *Process) step(t *Thread, sliceLeft *uint64, single bool) (_ *StopReason
 	budget := min(*sliceLeft, p.cfg.MaxInsns-done)
 	f.syncTSC(p)
 	before := p.eng.Insns()
-	var x unicorn.Exit
 	if single {
-		x, err = p.eng.Step(t.pc)
-	} else {
-		x, err = p.eng.Start(t.pc, budget)
+		// One instruction: a budget of one ends the run at the next
+		// block (where a branch goes), and a stop address right after
+		// the instruction ends it there when the block goes on.
+		budget = 1
+		next, err := p.insnEnd(t.pc)
+		if err != nil {
+			return nil, false, err
+		}
+		p.stepStop = next
+		if err := p.setStops(); err != nil {
+			return nil, false, err
+		}
+		defer func() {
+			p.stepStop = 0
+			if serr := p.setStops(); serr != nil && err == nil {
+				err = serr
+			}
+		}()
 	}
+	x, err := p.eng.Start(t.pc, budget)
 	ran := p.eng.Insns() - before
 	t.insns += ran
 	*sliceLeft -= min(ran, *sliceLeft)

@@ -100,10 +100,27 @@ func (t *Thread) Regs(regs []arch.Reg, vals []uint64) error {
 		return fmt.Errorf("emu: thread %d has exited", t.TID)
 	}
 	ids := regIDs(regs)
+	if !t.loaded() && engineOnly(t.p.arch, regs) {
+		if err := t.p.switchTo(t); err != nil {
+			return err
+		}
+	}
 	if t.loaded() {
 		return t.p.eng.RegReadBatch(ids, vals)
 	}
 	return t.ctx.RegReadBatch(ids, vals)
+}
+
+// engineOnly reports whether regs holds a register Unicorn 2.1.1 cannot
+// read from a saved context (arm64's FPSR and FPCR crash it): the thread
+// is loaded into the engine for those.
+func engineOnly(a *arch.Arch, regs []arch.Reg) bool {
+	for _, r := range regs {
+		if a == arch.ARM64 && (r == arch.ARM64_FPSR || r == arch.ARM64_FPCR) {
+			return true
+		}
+	}
+	return false
 }
 
 // Reg128 reads a 128-bit vector register (arch.Arch.Vectors) as low and
@@ -117,6 +134,9 @@ func (t *Thread) Reg128(r arch.Reg) (lo, hi uint64, err error) {
 	}
 	return t.ctx.RegRead128(int(r))
 }
+
+// Name is the thread's name, as /proc/self/task/TID/comm gives it.
+func (t *Thread) Name() string { return t.k.ThreadName(t.kstate) }
 
 // SetReg128 writes a 128-bit register (a vector, or an x87 register's
 // 80 bits in the low 10 bytes) from low and high halves.
@@ -146,6 +166,11 @@ func (t *Thread) SetRegs(regs []arch.Reg, vals []uint64) error {
 		}
 	}
 	ids := regIDs(regs)
+	if !t.loaded() && engineOnly(t.p.arch, regs) {
+		if err := t.p.switchTo(t); err != nil {
+			return err
+		}
+	}
 	if t.loaded() {
 		return t.p.eng.RegWriteBatch(ids, vals)
 	}

@@ -404,6 +404,10 @@ func (th *Thread) ClearChildTID() uint64 { return th.clearChildTID }
 // AltStack returns the alternate signal stack, or size 0 if disabled.
 func (th *Thread) AltStack() (sp, size uint64) { return th.altstack.sp, th.altstack.size }
 
+// ThreadName returns the comm of thread th of the process: the name
+// PR_SET_NAME gave it, else the process's.
+func (k *Kernel) ThreadName(th *Thread) string { return k.threadName(th) }
+
 // name returns the thread's comm.
 func (k *Kernel) threadName(th *Thread) string {
 	if th != nil && th.named {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gorunemu/gorunemu/emu"
+	"github.com/gorunemu/gorunemu/emu/goruntime"
 	"github.com/gorunemu/gorunemu/loader"
 )
 
@@ -47,6 +48,9 @@ type runOptions struct {
 	stopOnFault bool
 	fsRoot      string
 	sysroot     string
+	gdb         string    // --gdb HOST:PORT
+	reached     []string  // milestones, for gdb's "monitor milestones"
+	log         io.Writer // gorunemu's own messages: the command's stderr
 
 	// ctx is the run's deadline (--timeout), made with the process so
 	// that the guest's output cannot block past it either.
@@ -67,6 +71,7 @@ func (o *runOptions) context() context.Context {
 }
 
 func (o *runOptions) register(fs *flag.FlagSet) {
+	o.log = fs.Output()
 	fs.StringVar(&o.until, "until", "main.main", "where to stop: main.main, a `SYMBOL` or SYMBOL+0xOFF (as traces print them), FILE:LINE, an address 0xADDR, or exit")
 	fs.Uint64Var(&o.seed, "seed", emu.DefaultSeed, "seed for AT_RANDOM and getrandom: same seed, same run")
 	fs.Var(&o.env, "env", "set an environment variable `KEY=VALUE` for the guest (repeatable; the guest starts with none)")
@@ -110,6 +115,7 @@ func (o *runOptions) register(fs *flag.FlagSet) {
 		o.sysroot = v
 		return nil
 	})
+	fs.StringVar(&o.gdb, "gdb", "", "before the guest runs, wait for gdb on `HOST:PORT` (port 0: any) and let it debug the guest from its first instruction (target remote HOST:PORT); when gdb detaches the run goes on")
 	fs.BoolVar(&o.strict, "strict", false, "stop at the first syscall gorunemu does not implement, instead of returning ENOSYS")
 	fs.BoolVar(&o.stopOnFault, "stop-on-fault", false, "stop at a guest fault (exit 128+signal) even if the guest handles the signal, as gdb does (default: deliver it as Linux does; Go panics)")
 }
@@ -158,6 +164,9 @@ func (o *runOptions) limits() limits {
 	}
 	if o.maxThreads.set {
 		l.threads = o.maxThreads.v
+	}
+	if o.gdb != "" {
+		l.timeout = 0 // a debugging session takes what it takes
 	}
 	if o.timeout.set {
 		l.timeout = o.timeout.v
@@ -314,6 +323,10 @@ func (o *runOptions) newProcessWith(img *loader.Image, argv []string, stdout, st
 		Sysroot:     o.sysroot,
 	}
 	adjust(&cfg)
+	if o.gdb != "" && cfg.Trace == nil {
+		// For "monitor milestones".
+		cfg.Trace = &emu.TraceOptions{Milestones: goruntime.StartupPath(img.Arch), Sink: milestoneLog{o}}
+	}
 	p, err := emu.New(img, cfg)
 	if err != nil {
 		var ie *emu.InterpError
@@ -344,11 +357,18 @@ func baseName(p string) string {
 	return p
 }
 
-// execute runs p to the stop the options ask for, with the timeout.
+// execute runs p to the stop the options ask for, with the timeout; with
+// --gdb, gdb drives it first (the timeout starts when gdb lets go).
 func (o *runOptions) execute(p *emu.Process) (*emu.StopReason, error) {
 	until, err := emu.ParseUntil(o.until)
 	if err != nil {
 		return nil, fmt.Errorf("--until: %w: %w", errBadUntil, err)
+	}
+	if o.gdb != "" {
+		r, err := o.serveGDB(p, o.log)
+		if r != nil || err != nil {
+			return r, err
+		}
 	}
 	ctx := o.context()
 	defer o.cancel()

@@ -633,18 +633,6 @@ uc_err gre_start(gre_state *st, uint64_t begin, uint64_t budget) {
 	return uc_emu_start(st->uc, begin, 0, 0, 0);
 }
 
-// gre_step runs the one instruction at begin (Unicorn's count of 1) with
-// the same hooks; the block hook counts the instruction's whole block as
-// it starts, so the caller takes back what did not run.
-uc_err gre_step(gre_state *st, uint64_t begin) {
-	st->exit = 0;
-	st->stop_pc = 0;
-	st->intno = 0;
-	st->last_g = UINT64_MAX;
-	st->limit = UINT64_MAX;
-	return uc_emu_start(st->uc, begin, 0, 0, 1);
-}
-
 // uc_ctl is variadic, which cgo cannot call; these wrap the uses we need.
 uc_err gre_set_cpu_model(uc_engine *uc, int model) {
 	return uc_ctl_set_cpu_model(uc, model);

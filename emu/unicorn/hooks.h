@@ -237,8 +237,6 @@ uc_err gre_reg_write_batch(uc_engine *uc, uc_context *ctx, int *regs, uint64_t *
 // gre_start runs the engine from begin until a hook stops it or budget
 // instructions have run (0: no budget).
 uc_err gre_start(gre_state *st, uint64_t begin, uint64_t budget);
-// gre_step runs the one instruction at begin.
-uc_err gre_step(gre_state *st, uint64_t begin);
 
 // gre_uncount_from takes back from the instruction count what a fault at
 // addr kept from running of the block that started last.

@@ -96,29 +96,6 @@ func (e *Engine) Start(begin, budget uint64) (Exit, error) {
 	return e.exit(C.gre_start(e.st, C.uint64_t(begin), C.uint64_t(budget)), begin)
 }
 
-// Step runs the one instruction at begin, as Start would run it: a
-// syscall, a fault or a stop address there ends it the same way. Insns
-// counts what ran. Unicorn drops its translated code the next time Start
-// runs without a count, so stepping suits a debugger, not a hot loop.
-func (e *Engine) Step(begin uint64) (Exit, error) {
-	if err := e.check(); err != nil {
-		return Exit{}, err
-	}
-	e.started = true
-	x, err := e.exit(C.gre_step(e.st, C.uint64_t(begin)), begin)
-	if err == nil && x.Fault == nil && !x.Syscall && !x.StopAddr {
-		// The block was counted whole as it started; one instruction ran.
-		pc, rerr := e.RegRead(e.pcReg())
-		if rerr != nil {
-			return x, rerr
-		}
-		if addr, _ := e.LastBlock(); pc > addr {
-			C.gre_uncount_from(e.st, C.uint64_t(pc))
-		}
-	}
-	return x, err
-}
-
 // exit decodes how a run that started at begin ended.
 func (e *Engine) exit(code C.uc_err, begin uint64) (Exit, error) {
 	st := e.st
@@ -498,10 +475,3 @@ func drain[T any](e *Engine, r *C.gre_ring, fn func([]T)) {
 	r.len = 0
 }
 
-// pcReg is the engine's program counter register.
-func (e *Engine) pcReg() int {
-	if e.arch == ArchX86 {
-		return C.UC_X86_REG_RIP
-	}
-	return C.UC_ARM64_REG_PC
-}

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"runtime"
+	"strings"
+
+	"github.com/gorunemu/gorunemu/emu"
+	"github.com/gorunemu/gorunemu/emu/gdbstub"
+	"github.com/gorunemu/gorunemu/emu/goruntime"
+	"github.com/gorunemu/gorunemu/trace"
+)
+
+// --gdb HOST:PORT: before the guest runs, wait for gdb to connect and
+// let it drive (emu/gdbstub). When gdb detaches (or goes away) the run
+// goes on to --until as without it; when gdb kills the guest, or sees it
+// end, that is the run's stop.
+
+// serveGDB waits for one gdb on o.gdb and serves p to it. It returns the
+// stop the session ended with, or nil when the run should go on.
+func (o *runOptions) serveGDB(p *emu.Process, stderr io.Writer) (*emu.StopReason, error) {
+	ln, err := net.Listen("tcp", o.gdb)
+	if err != nil {
+		return nil, fmt.Errorf("--gdb: %w", err)
+	}
+	defer ln.Close()
+	debugger := "gdb"
+	if p.Arch().Name != runtime.GOARCH {
+		debugger = "gdb-multiarch"
+	}
+	fmt.Fprintf(stderr, "gorunemu: waiting for gdb on %s: %s %s -ex 'target remote %s'\n",
+		ln.Addr(), debugger, p.Image().Path, ln.Addr())
+	conn, err := ln.Accept()
+	if err != nil {
+		return nil, fmt.Errorf("--gdb: %w", err)
+	}
+	defer conn.Close()
+	opts := gdbstub.Options{Monitor: o.monitorCommands()}
+	if os.Getenv("GORUNEMU_GDB_LOG") != "" {
+		opts.Log = stderr
+	}
+	res, last, err := gdbstub.Serve(conn, p, opts)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("gdb session: %w", err)
+	case res == gdbstub.Killed:
+		return &emu.StopReason{Kind: emu.StopKilled, Signal: 9, Insns: p.Insns()}, nil
+	case last != nil && (last.Kind == emu.StopExited || last.Kind == emu.StopKilled):
+		return last, nil
+	}
+	fmt.Fprintf(stderr, "gorunemu: gdb detached; running on\n")
+	return nil, nil
+}
+
+// monitorCommands are what "monitor CMD" does in gdb.
+func (o *runOptions) monitorCommands() map[string]func(*emu.Process, string) string {
+	return map[string]func(*emu.Process, string) string{
+		"insns": func(p *emu.Process, _ string) string {
+			var b strings.Builder
+			fmt.Fprintf(&b, "%d instructions", p.Insns())
+			for _, t := range p.Threads() {
+				if t.State() != emu.Exited {
+					fmt.Fprintf(&b, "; thread %d: %d", t.TID, t.Insns())
+				}
+			}
+			return b.String()
+		},
+		"milestones": func(p *emu.Process, _ string) string {
+			if len(o.reached) == 0 {
+				return "no milestone reached yet"
+			}
+			return strings.Join(o.reached, "\n")
+		},
+		"inspect": func(p *emu.Process, _ string) string {
+			s, err := goruntime.Read(p)
+			if err != nil {
+				return "inspect: " + err.Error()
+			}
+			var b strings.Builder
+			for _, r := range goruntime.Evaluate(s) {
+				b.WriteString(r.String() + "\n")
+			}
+			return b.String()
+		},
+	}
+}
+
+// milestoneLog keeps the milestones a run reaches, for "monitor
+// milestones".
+type milestoneLog struct{ o *runOptions }
+
+func (m milestoneLog) Begin(trace.Header) error { return nil }
+func (m milestoneLog) Close() error             { return nil }
+func (m milestoneLog) Emit(e *trace.Event) error {
+	if e.Kind == trace.Milestone {
+		line := fmt.Sprintf("%12d %5d %s", e.Insns, e.TID, e.At.Sym())
+		if e.Detail != "" {
+			line += ": " + e.Detail
+		}
+		m.o.reached = append(m.o.reached, line)
+	}
+	return nil
+}

@@ -1,0 +1,705 @@
+// Package gdbstub serves an emulated process to gdb over the GDB remote
+// serial protocol (the one gdbserver and qemu-user's -g speak): gdb (for
+// amd64) or gdb-multiarch (for arm64) connects with "target remote
+// HOST:PORT" and debugs the guest from its first instruction, every
+// thread a gdb thread.
+//
+// What it answers: the target description (qXfer:features:read, with
+// fs_base/gs_base on amd64 and tpidr on arm64), registers (g, G, p, P),
+// memory (m, M, X), software and hardware breakpoints (Z0, Z1: stop
+// addresses, hit before the instruction runs), continue and step (c, s,
+// vCont), threads (qfThreadInfo, qXfer:threads:read with their names, H,
+// T), the auxiliary vector (qXfer:auxv:read), the executable
+// (qXfer:exec-file:read), Ctrl-C, detach and kill, and monitor commands
+// (qRcmd). Watchpoints (Z2-Z4) are not offered yet, so gdb uses software
+// watchpoints: it single-steps.
+package gdbstub
+
+import (
+	"bufio"
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/gorunemu/gorunemu/arch"
+	"github.com/gorunemu/gorunemu/emu"
+)
+
+// Options configure a session.
+type Options struct {
+	// Monitor answers "monitor NAME ARGS" by NAME; "help" lists them.
+	Monitor map[string]func(p *emu.Process, args string) string
+	// Log, if set, receives every packet in and out (for debugging the
+	// stub).
+	Log io.Writer
+}
+
+// Result says how a session ended.
+type Result int
+
+const (
+	// Detached: gdb detached or went away; the process is stopped where
+	// it was and the caller decides what follows (run it on).
+	Detached Result = iota
+	// Killed: gdb killed the process.
+	Killed
+	// Ended: the process ended (its stop was reported to gdb).
+	Ended
+)
+
+// Server is one session.
+type Server struct {
+	p      *emu.Process
+	a      *arch.Arch
+	regs   []reg
+	opts   Options
+	conn   io.ReadWriter
+	wmu    sync.Mutex // the reader's acks and the replies share w
+	w      *bufio.Writer
+	events chan event
+	noAck  bool
+	breaks map[uint64]bool
+	gTID   int // the thread 'g', 'p', 'm' refer to (Hg)
+	last   *emu.StopReason
+}
+
+// event is what the connection delivers: a packet, or Ctrl-C.
+type event struct {
+	packet    string
+	interrupt bool
+	err       error
+}
+
+// Serve answers gdb on conn until it detaches, kills the process or goes
+// away, or the process ends. p must not have run yet or be stopped. It
+// returns the last stop gdb saw (nil if it saw none).
+func Serve(conn io.ReadWriter, p *emu.Process, opts Options) (Result, *emu.StopReason, error) {
+	s, res, err := serve(conn, p, opts)
+	return res, s.last, err
+}
+
+func serve(conn io.ReadWriter, p *emu.Process, opts Options) (*Server, Result, error) {
+	s := &Server{
+		p: p, a: p.Arch(), regs: registers(p.Arch()), opts: opts, conn: conn,
+		w: bufio.NewWriter(conn), events: make(chan event, 16), breaks: map[uint64]bool{},
+		gTID: p.MainThread().TID,
+	}
+	go s.read()
+	for {
+		ev := <-s.events
+		switch {
+		case ev.err != nil:
+			if errors.Is(ev.err, io.EOF) {
+				return s, Detached, nil // gdb went away: as a detach
+			}
+			return s, Ended, ev.err
+		case ev.interrupt:
+			continue // nothing is running
+		}
+		res, done, err := s.handle(ev.packet)
+		if err != nil || done {
+			return s, res, err
+		}
+	}
+}
+
+// read turns the byte stream into events. Acks ('+', '-') are dropped:
+// the stream is reliable.
+func (s *Server) read() {
+	r := bufio.NewReader(s.conn)
+	for {
+		c, err := r.ReadByte()
+		if err != nil {
+			s.events <- event{err: err}
+			return
+		}
+		switch c {
+		case 0x03:
+			s.events <- event{interrupt: true}
+		case '$':
+			data, err := r.ReadString('#')
+			if err != nil {
+				s.events <- event{err: err}
+				return
+			}
+			var sum [2]byte
+			if _, err := io.ReadFull(r, sum[:]); err != nil {
+				s.events <- event{err: err}
+				return
+			}
+			data = data[:len(data)-1]
+			if want, err := strconv.ParseUint(string(sum[:]), 16, 8); err != nil || byte(want) != checksum(data) {
+				s.sendRaw("-")
+				continue
+			}
+			if !s.noAck {
+				s.sendRaw("+")
+			}
+			s.events <- event{packet: unescape(data)}
+		}
+	}
+}
+
+func checksum(s string) byte {
+	var c byte
+	for i := 0; i < len(s); i++ {
+		c += s[i]
+	}
+	return c
+}
+
+// unescape undoes the '}' escapes of binary data (X packets).
+func unescape(s string) string {
+	if !strings.Contains(s, "}") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '}' && i+1 < len(s) {
+			i++
+			b.WriteByte(s[i] ^ 0x20)
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// escape escapes binary data for a reply.
+func escape(b []byte) string {
+	var out strings.Builder
+	for _, c := range b {
+		switch c {
+		case '#', '$', '}', '*':
+			out.WriteByte('}')
+			out.WriteByte(c ^ 0x20)
+		default:
+			out.WriteByte(c)
+		}
+	}
+	return out.String()
+}
+
+func (s *Server) sendRaw(str string) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	s.w.WriteString(str)
+	s.w.Flush()
+}
+
+// send sends one packet.
+func (s *Server) send(data string) {
+	if s.opts.Log != nil {
+		fmt.Fprintf(s.opts.Log, "-> %s\n", data)
+	}
+	s.sendRaw(fmt.Sprintf("$%s#%02x", data, checksum(data)))
+}
+
+// handle answers one packet; done ends the session.
+func (s *Server) handle(pkt string) (res Result, done bool, err error) {
+	if s.opts.Log != nil {
+		fmt.Fprintf(s.opts.Log, "<- %s\n", pkt)
+	}
+	if pkt == "" {
+		s.send("")
+		return 0, false, nil
+	}
+	switch pkt[0] {
+	case '?':
+		s.send(s.stopReply(s.last))
+	case 'g':
+		s.send(s.readRegs())
+	case 'G':
+		s.send(s.writeRegs(pkt[1:]))
+	case 'p':
+		s.send(s.readOneReg(pkt[1:]))
+	case 'P':
+		s.send(s.writeOneReg(pkt[1:]))
+	case 'm':
+		s.send(s.readMem(pkt[1:]))
+	case 'M':
+		s.send(s.writeMem(pkt[1:], true))
+	case 'X':
+		s.send(s.writeMem(pkt[1:], false))
+	case 'Z', 'z':
+		s.send(s.breakpoint(pkt))
+	case 'H':
+		s.send(s.setThread(pkt[1:]))
+	case 'T':
+		s.send(s.threadAlive(pkt[1:]))
+	case 'c', 'C':
+		return s.resume(false, 0)
+	case 's', 'S':
+		return s.resume(true, s.gTID)
+	case 'k':
+		return Killed, true, nil
+	case 'D':
+		s.send("OK")
+		return Detached, true, nil
+	case 'v':
+		return s.vPacket(pkt)
+	case 'q', 'Q':
+		s.send(s.query(pkt))
+		if pkt == "QStartNoAckMode" {
+			s.noAck = true // from the packet after its OK
+		}
+	default:
+		s.send("")
+	}
+	return 0, false, nil
+}
+
+// vPacket answers vCont, vKill and the rest.
+func (s *Server) vPacket(pkt string) (Result, bool, error) {
+	switch {
+	case pkt == "vCont?":
+		s.send("vCont;c;C;s;S")
+	case strings.HasPrefix(pkt, "vCont;"):
+		// The first action with a thread that steps decides; the rest
+		// continue (all-stop: every thread runs while one steps only in
+		// that no other thread is scheduled during its instruction).
+		for _, action := range strings.Split(pkt[len("vCont;"):], ";") {
+			op, tid, _ := strings.Cut(action, ":")
+			if op != "" && (op[0] == 's' || op[0] == 'S') {
+				t := s.gTID
+				if tid != "" && tid != "-1" {
+					if n, err := strconv.ParseInt(tid, 16, 32); err == nil {
+						t = int(n)
+					}
+				}
+				return s.resume(true, t)
+			}
+		}
+		return s.resume(false, 0)
+	case strings.HasPrefix(pkt, "vKill"):
+		s.send("OK")
+		return Killed, true, nil
+	default:
+		s.send("")
+	}
+	return 0, false, nil
+}
+
+// resume continues the process, or steps thread tid, and reports the
+// stop. Ctrl-C while it runs stops it.
+func (s *Server) resume(step bool, tid int) (Result, bool, error) {
+	if s.last != nil && ended(s.last) {
+		s.send(s.stopReply(s.last))
+		return Ended, true, nil
+	}
+	var r *emu.StopReason
+	var err error
+	if step {
+		r, err = s.p.Step(tid)
+		if errors.Is(err, emu.ErrBlocked) {
+			// A thread in a blocking syscall steps by letting the others
+			// run until something stops.
+			step, err = false, nil
+		}
+	}
+	if !step {
+		r, err = s.run()
+	}
+	if err != nil {
+		s.send("E01")
+		return Ended, true, err
+	}
+	s.last = r
+	if r.TID != 0 && r.Kind != emu.StopExited && r.Kind != emu.StopKilled {
+		s.gTID = r.TID
+	}
+	if msg := s.stopMessage(r); msg != "" {
+		s.send("O" + hex.EncodeToString([]byte(msg)))
+	}
+	s.send(s.stopReply(r))
+	if ended(r) {
+		return Ended, false, nil // gdb may still read the exit status
+	}
+	return 0, false, nil
+}
+
+// run runs the process until a breakpoint, an end or Ctrl-C.
+func (s *Server) run() (*emu.StopReason, error) {
+	var addrs []uint64
+	for a := range s.breaks {
+		addrs = append(addrs, a)
+	}
+	sort.Slice(addrs, func(i, j int) bool { return addrs[i] < addrs[j] })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	type done struct {
+		r   *emu.StopReason
+		err error
+	}
+	ch := make(chan done, 1)
+	go func() {
+		r, err := s.p.Run(ctx, emu.Until{Addrs: addrs})
+		ch <- done{r, err}
+	}()
+	var gone error
+	for {
+		select {
+		case d := <-ch:
+			if gone != nil && d.err == nil {
+				d.err = gone
+			}
+			return d.r, d.err
+		case ev := <-s.events:
+			switch {
+			case ev.interrupt:
+				cancel()
+			case ev.err != nil:
+				gone = ev.err // gdb went away: stop, then end
+				cancel()
+			default:
+				// A packet while running: only Ctrl-C is expected.
+			}
+		}
+	}
+}
+
+// ended reports whether r is the end of the process.
+func ended(r *emu.StopReason) bool {
+	return r.Kind == emu.StopExited || r.Kind == emu.StopKilled
+}
+
+// stopReply is the packet for stop r (nil: the initial stop).
+func (s *Server) stopReply(r *emu.StopReason) string {
+	tid := s.gTID
+	sig := 5 // SIGTRAP
+	extra := ""
+	if r != nil {
+		switch r.Kind {
+		case emu.StopExited:
+			return fmt.Sprintf("W%02x", r.Code&0xff)
+		case emu.StopKilled:
+			return fmt.Sprintf("X%02x", r.Signal&0xff)
+		case emu.StopUntil:
+			if s.breaks[r.PC] {
+				extra = "swbreak:;"
+			}
+		case emu.StopCanceled:
+			sig = 2 // SIGINT
+		case emu.StopFault:
+			if r.Fault != nil {
+				sig = r.Fault.Signal
+			}
+		}
+		if r.TID != 0 {
+			tid = r.TID
+		}
+	}
+	return fmt.Sprintf("T%02xthread:%x;%s", sig, tid, extra)
+}
+
+// stopMessage says on gdb's console why the process stopped when gdb
+// would not otherwise know (a limit, a deadlock).
+func (s *Server) stopMessage(r *emu.StopReason) string {
+	switch r.Kind {
+	case emu.StopUntil, emu.StopStepped, emu.StopCanceled, emu.StopExited, emu.StopKilled:
+		return ""
+	}
+	return "gorunemu: " + r.String() + "\n"
+}
+
+// thread returns the thread 'g' and friends refer to.
+func (s *Server) thread() *emu.Thread {
+	if t := s.p.Thread(s.gTID); t != nil && t.State() != emu.Exited {
+		return t
+	}
+	return s.p.MainThread()
+}
+
+func (s *Server) readRegs() string {
+	t := s.thread()
+	var b strings.Builder
+	for _, r := range s.regs {
+		v, err := readReg(t, r)
+		if err != nil {
+			return "E01"
+		}
+		b.WriteString(hex.EncodeToString(v))
+	}
+	return b.String()
+}
+
+func (s *Server) writeRegs(h string) string {
+	data, err := hex.DecodeString(h)
+	if err != nil {
+		return "E01"
+	}
+	t := s.thread()
+	for _, r := range s.regs {
+		n := r.bits / 8
+		if len(data) < n {
+			break
+		}
+		if err := writeReg(t, r, data[:n]); err != nil {
+			return "E01"
+		}
+		data = data[n:]
+	}
+	return "OK"
+}
+
+func (s *Server) readOneReg(arg string) string {
+	n, err := strconv.ParseUint(arg, 16, 32)
+	if err != nil || int(n) >= len(s.regs) {
+		return "E01"
+	}
+	v, err := readReg(s.thread(), s.regs[n])
+	if err != nil {
+		return "E01"
+	}
+	return hex.EncodeToString(v)
+}
+
+func (s *Server) writeOneReg(arg string) string {
+	num, val, ok := strings.Cut(arg, "=")
+	n, err := strconv.ParseUint(num, 16, 32)
+	if !ok || err != nil || int(n) >= len(s.regs) {
+		return "E01"
+	}
+	data, err := hex.DecodeString(val)
+	if err != nil || writeReg(s.thread(), s.regs[n], data) != nil {
+		return "E01"
+	}
+	return "OK"
+}
+
+// parseAddrLen parses "ADDR,LEN".
+func parseAddrLen(arg string) (addr, n uint64, err error) {
+	a, l, ok := strings.Cut(arg, ",")
+	if !ok {
+		return 0, 0, errors.New("no length")
+	}
+	if addr, err = strconv.ParseUint(a, 16, 64); err != nil {
+		return 0, 0, err
+	}
+	n, err = strconv.ParseUint(l, 16, 32)
+	return addr, n, err
+}
+
+// maxMem bounds one memory read: gdb's PacketSize.
+const maxMem = 0x2000
+
+func (s *Server) readMem(arg string) string {
+	addr, n, err := parseAddrLen(arg)
+	if err != nil {
+		return "E01"
+	}
+	n = min(n, maxMem)
+	b := make([]byte, n)
+	if s.p.ReadMem(addr, b) != nil {
+		// Return what can be read up to the first unreadable byte.
+		k := 0
+		for ; k < len(b); k++ {
+			if s.p.ReadMem(addr+uint64(k), b[k:k+1]) != nil {
+				break
+			}
+		}
+		if k == 0 {
+			return "E14" // EFAULT
+		}
+		b = b[:k]
+	}
+	return hex.EncodeToString(b)
+}
+
+func (s *Server) writeMem(arg string, hexData bool) string {
+	head, body, ok := strings.Cut(arg, ":")
+	addr, n, err := parseAddrLen(head)
+	if !ok || err != nil {
+		return "E01"
+	}
+	data := []byte(body)
+	if hexData {
+		if data, err = hex.DecodeString(body); err != nil {
+			return "E01"
+		}
+	}
+	if uint64(len(data)) != n {
+		return "E01"
+	}
+	if n > 0 && s.p.WriteMem(addr, data) != nil {
+		return "E14"
+	}
+	return "OK"
+}
+
+// breakpoint sets or clears a software or hardware breakpoint: both are
+// stop addresses.
+func (s *Server) breakpoint(pkt string) string {
+	parts := strings.Split(pkt[1:], ",")
+	if len(parts) < 2 || (parts[0] != "0" && parts[0] != "1") {
+		return "" // watchpoints: not offered
+	}
+	addr, err := strconv.ParseUint(parts[1], 16, 64)
+	if err != nil {
+		return "E01"
+	}
+	if pkt[0] == 'Z' {
+		s.breaks[addr] = true
+	} else {
+		delete(s.breaks, addr)
+	}
+	return "OK"
+}
+
+func (s *Server) setThread(arg string) string {
+	if len(arg) < 2 {
+		return "E01"
+	}
+	id := arg[1:]
+	if id == "0" || id == "-1" {
+		return "OK"
+	}
+	n, err := strconv.ParseInt(id, 16, 32)
+	if err != nil {
+		return "E01"
+	}
+	if arg[0] == 'g' {
+		if t := s.p.Thread(int(n)); t == nil || t.State() == emu.Exited {
+			return "E01"
+		}
+		s.gTID = int(n)
+	}
+	return "OK"
+}
+
+func (s *Server) threadAlive(arg string) string {
+	n, err := strconv.ParseInt(arg, 16, 32)
+	if err != nil {
+		return "E01"
+	}
+	if t := s.p.Thread(int(n)); t != nil && t.State() != emu.Exited {
+		return "OK"
+	}
+	return "E01"
+}
+
+// live returns the threads that have not exited.
+func (s *Server) live() []*emu.Thread {
+	var out []*emu.Thread
+	for _, t := range s.p.Threads() {
+		if t.State() != emu.Exited {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// query answers q and Q packets.
+func (s *Server) query(pkt string) string {
+	name, arg, _ := strings.Cut(pkt, ":")
+	switch {
+	case name == "qSupported":
+		return "PacketSize=47ff;qXfer:features:read+;qXfer:auxv:read+;qXfer:threads:read+;qXfer:exec-file:read+;QStartNoAckMode+;swbreak+;hwbreak+;vContSupported+"
+	case name == "QStartNoAckMode":
+		return "OK"
+	case name == "qAttached":
+		return "0" // gdb's kill on quit
+	case name == "qC":
+		return fmt.Sprintf("QC%x", s.gTID)
+	case name == "qfThreadInfo":
+		var ids []string
+		for _, t := range s.live() {
+			ids = append(ids, strconv.FormatInt(int64(t.TID), 16))
+		}
+		return "m" + strings.Join(ids, ",")
+	case name == "qsThreadInfo":
+		return "l"
+	case strings.HasPrefix(pkt, "qThreadExtraInfo,"):
+		n, err := strconv.ParseInt(pkt[len("qThreadExtraInfo,"):], 16, 32)
+		t := s.p.Thread(int(n))
+		if err != nil || t == nil {
+			return "E01"
+		}
+		return hex.EncodeToString([]byte(t.Name() + " " + t.State().String()))
+	case name == "qXfer":
+		return s.xfer(arg)
+	case strings.HasPrefix(pkt, "qRcmd,"):
+		return s.monitor(pkt[len("qRcmd,"):])
+	case name == "qSymbol":
+		return "OK"
+	case name == "qOffsets":
+		return ""
+	}
+	return ""
+}
+
+// xfer answers qXfer:OBJECT:read:ANNEX:OFF,LEN.
+func (s *Server) xfer(arg string) string {
+	parts := strings.SplitN(arg, ":", 4)
+	if len(parts) != 4 || parts[1] != "read" {
+		return ""
+	}
+	off, n, err := parseAddrLen(parts[3])
+	if err != nil {
+		return "E01"
+	}
+	var data []byte
+	switch parts[0] {
+	case "features":
+		if parts[2] != "target.xml" {
+			return "E00"
+		}
+		data = []byte(targetXML(s.a))
+	case "auxv":
+		data = s.p.Stack().AuxvBytes()
+	case "threads":
+		var b strings.Builder
+		b.WriteString("<?xml version=\"1.0\"?>\n<threads>\n")
+		for _, t := range s.live() {
+			fmt.Fprintf(&b, "  <thread id=\"%x\" core=\"0\" name=%q/>\n", t.TID, t.Name())
+		}
+		b.WriteString("</threads>\n")
+		data = []byte(b.String())
+	case "exec-file":
+		data = []byte(s.p.Image().Path)
+	default:
+		return ""
+	}
+	if off >= uint64(len(data)) {
+		return "l"
+	}
+	end := min(uint64(len(data)), off+n)
+	kind := "m"
+	if end == uint64(len(data)) {
+		kind = "l"
+	}
+	return kind + escape(data[off:end])
+}
+
+// monitor runs "monitor CMD" and sends its output to gdb's console.
+func (s *Server) monitor(hexCmd string) string {
+	raw, err := hex.DecodeString(hexCmd)
+	if err != nil {
+		return "E01"
+	}
+	name, args, _ := strings.Cut(strings.TrimSpace(string(raw)), " ")
+	var out string
+	if fn, ok := s.opts.Monitor[name]; ok {
+		out = fn(s.p, strings.TrimSpace(args))
+	} else {
+		var names []string
+		for n := range s.opts.Monitor {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		out = "gorunemu monitor commands: " + strings.Join(names, ", ") + "\n"
+		if name != "help" && name != "" {
+			out = fmt.Sprintf("unknown monitor command %q\n", name) + out
+		}
+	}
+	if out != "" && !strings.HasSuffix(out, "\n") {
+		out += "\n"
+	}
+	return hex.EncodeToString([]byte(out))
+}
