@@ -108,7 +108,17 @@ func (p *Process) Step(tid int) (*StopReason, error) {
 		p.fam.sliceLeft = p.cfg.Slice
 	}
 	p.fam.cur = t
-	r, _, err := t.p.step(t, &p.fam.sliceLeft, true)
+	var r *StopReason
+	var err error
+	for try := 0; try < 2; try++ {
+		pc, insns := t.pc, t.insns
+		r, _, err = t.p.step(t, &p.fam.sliceLeft, true)
+		// A trace probe at the instruction stops before it runs; it is
+		// armed to be skipped now: step again.
+		if r != nil || err != nil || t.pc != pc || t.insns != insns || t.state != Runnable {
+			break
+		}
+	}
 	if err != nil {
 		p.broken = err
 		return nil, err

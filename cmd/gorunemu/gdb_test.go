@@ -1,0 +1,150 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"os/exec"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gorunemu/gorunemu/arch"
+	"github.com/gorunemu/gorunemu/loader"
+	"github.com/gorunemu/gorunemu/loader/loadertest"
+)
+
+// gdbSession runs gorunemu with args plus --gdb on a free port, and gdb
+// (gdb-multiarch for the other arch) in batch mode with cmds against it.
+// It returns gdb's output and gorunemu's exit code and stderr.
+func gdbSession(t *testing.T, a *arch.Arch, bin string, args []string, cmds ...string) (gdbOut string, code int, stderr string) {
+	t.Helper()
+	debugger := "gdb"
+	if a.Name != runtime.GOARCH {
+		debugger = "gdb-multiarch"
+	}
+	gdb, err := exec.LookPath(debugger)
+	require.NoError(t, err, "%s is needed: run make test-deps", debugger)
+
+	pr, pw := io.Pipe()
+	var errOut bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		var out bytes.Buffer
+		c := run(append(append([]string{args[0], "--gdb", "127.0.0.1:0"}, args[1:]...), bin), &out, pw)
+		pw.Close()
+		done <- c
+	}()
+	// The first line says where gorunemu waits.
+	lines := bufio.NewReader(pr)
+	first, err := lines.ReadString('\n')
+	require.NoError(t, err)
+	errOut.WriteString(first)
+	m := regexp.MustCompile(`waiting for gdb on (\S+):`).FindStringSubmatch(first)
+	require.NotNil(t, m, "gorunemu said %q", first)
+	drained := make(chan struct{})
+	go func() { io.Copy(&errOut, lines); close(drained) }()
+
+	gargs := []string{"-q", "-batch", "-nx", "-ex", "set pagination off", "-ex", "set confirm off", bin, "-ex", "target remote " + m[1]}
+	for _, c := range cmds {
+		gargs = append(gargs, "-ex", c)
+	}
+	out, err := exec.Command(gdb, gargs...).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	code = <-done
+	<-drained
+	return string(out), code, errOut.String()
+}
+
+// TestGDBSession: gdb (amd64) and gdb-multiarch (arm64) debug a guest
+// from its first instruction, as the seeds' session does: at the entry
+// point with argc on the stack, a breakpoint in rt0_go and single steps,
+// a breakpoint at main.main with every thread named, the TLS register
+// (FS base = &m0.tls+8; TPIDR_EL0 untouched and g in X28), the auxiliary
+// vector, monitor commands, and kill.
+func TestGDBSession(t *testing.T) {
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			bin := loadertest.Build(t, "hello", a.Name)
+			img, err := loader.Open(bin)
+			require.NoError(t, err)
+			rt0go, ok := img.Lookup("runtime.rt0_go")
+			require.True(t, ok)
+			pc, tls := "$rip", "$fs_base"
+			if a == arch.ARM64 {
+				pc, tls = "$pc", "$tpidr"
+			}
+			out, code, stderr := gdbSession(t, a, bin, []string{"run"},
+				"p/x "+pc, "x/2xg $sp",
+				"break runtime.rt0_go", "continue", "stepi", "stepi", "p/x "+pc,
+				"break main.main", "continue", "info threads", "p/x "+tls, "p/x $x28",
+				"info auxv", "monitor insns", "monitor milestones", "monitor inspect", "kill")
+			t.Log(out)
+			assert.Contains(t, out, fmt.Sprintf("$1 = %#x\n", img.Entry), "stopped at the entry point")
+			assert.Regexp(t, `(?m)^0x[0-9a-f]+:\s+0x0000000000000001\s+0x[0-9a-f]+$`, out, "argc 1 at SP")
+			assert.Contains(t, out, "Breakpoint 1, runtime.rt0_go ()")
+			m := regexp.MustCompile(`\$2 = (0x[0-9a-f]+)`).FindStringSubmatch(out)
+			require.NotNil(t, m)
+			stepped, err := strconv.ParseUint(m[1], 0, 64)
+			require.NoError(t, err)
+			assert.Greater(t, stepped, rt0go, "two steps into rt0_go")
+			assert.Less(t, stepped, rt0go+16)
+			assert.Regexp(t, `hit Breakpoint 2, main\.main \(\)`, out)
+			for tid := 4242; tid <= 4245; tid++ {
+				assert.Contains(t, out, fmt.Sprintf("Thread %d \"hello\"", tid))
+			}
+			if a == arch.AMD64 {
+				f, err := img.LookupField("runtime.m0.tls")
+				require.NoError(t, err)
+				assert.Contains(t, out, fmt.Sprintf("$3 = %#x\n", f.Addr+8), "FS base = &m0.tls+8")
+			} else {
+				assert.Contains(t, out, "$3 = 0x0\n", "TPIDR_EL0 stays 0 without cgo")
+				assert.Regexp(t, `\$4 = 0x[0-9a-f]{6,}\n`, out, "g in X28")
+			}
+			assert.Regexp(t, fmt.Sprintf(`AT_ENTRY\s+Entry point of program\s+%#x`, img.Entry), out)
+			assert.Regexp(t, `\d+ instructions; thread 4242: \d+`, out)
+			assert.Regexp(t, `(?m)^\s+\d+\s+4242 main\.main: g=0x[0-9a-f]+ goid=1$`, out)
+			assert.Contains(t, out, "pass m0-g0")
+			assert.NotContains(t, out, "FAIL")
+			assert.Contains(t, out, "[Inferior 1 (Remote target) killed]")
+			assert.Equal(t, 128+9, code, "stderr: %s", stderr)
+			assert.Contains(t, stderr, "killed by signal 9")
+		})
+	}
+}
+
+// TestGDBStripped: a stripped binary is debugged by address: gdb steps
+// and reads registers without symbols; detaching lets the run go on to
+// main.main.
+func TestGDBStripped(t *testing.T) {
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			bin := loadertest.Build(t, "hello", a.Name, loadertest.Stripped())
+			img, err := loader.Open(bin)
+			require.NoError(t, err)
+			pc := "$rip"
+			if a == arch.ARM64 {
+				pc = "$pc"
+			}
+			out, code, stderr := gdbSession(t, a, bin, []string{"run"}, "stepi", "stepi", "p/x "+pc, "x/i "+pc, "detach")
+			t.Log(out)
+			m := regexp.MustCompile(`\$1 = (0x[0-9a-f]+)`).FindStringSubmatch(out)
+			require.NotNil(t, m, out)
+			at, err := strconv.ParseUint(m[1], 0, 64)
+			require.NoError(t, err)
+			assert.NotEqual(t, img.Entry, at, "two steps from the entry point")
+			assert.Equal(t, 2, strings.Count(out, " in ?? ()\n")-1, "a stop at the entry and one per step")
+			assert.Regexp(t, fmt.Sprintf(`=> %#x:\s+\S+`, at), out, "the instruction there")
+			assert.Contains(t, out, "[Inferior 1 (Remote target) detached]")
+			assert.Equal(t, exitOK, code, "stderr: %s", stderr)
+			assert.Contains(t, stderr, "gdb detached; running on")
+			assert.True(t, strings.Contains(stderr, "waiting for gdb on 127.0.0.1:"))
+		})
+	}
+}
