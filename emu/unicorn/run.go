@@ -474,4 +474,3 @@ func drain[T any](e *Engine, r *C.gre_ring, fn func([]T)) {
 	fn(unsafe.Slice((*T)(r.buf), int(r.len)))
 	r.len = 0
 }
-
