@@ -84,7 +84,8 @@ func TestGDBSession(t *testing.T) {
 				"p/x "+pc, "x/2xg $sp",
 				"break runtime.rt0_go", "continue", "stepi", "stepi", "p/x "+pc,
 				"break main.main", "continue", "info threads", "p/x "+tls, "p/x $x28",
-				"info auxv", "monitor insns", "monitor milestones", "monitor inspect", "kill")
+				"info auxv", "monitor insns", "monitor milestones", "monitor inspect",
+				"source "+goroot(t)+"/src/runtime/runtime-gdb.py", "info goroutines", "goroutine 1 bt", "kill")
 			t.Log(out)
 			assert.Contains(t, out, fmt.Sprintf("$1 = %#x\n", img.Entry), "stopped at the entry point")
 			assert.Regexp(t, `(?m)^0x[0-9a-f]+:\s+0x0000000000000001\s+0x[0-9a-f]+$`, out, "argc 1 at SP")
@@ -112,11 +113,21 @@ func TestGDBSession(t *testing.T) {
 			assert.Regexp(t, `(?m)^\s+\d+\s+4242 main\.main: g=0x[0-9a-f]+ goid=1$`, out)
 			assert.Contains(t, out, "pass m0-g0")
 			assert.NotContains(t, out, "FAIL")
+			// Go's own gdb support works through the stub.
+			assert.Regexp(t, `(?m)^\* 1 running\s+\S+`, out, "info goroutines")
+			assert.Regexp(t, `(?m)^#0\s+main\.main \(\) at \S+main\.go:7$`, out, "goroutine 1 bt")
 			assert.Contains(t, out, "[Inferior 1 (Remote target) killed]")
 			assert.Equal(t, 128+9, code, "stderr: %s", stderr)
 			assert.Contains(t, stderr, "killed by signal 9")
 		})
 	}
+}
+
+// goroot is the GOROOT of the go command that builds the fixtures.
+func goroot(t *testing.T) string {
+	out, err := exec.Command("go", "env", "GOROOT").Output()
+	require.NoError(t, err)
+	return strings.TrimSpace(string(out))
 }
 
 // TestGDBStripped: a stripped binary is debugged by address: gdb steps
