@@ -133,7 +133,9 @@ func buildVDSO(a *arch.Arch, realtimeBase int64) ([]byte, error) {
 	secs[len(secs)-1].off, secs[len(secs)-1].size = shstrOff, len(shstr)
 	shOff := place(64*len(secs), 8)
 	img := make([]byte, off)
-	loadSize := shstrOff // what the PT_LOAD covers: everything but the section names and headers
+	// The PT_LOAD covers everything, section headers included, as the
+	// kernel's vDSO: gdb reads the object from memory by its segments.
+	loadSize := len(img)
 
 	// ELF header.
 	copy(img, elf.ELFMAG)
