@@ -32,6 +32,8 @@ type family struct {
 	// and rotate says it yielded: the schedule goes on across Runs.
 	sliceLeft uint64
 	rotate    bool
+	// midBlock: the last run stopped inside a block.
+	midBlock bool
 	// gone counts the instructions of processes whose engine is closed.
 	gone uint64
 	// started counts the child processes started (fork, vfork, clone).

@@ -132,6 +132,7 @@ type Process struct {
 	limitHit *StopReason     // a limit stopped a syscall; the run stops after it
 	until    map[uint64]bool // addresses the current Run stops at
 	stepStop uint64          // the address a Step stops at, or 0
+	target   uint64          // the position RunTo stops at, or 0
 	tracer   *tracer
 	broken   error // an internal error stopped a run; no more runs
 	closed   bool

@@ -154,6 +154,37 @@ func (p *Process) insnEnd(pc uint64) (uint64, error) {
 	return pc + uint64(in.Len), nil
 }
 
+// targetSteps is how near RunTo's target the run goes one instruction at
+// a time: QEMU's longest block (TCG_MAX_INSNS), so that a block run up to
+// there never passes the target.
+const targetSteps = 512
+
+// Position is the process family's instruction count: the point in its
+// run, as RunTo takes it.
+func (p *Process) Position() uint64 { return p.fam.insns() }
+
+// RunTo runs until the family has executed n instructions exactly (a
+// position an earlier, identical run passed), or until one of until's
+// addresses or another stop comes first. The stop is StopTarget at n.
+// A deterministic run reaches the same state at the same position, so a
+// fresh Process run to n is where the first one was at n: the basis of
+// reverse execution.
+func (p *Process) RunTo(ctx context.Context, until Until, n uint64) (*StopReason, error) {
+	if n < p.Position() {
+		return nil, fmt.Errorf("emu: position %d is behind %d", n, p.Position())
+	}
+	p.target = n
+	defer func() { p.target = 0 }()
+	if n == p.Position() {
+		t := p.fam.cur
+		if t == nil {
+			t = p.MainThread()
+		}
+		return p.stopAt(t, StopTarget), nil
+	}
+	return p.Run(ctx, until)
+}
+
 // ErrBlocked means a thread waits in a syscall and cannot step.
 var ErrBlocked = errors.New("blocked in a syscall")
 
@@ -241,11 +272,21 @@ func (p *Process) run(ctx context.Context) (*StopReason, error) {
 		}
 		// A thread whose slice is used up yields, however its last start
 		// ended (the budget, a syscall, a stop address, a fault).
-		t := f.next(f.rotate || *sliceLeft == 0)
+		if p.target != 0 && f.insns() >= p.target {
+			t := f.cur
+			if t == nil || t.state == Exited {
+				t = p.MainThread()
+			}
+			return p.stopAt(t, StopTarget), nil
+		}
+		// A slice ends at a block boundary: one used up in the middle of
+		// a block (at a step or a stop address) runs on to the block's end.
+		expired := *sliceLeft == 0 && !f.midBlock
+		t := f.next(f.rotate || expired)
 		if t == nil {
 			return p.stop(&StopReason{Kind: StopDeadlock, JobStopped: f.allStopped()}), nil
 		}
-		if t != f.cur || f.rotate || *sliceLeft == 0 {
+		if t != f.cur || f.rotate || expired {
 			*sliceLeft = p.cfg.Slice
 		}
 		if t != f.cur {
@@ -308,7 +349,16 @@ func (p *Process) step(t *Thread, sliceLeft *uint64, single bool) (_ *StopReason
 		s.Limit = p.cfg.MaxInsns
 		return s, false, nil
 	}
-	budget := min(*sliceLeft, p.cfg.MaxInsns-done)
+	budget := max(min(*sliceLeft, p.cfg.MaxInsns-done), 1) // 1: to the end of a block begun
+	if p.target != 0 {
+		// RunTo: blocks until near the target, then one instruction at
+		// a time.
+		if left := p.target - done; left <= targetSteps {
+			single = true
+		} else {
+			budget = min(budget, left-targetSteps)
+		}
+	}
 	f.syncTSC(p)
 	before := p.eng.Insns()
 	if single {
@@ -332,6 +382,12 @@ func (p *Process) step(t *Thread, sliceLeft *uint64, single bool) (_ *StopReason
 		}()
 	}
 	x, err := p.eng.Start(t.pc, budget)
+	if err == nil {
+		// A stop inside a block (a step, a stop address) leaves the rest
+		// of the block to run before a slice may end.
+		start, _ := p.eng.LastBlock()
+		f.midBlock = x.StopAddr && x.StopPC != start
+	}
 	ran := p.eng.Insns() - before
 	t.insns += ran
 	*sliceLeft -= min(ran, *sliceLeft)

@@ -59,3 +59,42 @@ func TestStep(t *testing.T) {
 		})
 	}
 }
+
+// TestRunTo: a fresh process run to any position stops exactly there,
+// twice in the same state, and runs on to main.main after as many
+// instructions as a run without stops: the replay that reverse execution
+// stands on.
+func TestRunTo(t *testing.T) {
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			bin := loadertest.Build(t, "hello", a.Name)
+			ref, err := emu.Open(bin, emu.Config{})
+			require.NoError(t, err)
+			defer ref.Close()
+			_, err = ref.Run(context.Background(), emu.UntilSymbol("main.main"))
+			require.NoError(t, err)
+			end := ref.Position()
+			for _, n := range []uint64{1, 77, end / 3, end / 2, end - 1} {
+				var regs [2][]uint64
+				for i := range regs {
+					p, err := emu.Open(bin, emu.Config{})
+					require.NoError(t, err)
+					r, err := p.RunTo(context.Background(), emu.Until{}, n)
+					require.NoError(t, err)
+					require.Equal(t, emu.StopTarget, r.Kind, "%s", r)
+					assert.Equal(t, n, p.Position())
+					th := p.Thread(r.TID)
+					vals := make([]uint64, 3)
+					require.NoError(t, th.Regs([]arch.Reg{a.PC, a.SP, a.SyscallRet}, vals))
+					regs[i] = append(vals, uint64(r.TID))
+					r, err = p.Run(context.Background(), emu.UntilSymbol("main.main"))
+					require.NoError(t, err)
+					require.Equal(t, emu.StopUntil, r.Kind)
+					assert.Equal(t, end, p.Position(), "position %d: the stop changed nothing", n)
+					p.Close()
+				}
+				assert.Equal(t, regs[0], regs[1], "position %d: the same state twice", n)
+			}
+		})
+	}
+}

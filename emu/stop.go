@@ -41,11 +41,14 @@ const (
 	StopUnimplemented
 	// StopStepped: Step ran its instruction.
 	StopStepped
+	// StopTarget: RunTo reached its position.
+	StopTarget
 )
 
 var stopNames = map[StopKind]string{
 	StopUntil:         "reached",
 	StopStepped:       "stepped",
+	StopTarget:        "reached position",
 	StopExited:        "exited",
 	StopKilled:        "killed",
 	StopFault:         "fault",

@@ -255,6 +255,10 @@ func execCmd(args []string, stdout, stderr io.Writer) int {
 	defer p.Close()
 	stopForwarding := forwardSignals(p, in)
 	r, err := o.execute(p)
+	if q := o.active(p); q != p {
+		defer q.Close() // the replay a gdb session ended with
+		p = q
+	}
 	stopForwarding()
 	if tr != nil {
 		if err = tr.finish(err); errors.Is(err, errTraceFull) {

@@ -11,6 +11,7 @@ import (
 	"github.com/gorunemu/gorunemu/emu"
 	"github.com/gorunemu/gorunemu/emu/gdbstub"
 	"github.com/gorunemu/gorunemu/emu/goruntime"
+	"github.com/gorunemu/gorunemu/loader"
 	"github.com/gorunemu/gorunemu/trace"
 )
 
@@ -38,11 +39,15 @@ func (o *runOptions) serveGDB(p *emu.Process, stderr io.Writer) (*emu.StopReason
 		return nil, fmt.Errorf("--gdb: %w", err)
 	}
 	defer conn.Close()
-	opts := gdbstub.Options{Monitor: o.monitorCommands()}
+	opts := gdbstub.Options{Monitor: o.monitorCommands(), Replay: o.replay}
 	if os.Getenv("GORUNEMU_GDB_LOG") != "" {
 		opts.Log = stderr
 	}
-	res, last, err := gdbstub.Serve(conn, p, opts)
+	res, last, q, err := gdbstub.Serve(conn, p, opts)
+	if q != p {
+		o.current = q
+		p = q
+	}
 	switch {
 	case err != nil:
 		return nil, fmt.Errorf("gdb session: %w", err)
@@ -103,4 +108,65 @@ func (m milestoneLog) Emit(e *trace.Event) error {
 		m.o.reached = append(m.o.reached, line)
 	}
 	return nil
+}
+
+// replayer returns how to start img afresh as cfg starts it, for reverse
+// execution, or nil when a replay would not be the same run: the guest
+// reads the caller's stdin or may change host files. The first process's
+// output is counted; a replay writes only what goes past it.
+func replayer(img *loader.Image, cfg emu.Config, o *runOptions) func() (*emu.Process, error) {
+	if cfg.Stdin != nil || len(cfg.RW) > 0 {
+		return nil
+	}
+	out, errOut := &outputLog{w: cfg.Stdout}, &outputLog{w: cfg.Stderr}
+	first := true
+	return func() (*emu.Process, error) {
+		c := cfg
+		c.Stdout, c.Stderr = out.writer(), errOut.writer()
+		if first {
+			first = false // the session's own process, made right after
+		} else {
+			o.reached = nil // the milestones come again
+		}
+		return emu.New(img, c)
+	}
+}
+
+// outputLog is a guest output stream shared by a process and its
+// replays: each writes only the bytes past what any wrote before, which
+// a deterministic replay writes again, the same.
+type outputLog struct {
+	w       io.Writer
+	written int64
+}
+
+// writer returns a writer for one process.
+func (l *outputLog) writer() io.Writer { return &replayOutput{log: l} }
+
+type replayOutput struct {
+	log *outputLog
+	pos int64 // bytes this process has written
+}
+
+func (r *replayOutput) Write(b []byte) (int, error) {
+	n := len(b)
+	end := r.pos + int64(n)
+	if end > r.log.written {
+		fresh := b[max(0, len(b)-int(end-r.log.written)):]
+		if _, err := r.log.w.Write(fresh); err != nil {
+			return 0, err
+		}
+		r.log.written = end
+	}
+	r.pos = end
+	return n, nil
+}
+
+// active is the process the run goes on with: p, or the replay a gdb
+// session ended with.
+func (o *runOptions) active(p *emu.Process) *emu.Process {
+	if o.current != nil {
+		return o.current
+	}
+	return p
 }

@@ -24,6 +24,12 @@ import (
 // (gdb-multiarch for the other arch) in batch mode with cmds against it.
 // It returns gdb's output and gorunemu's exit code and stderr.
 func gdbSession(t *testing.T, a *arch.Arch, bin string, args []string, cmds ...string) (gdbOut string, code int, stderr string) {
+	gdbOut, code, stderr, _ = gdbSessionOut(t, a, bin, args, cmds...)
+	return gdbOut, code, stderr
+}
+
+// gdbSessionOut is gdbSession, and also returns gorunemu's stdout.
+func gdbSessionOut(t *testing.T, a *arch.Arch, bin string, args []string, cmds ...string) (gdbOut string, code int, stderr, stdout string) {
 	t.Helper()
 	debugger := "gdb"
 	if a.Name != runtime.GOARCH {
@@ -35,9 +41,9 @@ func gdbSession(t *testing.T, a *arch.Arch, bin string, args []string, cmds ...s
 	pr, pw := io.Pipe()
 	var errOut bytes.Buffer
 	done := make(chan int, 1)
+	var stdoutBuf bytes.Buffer
 	go func() {
-		var out bytes.Buffer
-		c := run(append(append([]string{args[0], "--gdb", "127.0.0.1:0"}, args[1:]...), bin), &out, pw)
+		c := run(append(append([]string{args[0], "--gdb", "127.0.0.1:0"}, args[1:]...), bin), &stdoutBuf, pw)
 		pw.Close()
 		done <- c
 	}()
@@ -59,7 +65,7 @@ func gdbSession(t *testing.T, a *arch.Arch, bin string, args []string, cmds ...s
 	require.NoError(t, err, "%s", out)
 	code = <-done
 	<-drained
-	return string(out), code, errOut.String()
+	return string(out), code, errOut.String(), stdoutBuf.String()
 }
 
 // TestGDBSession: gdb (amd64) and gdb-multiarch (arm64) debug a guest
@@ -156,6 +162,43 @@ func TestGDBStripped(t *testing.T) {
 			assert.Equal(t, exitOK, code, "stderr: %s", stderr)
 			assert.Contains(t, stderr, "gdb detached; running on")
 			assert.True(t, strings.Contains(stderr, "waiting for gdb on 127.0.0.1:"))
+		})
+	}
+}
+
+// TestGDBReverse: reverse execution by replay: reverse-stepi goes back
+// one instruction, reverse-continue to the previous breakpoint hit and
+// then to the start of the run; running forward again hits the same
+// breakpoints, and the guest's output is written once.
+func TestGDBReverse(t *testing.T) {
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			bin := loadertest.Build(t, "hello", a.Name)
+			img, err := loader.Open(bin)
+			require.NoError(t, err)
+			pc := "$rip"
+			if a == arch.ARM64 {
+				pc = "$pc"
+			}
+			out, code, stderr, stdout := gdbSessionOut(t, a, bin, []string{"run", "--until", "exit"},
+				"break runtime.rt0_go", "break main.main", "continue",
+				"stepi", "stepi", "p/x "+pc, "stepi", "reverse-stepi", "p/x "+pc,
+				"continue", "reverse-continue", "p/x "+pc, "reverse-continue", "p/x "+pc,
+				"continue", "monitor insns", "continue", "continue")
+			t.Log(out)
+			vals := regexp.MustCompile(`\$\d+ = (0x[0-9a-f]+)`).FindAllStringSubmatch(out, -1)
+			require.Len(t, vals, 4, out)
+			assert.Equal(t, vals[0][1], vals[1][1], "reverse-stepi undoes the last stepi")
+			rt0go, _ := img.Lookup("runtime.rt0_go")
+			assert.Equal(t, fmt.Sprintf("%#x", rt0go), vals[2][1], "reverse-continue from main.main: the rt0_go breakpoint")
+			assert.Equal(t, fmt.Sprintf("%#x", img.Entry), vals[3][1], "then the start")
+			assert.Contains(t, out, "No more reverse-execution history.")
+			assert.Regexp(t, `(?m)^4 instructions; thread 4242: 4$`, out, "forward again from the start: rt0_go after 4 instructions")
+			assert.Equal(t, 2, strings.Count(out, "hit Breakpoint 2, main.main"), "main.main reached once, and once more after going back")
+			assert.Equal(t, 3, strings.Count(out, "Breakpoint 1, runtime.rt0_go ()"), "rt0_go reached, found going back, and reached again")
+			assert.Contains(t, out, "exited normally")
+			assert.Equal(t, exitOK, code, "stderr: %s", stderr)
+			assert.Equal(t, "hello world\n", stdout, "the output once, though the run was replayed")
 		})
 	}
 }

@@ -72,6 +72,10 @@ func inspectCmd(args []string, stdout, stderr io.Writer) int {
 	}()
 	start := time.Now()
 	r, err := o.execute(p)
+	if q := o.active(p); q != p {
+		defer q.Close() // the replay a gdb session ended with
+		p = q
+	}
 	if err != nil {
 		return runFailed(err, stderr)
 	}

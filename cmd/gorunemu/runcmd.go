@@ -51,6 +51,12 @@ type runOptions struct {
 	gdb         string    // --gdb HOST:PORT
 	reached     []string  // milestones, for gdb's "monitor milestones"
 	log         io.Writer // gorunemu's own messages: the command's stderr
+	// replay starts the guest afresh for gdb's reverse execution (nil:
+	// not possible, as when it reads stdin or changes host files).
+	replay func() (*emu.Process, error)
+	// current is the process a gdb session ended with, when reverse
+	// execution replaced the first one.
+	current *emu.Process
 
 	// ctx is the run's deadline (--timeout), made with the process so
 	// that the guest's output cannot block past it either.
@@ -326,8 +332,15 @@ func (o *runOptions) newProcessWith(img *loader.Image, argv []string, stdout, st
 	if o.gdb != "" && cfg.Trace == nil {
 		// For "monitor milestones".
 		cfg.Trace = &emu.TraceOptions{Milestones: goruntime.StartupPath(img.Arch), Sink: milestoneLog{o}}
+		o.replay = replayer(img, cfg, o)
 	}
-	p, err := emu.New(img, cfg)
+	var p *emu.Process
+	var err error
+	if o.replay != nil {
+		p, err = o.replay()
+	} else {
+		p, err = emu.New(img, cfg)
+	}
 	if err != nil {
 		var ie *emu.InterpError
 		if errors.As(err, &ie) {
@@ -369,6 +382,7 @@ func (o *runOptions) execute(p *emu.Process) (*emu.StopReason, error) {
 		if r != nil || err != nil {
 			return r, err
 		}
+		p = o.active(p)
 	}
 	ctx := o.context()
 	defer o.cancel()
@@ -540,6 +554,10 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	defer p.Close()
 	start := time.Now()
 	r, err := o.execute(p)
+	if q := o.active(p); q != p {
+		defer q.Close() // the replay a gdb session ended with
+		p = q
+	}
 	elapsed := time.Since(start)
 	if err != nil {
 		return runFailed(err, stderr)

@@ -264,6 +264,10 @@ func traceCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	defer p.Close()
 	r, err := o.execute(p)
+	if q := o.active(p); q != p {
+		defer q.Close() // the replay a gdb session ended with
+		p = q
+	}
 	err = tr.finish(err)
 	if errors.Is(err, errTraceFull) {
 		return tr.full("trace", p, stderr)

@@ -38,6 +38,11 @@ type Options struct {
 	// Log, if set, receives every packet in and out (for debugging the
 	// stub).
 	Log io.Writer
+	// Replay, if set, starts the same process afresh, to be run to an
+	// earlier position: reverse execution (bs, bc) replays the
+	// deterministic run from its start. The process it returns must
+	// write nothing the first one already wrote.
+	Replay func() (*emu.Process, error)
 }
 
 // Result says how a session ended.
@@ -78,10 +83,12 @@ type event struct {
 
 // Serve answers gdb on conn until it detaches, kills the process or goes
 // away, or the process ends. p must not have run yet or be stopped. It
-// returns the last stop gdb saw (nil if it saw none).
-func Serve(conn io.ReadWriter, p *emu.Process, opts Options) (Result, *emu.StopReason, error) {
+// returns the last stop gdb saw (nil if it saw none), and the process
+// the session ended with: p, or, after reverse execution, a replay of it
+// (which the caller closes).
+func Serve(conn io.ReadWriter, p *emu.Process, opts Options) (Result, *emu.StopReason, *emu.Process, error) {
 	s, res, err := serve(conn, p, opts)
-	return res, s.last, err
+	return res, s.last, s.p, err
 }
 
 func serve(conn io.ReadWriter, p *emu.Process, opts Options) (*Server, Result, error) {
@@ -233,6 +240,11 @@ func (s *Server) handle(pkt string) (res Result, done bool, err error) {
 		s.send(s.setThread(pkt[1:]))
 	case 'T':
 		s.send(s.threadAlive(pkt[1:]))
+	case 'b':
+		if pkt == "bs" || pkt == "bc" {
+			return s.reverse(pkt == "bc")
+		}
+		s.send("")
 	case 'c', 'C':
 		return s.resume(false, 0)
 	case 's', 'S':
@@ -600,7 +612,11 @@ func (s *Server) query(pkt string) string {
 	name, arg, _ := strings.Cut(pkt, ":")
 	switch {
 	case name == "qSupported":
-		return "PacketSize=47ff;qXfer:features:read+;qXfer:auxv:read+;qXfer:threads:read+;qXfer:exec-file:read+;QStartNoAckMode+;swbreak+;hwbreak+;vContSupported+"
+		features := "PacketSize=47ff;qXfer:features:read+;qXfer:auxv:read+;qXfer:threads:read+;qXfer:exec-file:read+;QStartNoAckMode+;swbreak+;hwbreak+;vContSupported+"
+		if s.opts.Replay != nil {
+			features += ";ReverseStep+;ReverseContinue+"
+		}
+		return features
 	case name == "QStartNoAckMode":
 		return "OK"
 	case name == "qAttached":
@@ -702,4 +718,93 @@ func (s *Server) monitor(hexCmd string) string {
 		out += "\n"
 	}
 	return hex.EncodeToString([]byte(out))
+}
+
+// reverse goes back: one instruction (bs), or to the last breakpoint hit
+// before this point (bc), by running a fresh replay of the process to
+// that position. At the start of the run it says so (replaylog:begin).
+func (s *Server) reverse(toBreakpoint bool) (Result, bool, error) {
+	if s.opts.Replay == nil {
+		s.send("E01")
+		return 0, false, nil
+	}
+	now := s.p.Position()
+	target, tid := uint64(0), 0
+	if now > 0 && !toBreakpoint {
+		target = now - 1
+	}
+	if toBreakpoint && now > 0 {
+		hits, err := s.breakpointHits(now)
+		if err != nil {
+			s.send("E01")
+			return Ended, true, err
+		}
+		if len(hits) > 0 {
+			target, tid = hits[len(hits)-1].pos, hits[len(hits)-1].tid
+		}
+	}
+	q, err := s.opts.Replay()
+	if err != nil {
+		s.send("E01")
+		return Ended, true, err
+	}
+	r, err := q.RunTo(context.Background(), emu.Until{}, target)
+	if err != nil {
+		q.Close()
+		s.send("E01")
+		return Ended, true, err
+	}
+	if s.p != q {
+		s.p.Close()
+	}
+	s.p, s.last = q, r
+	if tid == 0 {
+		tid = r.TID
+	}
+	if tid != 0 {
+		s.gTID = tid
+	}
+	reply := fmt.Sprintf("T05thread:%x;", s.gTID)
+	switch {
+	case target == 0:
+		reply += "replaylog:begin;"
+	case toBreakpoint:
+		reply += "swbreak:;"
+	}
+	s.send(reply)
+	return 0, false, nil
+}
+
+// hit is a breakpoint reached at a position, by a thread.
+type hit struct {
+	pos uint64
+	tid int
+}
+
+// breakpointHits replays the run up to position now and lists where it
+// reached a breakpoint, in order.
+func (s *Server) breakpointHits(now uint64) ([]hit, error) {
+	if len(s.breaks) == 0 {
+		return nil, nil
+	}
+	var addrs []uint64
+	for a := range s.breaks {
+		addrs = append(addrs, a)
+	}
+	q, err := s.opts.Replay()
+	if err != nil {
+		return nil, err
+	}
+	defer q.Close()
+	var hits []hit
+	for {
+		r, err := q.RunTo(context.Background(), emu.Until{Addrs: addrs}, now)
+		if err != nil {
+			return nil, err
+		}
+		if r.Kind != emu.StopUntil || q.Position() >= now {
+			return hits, nil // the stop gdb is at is no earlier hit
+		}
+		hits = append(hits, hit{q.Position(), r.TID})
+	}
 }
