@@ -141,10 +141,12 @@ func (p *Process) insnEnd(pc uint64) (uint64, error) {
 		return pc + 4, nil
 	}
 	b := make([]byte, 15)
-	n := 0
-	for ; n < len(b); n++ { // up to an unmapped page
-		if p.mem.read(pc+uint64(n), b[n:n+1], true) != nil {
-			break
+	n := len(b)
+	if p.mem.read(pc, b, true) != nil {
+		for n = 0; n < len(b); n++ { // up to an unmapped page
+			if p.mem.read(pc+uint64(n), b[n:n+1], true) != nil {
+				break
+			}
 		}
 	}
 	in, err := x86asm.Decode(b[:n], 64)

@@ -107,10 +107,10 @@ func (o *examineOptions) examine(p *emu.Process) (*examined, error) {
 				}
 			}
 			if o.bt {
-				d.Backtrace = append(d.Backtrace, frameAt(p.Image(), t.PC()))
+				d.Backtrace = append(d.Backtrace, frameAt(p, t.PC()))
 				for _, ret := range t.Backtrace(maxFrames) {
 					// The call is the instruction before the return address.
-					f := frameAt(p.Image(), ret-1)
+					f := frameAt(p, ret-1)
 					f.PC = goruntime.Addr(ret)
 					d.Backtrace = append(d.Backtrace, f)
 				}
@@ -141,10 +141,14 @@ type badVar struct{ err error }
 func (e *badVar) Error() string { return "--var " + e.err.Error() }
 func (e *badVar) Unwrap() error { return e.err }
 
-func frameAt(img *loader.Image, pc uint64) frame {
+// frameAt names pc: a function of the executable with its source line,
+// or one of a shared object (the C library's, in a cgo program).
+func frameAt(p *emu.Process, pc uint64) frame {
 	f := frame{PC: goruntime.Addr(pc)}
-	if s, ok := img.Symbolize(pc); ok {
+	if s, ok := p.Image().Symbolize(pc); ok {
 		f.Function, f.File, f.Line = s.Name, s.File, s.Line
+	} else {
+		f.Function = p.Symbolize(pc)
 	}
 	return f
 }
