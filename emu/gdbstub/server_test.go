@@ -1,0 +1,159 @@
+package gdbstub
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gorunemu/gorunemu/arch"
+	"github.com/gorunemu/gorunemu/emu"
+	"github.com/gorunemu/gorunemu/loader/loadertest"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	loadertest.Cleanup()
+	os.Exit(code)
+}
+
+// client speaks the protocol's framing, as gdb does.
+type client struct {
+	t    *testing.T
+	conn net.Conn
+	r    *bufio.Reader
+}
+
+func (c *client) send(data string) {
+	var sum byte
+	for i := 0; i < len(data); i++ {
+		sum += data[i]
+	}
+	_, err := fmt.Fprintf(c.conn, "$%s#%02x", data, sum)
+	require.NoError(c.t, err)
+}
+
+// reply returns the next packet's data, skipping acks.
+func (c *client) reply() string {
+	c.t.Helper()
+	require.NoError(c.t, c.conn.SetReadDeadline(time.Now().Add(20*time.Second)))
+	for {
+		b, err := c.r.ReadByte()
+		require.NoError(c.t, err)
+		if b != '$' {
+			continue
+		}
+		data, err := c.r.ReadString('#')
+		require.NoError(c.t, err)
+		_, err = c.r.Discard(2)
+		require.NoError(c.t, err)
+		return strings.TrimSuffix(data, "#")
+	}
+}
+
+func (c *client) ask(data string) string {
+	c.t.Helper()
+	c.send(data)
+	return c.reply()
+}
+
+// TestInterruptAndPackets: a continued guest that loops forever stops at
+// Ctrl-C (T02, SIGINT) with its thread; the target description, thread
+// list, registers and memory answer as gdb reads them; an unknown packet
+// gets the empty reply; kill ends the session.
+func TestInterruptAndPackets(t *testing.T) {
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			p, err := emu.Open(loadertest.Build(t, "loop", a.Name), emu.Config{})
+			require.NoError(t, err)
+			defer p.Close()
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			require.NoError(t, err)
+			defer ln.Close()
+			cli, err := net.Dial("tcp", ln.Addr().String())
+			require.NoError(t, err)
+			defer cli.Close()
+			srv, err := ln.Accept()
+			require.NoError(t, err)
+			type result struct {
+				res Result
+				err error
+			}
+			done := make(chan result, 1)
+			go func() {
+				res, _, _, err := Serve(srv, p, Options{})
+				srv.Close()
+				done <- result{res, err}
+			}()
+			c := &client{t: t, conn: cli, r: bufio.NewReader(cli)}
+			assert.Contains(t, c.ask("qSupported:swbreak+"), "qXfer:features:read+")
+			assert.Equal(t, fmt.Sprintf("T05thread:%x;", p.MainThread().TID), c.ask("?"))
+			// The description comes in parts: 'm' while there is more, 'l' last.
+			var xml string
+			for {
+				part := c.ask(fmt.Sprintf("qXfer:features:read:target.xml:%x,7ff", len(xml)))
+				require.NotEmpty(t, part)
+				xml += part[1:]
+				if part[0] == 'l' {
+					break
+				}
+				require.Equal(t, byte('m'), part[0])
+			}
+			assert.True(t, strings.HasSuffix(xml, "</target>\n"))
+			assert.Contains(t, xml, map[string]string{"amd64": `name="fs_base"`, "arm64": `name="tpidr"`}[a.Name])
+			assert.Equal(t, fmt.Sprintf("m%x", p.MainThread().TID), c.ask("qfThreadInfo"))
+			assert.Equal(t, "l", c.ask("qsThreadInfo"))
+			regs := c.ask("g")
+			assert.Equal(t, totalBytes(a)*2, len(regs), "every register of the description")
+			entry := p.Image().Entry
+			assert.Equal(t, fmt.Sprintf("%016x", swap(entry)), c.ask(fmt.Sprintf("p%x", pcIndex(a))), "PC at the entry point")
+			assert.Regexp(t, `^[0-9a-f]{8}$`, c.ask(fmt.Sprintf("m%x,4", entry)))
+			assert.Equal(t, "E14", c.ask("m8,4"), "unmapped memory")
+			assert.Equal(t, "", c.ask("vFlashDone"), "unknown packets get the empty reply")
+
+			c.send("c")
+			time.Sleep(200 * time.Millisecond)
+			_, err = cli.Write([]byte{0x03})
+			require.NoError(t, err)
+			assert.Equal(t, fmt.Sprintf("T02thread:%x;", p.MainThread().TID), c.reply(), "Ctrl-C stops the loop")
+			assert.Greater(t, p.Insns(), uint64(10000), "it ran")
+			c.send("k")
+			r := <-done
+			require.NoError(t, r.err)
+			assert.Equal(t, Killed, r.res)
+		})
+	}
+}
+
+func totalBytes(a *arch.Arch) int {
+	n := 0
+	for _, r := range registers(a) {
+		n += r.bits / 8
+	}
+	return n
+}
+
+func pcIndex(a *arch.Arch) int {
+	for i, r := range registers(a) {
+		if r.uc == a.PC {
+			return i
+		}
+	}
+	return -1
+}
+
+// swap returns v's bytes in the other order: the packet's little-endian
+// hex read as a number.
+func swap(v uint64) uint64 {
+	var out uint64
+	for i := 0; i < 8; i++ {
+		out = out<<8 | v>>(8*i)&0xff
+	}
+	return out
+}
