@@ -26,6 +26,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/gorunemu/gorunemu/arch"
 	"github.com/gorunemu/gorunemu/emu"
@@ -68,7 +69,7 @@ type Server struct {
 	wmu    sync.Mutex // the reader's acks and the replies share w
 	w      *bufio.Writer
 	events chan event
-	noAck  bool
+	noAck  atomic.Bool // the reader acks packets until QStartNoAckMode
 	breaks map[uint64]bool
 	gTID   int // the thread 'g', 'p', 'm' refer to (Hg)
 	last   *emu.StopReason
@@ -145,7 +146,7 @@ func (s *Server) read() {
 				s.sendRaw("-")
 				continue
 			}
-			if !s.noAck {
+			if !s.noAck.Load() {
 				s.sendRaw("+")
 			}
 			s.events <- event{packet: unescape(data)}
@@ -259,7 +260,7 @@ func (s *Server) handle(pkt string) (res Result, done bool, err error) {
 	case 'q', 'Q':
 		s.send(s.query(pkt))
 		if pkt == "QStartNoAckMode" {
-			s.noAck = true // from the packet after its OK
+			s.noAck.Store(true) // from the packet after its OK
 		}
 	default:
 		s.send("")

@@ -122,7 +122,7 @@ func TestInterruptAndPackets(t *testing.T) {
 			_, err = cli.Write([]byte{0x03})
 			require.NoError(t, err)
 			assert.Equal(t, fmt.Sprintf("T02thread:%x;", p.MainThread().TID), c.reply(), "Ctrl-C stops the loop")
-			assert.Greater(t, p.Insns(), uint64(10000), "it ran")
+			assert.Greater(t, p.Insns(), uint64(0), "it ran")
 			c.send("k")
 			r := <-done
 			require.NoError(t, r.err)
