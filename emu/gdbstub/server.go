@@ -71,7 +71,8 @@ type Server struct {
 	events chan event
 	noAck  atomic.Bool // the reader acks packets until QStartNoAckMode
 	breaks map[uint64]bool
-	gTID   int // the thread 'g', 'p', 'm' refer to (Hg)
+	gTID   int  // the thread 'g', 'p', 'm' refer to (Hg)
+	gone   bool // gdb went away while the guest ran
 	last   *emu.StopReason
 }
 
@@ -319,6 +320,9 @@ func (s *Server) resume(step bool, tid int) (Result, bool, error) {
 	if !step {
 		r, err = s.run()
 	}
+	if s.gone {
+		return Detached, true, err
+	}
 	if err != nil {
 		s.send("E01")
 		return Ended, true, err
@@ -355,20 +359,16 @@ func (s *Server) run() (*emu.StopReason, error) {
 		r, err := s.p.Run(ctx, emu.Until{Addrs: addrs})
 		ch <- done{r, err}
 	}()
-	var gone error
 	for {
 		select {
 		case d := <-ch:
-			if gone != nil && d.err == nil {
-				d.err = gone
-			}
 			return d.r, d.err
 		case ev := <-s.events:
 			switch {
 			case ev.interrupt:
 				cancel()
 			case ev.err != nil:
-				gone = ev.err // gdb went away: stop, then end
+				s.gone = true // gdb went away: stop, and let go as on a detach
 				cancel()
 			default:
 				// A packet while running: only Ctrl-C is expected.

@@ -157,3 +157,36 @@ func swap(v uint64) uint64 {
 	}
 	return out
 }
+
+// TestGoneWhileRunning: gdb going away while the guest runs stops the
+// run and ends the session as a detach, so the run can go on.
+func TestGoneWhileRunning(t *testing.T) {
+	p, err := emu.Open(loadertest.Build(t, "loop", "amd64"), emu.Config{})
+	require.NoError(t, err)
+	defer p.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	cli, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	srv, err := ln.Accept()
+	require.NoError(t, err)
+	done := make(chan Result, 1)
+	go func() {
+		res, _, _, err := Serve(srv, p, Options{})
+		assert.NoError(t, err)
+		srv.Close()
+		done <- res
+	}()
+	c := &client{t: t, conn: cli, r: bufio.NewReader(cli)}
+	c.ask("qSupported")
+	c.send("c")
+	time.Sleep(200 * time.Millisecond)
+	require.NoError(t, cli.Close())
+	select {
+	case res := <-done:
+		assert.Equal(t, Detached, res)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the session did not end")
+	}
+}
