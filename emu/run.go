@@ -112,7 +112,7 @@ func (p *Process) Step(tid int) (*StopReason, error) {
 	var err error
 	for try := 0; try < 2; try++ {
 		pc, insns := t.pc, t.insns
-		r, _, err = t.p.step(t, &p.fam.sliceLeft, true)
+		r, _, err = t.p.step(t, true)
 		// A trace probe at the instruction stops before it runs; it is
 		// armed to be skipped now: step again.
 		if r != nil || err != nil || t.pc != pc || t.insns != insns || t.state != Runnable {
@@ -175,15 +175,15 @@ func (p *Process) RunTo(ctx context.Context, until Until, n uint64) (*StopReason
 	if n < p.Position() {
 		return nil, fmt.Errorf("emu: position %d is behind %d", n, p.Position())
 	}
-	p.target = n
-	defer func() { p.target = 0 }()
-	if n == p.Position() {
+	if n == p.Position() { // also position 0, which p.target cannot hold
 		t := p.fam.cur
 		if t == nil {
 			t = p.MainThread()
 		}
 		return p.stopAt(t, StopTarget), nil
 	}
+	p.target = n
+	defer func() { p.target = 0 }()
 	return p.Run(ctx, until)
 }
 
@@ -251,9 +251,9 @@ func (p *Process) setStops() error {
 
 func (p *Process) run(ctx context.Context) (*StopReason, error) {
 	f := p.fam
-	// The slice goes on across Runs and Steps, so that stopping the
-	// guest (at --until, a breakpoint) does not move where later slices
-	// end.
+	// The slice (f.sliceLeft) goes on across Runs and Steps, so that
+	// stopping the guest (at --until, a breakpoint) does not move where
+	// later slices end.
 	sliceLeft := &f.sliceLeft
 	for {
 		if p.closing.Load() {
@@ -296,7 +296,7 @@ func (p *Process) run(ctx context.Context) (*StopReason, error) {
 		}
 		f.rotate = false
 		f.cur = t
-		r, yield, err := t.p.step(t, sliceLeft, false)
+		r, yield, err := t.p.step(t, false)
 		if r != nil || err != nil {
 			return r, err
 		}
@@ -307,11 +307,12 @@ func (p *Process) run(ctx context.Context) (*StopReason, error) {
 	}
 }
 
-// step runs thread t of p for at most sliceLeft instructions (one if
-// single), or until its next syscall, stop address or fault, and handles
-// that. It reports whether another thread should run next, and the stop
-// if the run must stop.
-func (p *Process) step(t *Thread, sliceLeft *uint64, single bool) (_ *StopReason, yield bool, err error) {
+// step runs thread t of p for at most what is left of its time slice
+// (one instruction if single), or until its next syscall, stop address or
+// fault, and handles that. It reports whether another thread should run
+// next, and the stop if the run must stop.
+func (p *Process) step(t *Thread, single bool) (_ *StopReason, yield bool, err error) {
+	sliceLeft := &p.fam.sliceLeft
 	if err := p.switchTo(t); err != nil {
 		return nil, false, err
 	}
