@@ -302,23 +302,75 @@ uc_err gre_hook_insns(gre_state *st, uc_hook *h) {
 	return uc_hook_add(st->uc, h, UC_HOOK_CODE, hook_insn, st, 1, 0);
 }
 
+// watched finds whether an access of size bytes at engine address addr
+// touches the watched range w, and sets *vaddr to the first guest byte of
+// w it touches and *n to how many it touches; *start is the guest address
+// of the access (which may begin before w).
+static int watched(const gre_watch *w, uint64_t addr, int size, uint64_t *vaddr, uint32_t *n, uint64_t *start) {
+	for (int j = 0; j < w->nseg; j++) {
+		uint64_t lo = w->seg[j].pbegin, hi = w->seg[j].pend;
+		if (addr + (uint64_t)size > lo && addr < hi) {
+			uint64_t from = addr > lo ? addr : lo;
+			uint64_t to = addr + (uint64_t)size < hi ? addr + (uint64_t)size : hi;
+			*vaddr = w->seg[j].vbegin + (from - lo);
+			*n = (uint32_t)(to - from);
+			*start = *vaddr - (from - addr);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static uint64_t pc_now(gre_state *st) {
+	uint64_t pc = 0;
+	uc_reg_read(st->uc, st->arch == UC_ARCH_X86 ? UC_X86_REG_RIP : UC_ARM64_REG_PC, &pc);
+	return pc;
+}
+
+// check_stop_watches stops the run after the block that makes the first
+// access of a run to a stop watch of its kind. Not at once: a stop
+// requested here takes effect right after the access, inside the
+// instruction, where the x86 lazy flags are not written back and the PC
+// is the block's start. Ending the budget stops cleanly before the next
+// block.
+static void check_stop_watches(gre_state *st, uint32_t kind, uint64_t addr, int size) {
+	if (st->exit & GRE_EXIT_WATCH) {
+		return;
+	}
+	for (int i = 0; i < st->nstop_watches; i++) {
+		gre_watch *w = &st->stop_watches[i];
+		uint64_t vaddr, start;
+		uint32_t n;
+		if ((w->kinds & kind) && watched(w, addr, size, &vaddr, &n, &start)) {
+			gre_watch_hit *h = &st->hit;
+			h->pc = pc_now(st);
+			h->addr = vaddr;
+			h->size = n;
+			h->kind = kind;
+			// The block was counted whole when it started.
+			h->block = st->cur_block;
+			h->insns = st->insns - st->cur_icount;
+			st->exit |= GRE_EXIT_WATCH;
+			st->limit = st->insns;
+			return;
+		}
+	}
+}
+
 // Writes cannot be refused once the store has begun, so the ring keeps a
 // reserve: it asks to stop when a quarter is left and drops only if even
 // that runs out. addr is an engine address: the watches' segments say
 // which guest address it stands for.
 static void hook_write(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value, void *user) {
 	gre_state *st = user;
-	uint64_t vaddr = 0;
+	if (st->nstop_watches > 0) {
+		check_stop_watches(st, GRE_WATCH_WRITE, addr, size);
+	}
+	uint64_t first, vaddr = 0;
+	uint32_t n;
 	int found = 0;
 	for (int i = 0; i < st->nwatches && !found; i++) {
-		gre_watch *w = &st->watches[i];
-		for (int j = 0; j < w->nseg; j++) {
-			if (addr + (uint64_t)size > w->seg[j].pbegin && addr < w->seg[j].pend) {
-				vaddr = w->seg[j].vbegin + (addr - w->seg[j].pbegin);
-				found = 1;
-				break;
-			}
-		}
+		found = watched(&st->watches[i], addr, size, &first, &n, &vaddr);
 	}
 	if (!found) {
 		return;
@@ -329,9 +381,7 @@ static void hook_write(uc_engine *uc, uc_mem_type type, uint64_t addr, int size,
 		return;
 	}
 	gre_write *w = (gre_write *)r->buf + r->len++;
-	uint64_t pc = 0;
-	uc_reg_read(uc, st->arch == UC_ARCH_X86 ? UC_X86_REG_RIP : UC_ARM64_REG_PC, &pc);
-	w->pc = pc;
+	w->pc = pc_now(st);
 	w->addr = vaddr;
 	w->size = (uint32_t)size;
 	w->value = (uint64_t)value;
@@ -344,6 +394,13 @@ static void hook_write(uc_engine *uc, uc_mem_type type, uint64_t addr, int size,
 	w->insns = st->insns - st->cur_icount;
 	if (r->len >= r->cap - r->cap / 4) {
 		stop(st, GRE_EXIT_RINGFULL);
+	}
+}
+
+static void hook_read(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value, void *user) {
+	gre_state *st = user;
+	if (st->nstop_watches > 0) {
+		check_stop_watches(st, GRE_WATCH_READ, addr, size);
 	}
 }
 
@@ -360,6 +417,37 @@ uc_err gre_hook_watch(gre_state *st, uint64_t begin, uint64_t end) {
 	gre_watch_segments(st);
 	if (st->watch_hook == 0) {
 		return uc_hook_add(st->uc, &st->watch_hook, UC_HOOK_MEM_WRITE, hook_write, st, 1, 0);
+	}
+	return UC_ERR_OK;
+}
+
+// The hooks stay once added, even with no watch left: removing them would
+// cost another flush of the translated code, and with no watch they only
+// return.
+uc_err gre_set_stop_watches(gre_state *st, const gre_watch *w, int n, int *added) {
+	*added = 0;
+	if (n > GRE_MAX_STOP_WATCHES) {
+		return UC_ERR_NOMEM;
+	}
+	uint32_t kinds = 0;
+	for (int i = 0; i < n; i++) {
+		st->stop_watches[i] = w[i];
+		kinds |= w[i].kinds;
+	}
+	st->nstop_watches = n;
+	gre_watch_segments(st);
+	uc_err err;
+	if ((kinds & GRE_WATCH_WRITE) && st->watch_hook == 0) {
+		if ((err = uc_hook_add(st->uc, &st->watch_hook, UC_HOOK_MEM_WRITE, hook_write, st, 1, 0)) != UC_ERR_OK) {
+			return err;
+		}
+		*added = 1;
+	}
+	if ((kinds & GRE_WATCH_READ) && st->read_hook == 0) {
+		if ((err = uc_hook_add(st->uc, &st->read_hook, UC_HOOK_MEM_READ, hook_read, st, 1, 0)) != UC_ERR_OK) {
+			return err;
+		}
+		*added = 1;
 	}
 	return UC_ERR_OK;
 }

@@ -25,6 +25,7 @@ enum {
 	GRE_EXIT_INTR = 1 << 4,      // a CPU exception other than a syscall
 	GRE_EXIT_RINGFULL = 1 << 5,  // a trace ring filled up; drain and resume
 	GRE_EXIT_INVALID = 1 << 6,   // undefined instruction
+	GRE_EXIT_WATCH = 1 << 7,     // an access to a stop watch (see hit); its block ran on
 };
 
 // One executed translation block.
@@ -93,11 +94,28 @@ typedef struct {
 #define GRE_WATCH_SEGS 4
 typedef struct {
 	uint64_t begin, end; // guest virtual [begin, end)
+	uint32_t kinds;      // stop watches: the GRE_WATCH_* accesses that stop
 	int nseg;
 	struct {
 		uint64_t pbegin, pend, vbegin;
 	} seg[GRE_WATCH_SEGS];
 } gre_watch;
+
+// Accesses a stop watch stops at (a debugger's hardware watchpoints).
+enum { GRE_WATCH_WRITE = 1, GRE_WATCH_READ = 2 };
+#define GRE_MAX_STOP_WATCHES 32
+
+// The first access to a stop watch in a run. The run ends after the
+// block holding it (see check_stop_watches): insns says where the block
+// began in the instruction count, for finding the access's own position.
+typedef struct {
+	uint64_t pc;    // the accessing instruction
+	uint64_t addr;  // the first watched guest byte it accessed
+	uint64_t block; // start of the block holding it
+	uint64_t insns; // instruction count at the start of that block
+	uint32_t size;  // bytes accessed from addr
+	uint32_t kind;  // GRE_WATCH_WRITE or GRE_WATCH_READ
+} gre_watch_hit;
 
 typedef struct gre_state {
 	uc_engine *uc;
@@ -169,6 +187,10 @@ typedef struct gre_state {
 	gre_watch watches[GRE_MAX_WATCHES];
 	int nwatches;
 	uc_hook watch_hook; // one store hook for all watches (0: none yet)
+	gre_watch stop_watches[GRE_MAX_STOP_WATCHES];
+	int nstop_watches;
+	uc_hook read_hook; // one load hook for the read stop watches (0: none yet)
+	gre_watch_hit hit; // set with GRE_EXIT_WATCH
 
 	// The guest page table: once paging is set, every guest address goes
 	// through vmas (sorted, not overlapping) on a TLB miss; before, guest
@@ -202,6 +224,9 @@ uc_err gre_hook_block(gre_state *st, uc_hook *h);
 uc_err gre_hook_stop(gre_state *st, uc_hook *h, uint64_t addr);
 uc_err gre_hook_insns(gre_state *st, uc_hook *h);
 uc_err gre_hook_watch(gre_state *st, uint64_t begin, uint64_t end);
+// gre_set_stop_watches replaces the stop watches by w[0:n]; *added says
+// whether it installed a memory hook (code translated before must go).
+uc_err gre_set_stop_watches(gre_state *st, const gre_watch *w, int n, int *added);
 uc_err gre_hook_cpuid(gre_state *st, uc_hook *h);
 uc_err gre_hook_counters(gre_state *st, uc_hook *h);
 

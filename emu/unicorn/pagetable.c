@@ -185,29 +185,37 @@ uc_err gre_unmap_phys(gre_state *st, uint64_t phys, uint64_t size) {
 	return with_identity(st, unmap, phys, size);
 }
 
-// gre_watch_segments finds where each watched range is in engine memory.
-void gre_watch_segments(gre_state *st) {
-	for (int w = 0; w < st->nwatches; w++) {
-		gre_watch *x = &st->watches[w];
-		x->nseg = 0;
-		if (!st->paging) {
-			x->seg[0].pbegin = x->begin;
-			x->seg[0].pend = x->end;
-			x->seg[0].vbegin = x->begin;
-			x->nseg = 1;
+// watch_segments finds where the watched range x is in engine memory.
+static void watch_segments(gre_state *st, gre_watch *x) {
+	x->nseg = 0;
+	if (!st->paging) {
+		x->seg[0].pbegin = x->begin;
+		x->seg[0].pend = x->end;
+		x->seg[0].vbegin = x->begin;
+		x->nseg = 1;
+		return;
+	}
+	for (size_t i = find(st, x->begin); i < st->nvmas && st->vmas[i].start < x->end && x->nseg < GRE_WATCH_SEGS; i++) {
+		const gre_vma *v = &st->vmas[i];
+		if (v->phys == 0) {
 			continue;
 		}
-		for (size_t i = find(st, x->begin); i < st->nvmas && st->vmas[i].start < x->end && x->nseg < GRE_WATCH_SEGS; i++) {
-			const gre_vma *v = &st->vmas[i];
-			if (v->phys == 0) {
-				continue;
-			}
-			uint64_t lo = v->start > x->begin ? v->start : x->begin;
-			uint64_t hi = v->end < x->end ? v->end : x->end;
-			x->seg[x->nseg].pbegin = v->phys + (lo - v->start);
-			x->seg[x->nseg].pend = v->phys + (hi - v->start);
-			x->seg[x->nseg].vbegin = lo;
-			x->nseg++;
-		}
+		uint64_t lo = v->start > x->begin ? v->start : x->begin;
+		uint64_t hi = v->end < x->end ? v->end : x->end;
+		x->seg[x->nseg].pbegin = v->phys + (lo - v->start);
+		x->seg[x->nseg].pend = v->phys + (hi - v->start);
+		x->seg[x->nseg].vbegin = lo;
+		x->nseg++;
+	}
+}
+
+// gre_watch_segments finds where each watched range is in engine memory,
+// after the page table changed.
+void gre_watch_segments(gre_state *st) {
+	for (int w = 0; w < st->nwatches; w++) {
+		watch_segments(st, &st->watches[w]);
+	}
+	for (int w = 0; w < st->nstop_watches; w++) {
+		watch_segments(st, &st->stop_watches[w]);
 	}
 }

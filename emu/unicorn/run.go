@@ -21,6 +21,9 @@ type Exit struct {
 	StopAddr bool   // PC reached a stop address (StopPC), before executing it
 	RingFull bool   // a trace ring is full: drain it and start again
 	Fault    *Fault // invalid memory access, undefined instruction or CPU exception
+	// Watch is the run's first access to a stop watch (SetWatchStops).
+	// The block holding it ran on to its end (Budget) or to another stop.
+	Watch *WatchHit
 	// StopPC is where execution resumes after a StopAddr, Budget or
 	// RingFull stop: the block or instruction that did not run. Read it
 	// rather than the PC register: Unicorn 2.0.1 leaves the PC stale when
@@ -107,6 +110,13 @@ func (e *Engine) exit(code C.uc_err, begin uint64) (Exit, error) {
 	}
 	if x.StopAddr || x.Budget || x.RingFull {
 		x.StopPC = uint64(st.stop_pc)
+	}
+	if st.exit&C.GRE_EXIT_WATCH != 0 {
+		h := &st.hit
+		x.Watch = &WatchHit{
+			PC: uint64(h.pc), Addr: uint64(h.addr), Size: int(h.size),
+			Write: h.kind == C.GRE_WATCH_WRITE, Block: uint64(h.block), BlockInsns: uint64(h.insns),
+		}
 	}
 	switch {
 	case st.exit&C.GRE_EXIT_FAULT != 0:
@@ -419,6 +429,64 @@ func (e *Engine) Watch(begin, end uint64, capacity int) error {
 	}
 	e.watch[key] = true
 	return e.flushIfStarted()
+}
+
+// WatchStop is a guest range whose reads, writes or both stop a run: a
+// debugger's hardware watchpoint.
+type WatchStop struct {
+	Begin, End  uint64 // [Begin, End)
+	Read, Write bool
+}
+
+// WatchHit is an access to a stop watch.
+type WatchHit struct {
+	PC    uint64 // the accessing instruction
+	Addr  uint64 // the first watched byte it accessed
+	Size  int    // how many watched bytes it accessed from Addr
+	Write bool   // a store (else a load)
+	// Block is where the block holding the instruction starts, and
+	// BlockInsns the instruction count (Insns) when it started.
+	Block, BlockInsns uint64
+}
+
+// MaxWatchStops is how many stop watches SetWatchStops takes.
+const MaxWatchStops = C.GRE_MAX_STOP_WATCHES
+
+// SetWatchStops replaces the stop watches. A run stops at the end of the
+// block that makes the first access to one (Exit.Watch says which
+// instruction made it). The first watch of each kind adds a memory hook
+// that stays, and slows every access of that kind from then on.
+func (e *Engine) SetWatchStops(ws []WatchStop) error {
+	if err := e.check(); err != nil {
+		return err
+	}
+	if len(ws) > MaxWatchStops {
+		return fmt.Errorf("unicorn: %d watches (at most %d)", len(ws), MaxWatchStops)
+	}
+	if len(ws) == 0 && e.st.nstop_watches == 0 {
+		return nil
+	}
+	cw := make([]C.gre_watch, len(ws)+1) // +1: never empty, for &cw[0]
+	for i, w := range ws {
+		if w.End <= w.Begin || (!w.Read && !w.Write) {
+			return fmt.Errorf("unicorn: empty watch [%#x, %#x)", w.Begin, w.End)
+		}
+		cw[i].begin, cw[i].end = C.uint64_t(w.Begin), C.uint64_t(w.End)
+		if w.Read {
+			cw[i].kinds |= C.GRE_WATCH_READ
+		}
+		if w.Write {
+			cw[i].kinds |= C.GRE_WATCH_WRITE
+		}
+	}
+	var added C.int
+	if err := ucErr(C.gre_set_stop_watches(e.st, &cw[0], C.int(len(ws)), &added), "set %d watches", len(ws)); err != nil {
+		return err
+	}
+	if added != 0 {
+		return e.flushIfStarted()
+	}
+	return nil
 }
 
 // DrainBlocks passes the recorded blocks to fn and empties the ring. The

@@ -314,3 +314,87 @@ func TestOpenRefusesOtherArches(t *testing.T) {
 	_, err := Open(Arch(ucArchARM), 0, -1)
 	assert.ErrorContains(t, err, "only x86 and arm64")
 }
+
+// TestWatchStops: a store or load to a stop watch ends the run at the end
+// of its block, and the hit names the accessing instruction, the watched
+// bytes and where the block began.
+func TestWatchStops(t *testing.T) {
+	// Both programs: point a register at 0x2000, store to 0x2000, load
+	// from 0x2008, count in a register, jump to the next instruction (a
+	// new block), count again, then make a syscall.
+	progs := map[string]struct {
+		code        []byte
+		store, load uint64
+		next        uint64 // the second block
+		counter     arch.Reg
+	}{
+		"amd64": {
+			code: []byte{
+				0x48, 0xc7, 0xc0, 0x00, 0x20, 0x00, 0x00, // mov rax, 0x2000
+				0x48, 0x89, 0x18, // mov [rax], rbx
+				0x48, 0x8b, 0x48, 0x08, // mov rcx, [rax+8]
+				0x48, 0xff, 0xc2, // inc rdx
+				0xeb, 0x00, // jmp 0x1013
+				0x48, 0xff, 0xc2, // inc rdx
+				0xb8, 0x27, 0, 0, 0, 0x0f, 0x05, // mov eax, 39; syscall
+			},
+			store: 0x1007, load: 0x100a, next: 0x1013, counter: arch.AMD64_RDX,
+		},
+		"arm64": {
+			code:  arm64Code(0xd2840000, 0xf9000001, 0xf9400402, 0x91000463, 0x14000001, 0x91000463, 0xd2801588, 0xd4000001),
+			store: 0x1004, load: 0x1008, next: 0x1014, counter: arch.ARM64X(3),
+		},
+	}
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			p := progs[a.Name]
+			e := open(t, a)
+			require.NoError(t, e.Map(0x1000, 0x1000, ProtRead|ProtExec))
+			require.NoError(t, e.Map(0x2000, 0x1000, ProtRead|ProtWrite))
+			require.NoError(t, e.WriteMem(0x1000, p.code))
+			run := func(ws ...WatchStop) Exit {
+				t.Helper()
+				require.NoError(t, e.SetWatchStops(ws))
+				require.NoError(t, e.RegWrite(int(p.counter), 0))
+				x, err := e.Start(0x1000, Unlimited)
+				require.NoError(t, err)
+				require.Nil(t, x.Fault)
+				n, err := e.RegRead(int(p.counter))
+				require.NoError(t, err)
+				if x.Watch != nil {
+					// The block ran on to its end, and no further.
+					assert.True(t, x.Budget)
+					assert.Equal(t, p.next, x.StopPC)
+					assert.Equal(t, uint64(1), n)
+				} else {
+					assert.True(t, x.Syscall)
+					assert.Equal(t, uint64(2), n)
+				}
+				return x
+			}
+
+			before := e.Insns()
+			x := run(WatchStop{Begin: 0x2000, End: 0x2008, Write: true})
+			require.NotNil(t, x.Watch)
+			assert.Equal(t, WatchHit{PC: p.store, Addr: 0x2000, Size: 8, Write: true, Block: 0x1000, BlockInsns: before}, *x.Watch)
+
+			// A load is no write; part of a store is reported as such.
+			before = e.Insns()
+			x = run(WatchStop{Begin: 0x2008, End: 0x2010, Write: true}, WatchStop{Begin: 0x2004, End: 0x2006, Write: true})
+			require.NotNil(t, x.Watch)
+			assert.Equal(t, WatchHit{PC: p.store, Addr: 0x2004, Size: 2, Write: true, Block: 0x1000, BlockInsns: before}, *x.Watch)
+
+			before = e.Insns()
+			x = run(WatchStop{Begin: 0x2008, End: 0x2009, Read: true})
+			require.NotNil(t, x.Watch)
+			assert.Equal(t, WatchHit{PC: p.load, Addr: 0x2008, Size: 1, Block: 0x1000, BlockInsns: before}, *x.Watch)
+
+			// Accesses elsewhere, and no watches, do not stop.
+			x = run(WatchStop{Begin: 0x2800, End: 0x2900, Read: true, Write: true})
+			assert.Nil(t, x.Watch)
+			x = run()
+			assert.Nil(t, x.Watch)
+			assert.Error(t, e.SetWatchStops([]WatchStop{{Begin: 0x2000, End: 0x2000, Write: true}}))
+		})
+	}
+}
