@@ -128,11 +128,12 @@ type Process struct {
 	futexes map[uint64][]*Thread // waiters by futex word
 
 	stats    Stats
-	exited   *StopReason     // set once the process has ended
-	limitHit *StopReason     // a limit stopped a syscall; the run stops after it
-	until    map[uint64]bool // addresses the current Run stops at
-	stepStop uint64          // the address a Step stops at, or 0
-	target   uint64          // the position RunTo stops at, or 0
+	exited   *StopReason         // set once the process has ended
+	limitHit *StopReason         // a limit stopped a syscall; the run stops after it
+	until    map[uint64]bool     // addresses the current Run stops at
+	watches  []unicorn.WatchStop // the watchpoints of the current Run
+	stepStop uint64              // the address a Step stops at, or 0
+	target   uint64              // the position RunTo stops at, or 0
 	tracer   *tracer
 	broken   error // an internal error stopped a run; no more runs
 	closed   bool

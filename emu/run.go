@@ -66,6 +66,9 @@ func (p *Process) Run(ctx context.Context, until Until) (*StopReason, error) {
 	for _, a := range addrs {
 		p.until[a] = true
 	}
+	if p.watches, err = watchStops(until.Watches); err != nil {
+		return nil, err
+	}
 	if err := p.setStops(); err != nil {
 		return nil, err
 	}
@@ -246,7 +249,66 @@ func (p *Process) setStops() error {
 	if p.tracer != nil {
 		addrs = append(addrs, p.tracer.probes()...)
 	}
+	if err := p.eng.SetWatchStops(p.watches); err != nil {
+		return err
+	}
 	return p.eng.SetStops(addrs)
+}
+
+// watchStops turns watchpoints into the engine's stop watches.
+func watchStops(ws []Watchpoint) ([]unicorn.WatchStop, error) {
+	if len(ws) > unicorn.MaxWatchStops {
+		return nil, fmt.Errorf("emu: %d watchpoints (at most %d)", len(ws), unicorn.MaxWatchStops)
+	}
+	var out []unicorn.WatchStop
+	for _, w := range ws {
+		if w.Len == 0 || w.Addr+w.Len < w.Addr {
+			return nil, fmt.Errorf("emu: watchpoint at %#x: bad length %d", w.Addr, w.Len)
+		}
+		s := unicorn.WatchStop{Begin: w.Addr, End: w.Addr + w.Len}
+		switch w.Kind {
+		case WatchWrite:
+			s.Write = true
+		case WatchRead:
+			s.Read = true
+		case WatchAccess:
+			s.Read, s.Write = true, true
+		default:
+			return nil, fmt.Errorf("emu: watchpoint at %#x: kind %d", w.Addr, w.Kind)
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// watchHit describes the engine's watch hit h by thread t.
+func (p *Process) watchHit(t *Thread, h unicorn.WatchHit) (*WatchHit, error) {
+	// The family's count and the engine's differ by what other
+	// processes ran.
+	idx, err := p.insnIndex(h.Block, h.PC)
+	if err != nil {
+		return nil, err
+	}
+	pos := p.fam.insns() - p.eng.Insns() + h.BlockInsns + idx
+	return &WatchHit{
+		Addr: h.Addr, Size: h.Size, Write: h.Write,
+		PC: h.PC, Symbol: p.symbolize(h.PC), TID: t.TID, Position: pos,
+	}, nil
+}
+
+// insnIndex counts the instructions from block to pc, in one block.
+func (p *Process) insnIndex(block, pc uint64) (uint64, error) {
+	var n uint64
+	for a := block; a != pc; n++ {
+		if a > pc || n > targetSteps {
+			return 0, fmt.Errorf("emu: %#x is no instruction of the block at %#x", pc, block)
+		}
+		var err error
+		if a, err = p.insnEnd(a); err != nil {
+			return 0, err
+		}
+	}
+	return n, nil
 }
 
 func (p *Process) run(ctx context.Context) (*StopReason, error) {
@@ -297,10 +359,10 @@ func (p *Process) run(ctx context.Context) (*StopReason, error) {
 		f.rotate = false
 		f.cur = t
 		r, yield, err := t.p.step(t, false)
+		f.rotate = yield // also across a stop, to resume as if it were none
 		if r != nil || err != nil {
 			return r, err
 		}
-		f.rotate = yield
 		if p.broken != nil {
 			return nil, p.broken
 		}
@@ -311,8 +373,19 @@ func (p *Process) run(ctx context.Context) (*StopReason, error) {
 // (one instruction if single), or until its next syscall, stop address or
 // fault, and handles that. It reports whether another thread should run
 // next, and the stop if the run must stop.
-func (p *Process) step(t *Thread, single bool) (_ *StopReason, yield bool, err error) {
+func (p *Process) step(t *Thread, single bool) (r *StopReason, yield bool, err error) {
 	sliceLeft := &p.fam.sliceLeft
+	// Watchpoint hits are reported with whatever else the block did, or
+	// by themselves.
+	var hits []WatchHit
+	defer func() {
+		if len(hits) > 0 && err == nil {
+			if r == nil {
+				r = p.stopAt(t, StopWatch)
+			}
+			r.Watches = hits
+		}
+	}()
 	if err := p.switchTo(t); err != nil {
 		return nil, false, err
 	}
@@ -399,6 +472,16 @@ func (p *Process) step(t *Thread, single bool) (_ *StopReason, yield bool, err e
 	}
 	if t.pc, err = p.pcAfter(x); err != nil {
 		return nil, false, err
+	}
+	if x.WatchesLost > 0 {
+		return nil, false, fmt.Errorf("emu: thread %d: a block made more than %d watchpoint accesses", t.TID, len(x.Watches))
+	}
+	for _, h := range x.Watches {
+		w, err := p.watchHit(t, h)
+		if err != nil {
+			return nil, false, err
+		}
+		hits = append(hits, *w)
 	}
 	if p.tracer != nil {
 		p.tracer.drain(t, before)

@@ -43,12 +43,15 @@ const (
 	StopStepped
 	// StopTarget: RunTo reached its position.
 	StopTarget
+	// StopWatch: a thread accessed a watchpoint's memory (see Watch).
+	StopWatch
 )
 
 var stopNames = map[StopKind]string{
 	StopUntil:         "reached",
 	StopStepped:       "stepped",
 	StopTarget:        "reached position",
+	StopWatch:         "watchpoint",
 	StopExited:        "exited",
 	StopKilled:        "killed",
 	StopFault:         "fault",
@@ -94,6 +97,10 @@ type StopReason struct {
 	Syscall string
 	// Insns is the number of instructions executed by all threads.
 	Insns uint64
+	// Watches are the watchpoint accesses of the block that ran last, in
+	// order: a StopWatch's, or those made before another stop in that
+	// block. A debugger stops at the first.
+	Watches []WatchHit
 	// JobStopped says a StopDeadlock is a stop signal's doing: every
 	// process is stopped (SIGSTOP, SIGTSTP, ...) and none is left to send
 	// SIGCONT. Linux would leave them stopped for ever.
@@ -222,6 +229,12 @@ func (r *StopReason) String() string {
 		fmt.Fprintf(&b, " of %d threads reached", r.Limit)
 	case StopUnimplemented:
 		fmt.Fprintf(&b, " %s", r.Syscall)
+	case StopWatch:
+		if len(r.Watches) > 0 {
+			w := r.Watches[0]
+			fmt.Fprintf(&b, ": %s of %d bytes at %#x by %s (%#x) on thread %d", w.access(), w.Size, w.Addr, w.Symbol, w.PC, w.TID)
+			return b.String()
+		}
 	case StopUntil:
 		if r.Symbol != "" {
 			fmt.Fprintf(&b, " %s (%#x)", r.Symbol, r.PC)
@@ -255,6 +268,49 @@ type Until struct {
 	Symbols []string
 	Addrs   []uint64
 	Lines   []SourceLine
+	// Watches stop the run after an access to their memory (StopWatch).
+	Watches []Watchpoint
+}
+
+// WatchKind is which accesses a Watchpoint stops at.
+type WatchKind int
+
+// Watchpoint kinds.
+const (
+	WatchWrite WatchKind = iota + 1
+	WatchRead
+	WatchAccess // reads and writes
+)
+
+// Watchpoint stops a run when a guest instruction reads or writes
+// [Addr, Addr+Len), as a debugger's hardware watchpoint does. The
+// syscalls' own accesses do not count.
+type Watchpoint struct {
+	Addr, Len uint64
+	Kind      WatchKind
+}
+
+// WatchHit is an instruction's access to a watchpoint's memory. The
+// stop comes after the rest of its block ran (the engine cannot stop
+// inside a block at an access), so the process may be a few
+// instructions past it: RunTo(Position) on a replay of the run stops
+// right before the access, RunTo(Position+1) right after it.
+type WatchHit struct {
+	Addr  uint64 // the first watched byte accessed
+	Size  int    // how many watched bytes the access covered from Addr
+	Write bool   // a store (else a load)
+	// PC is the accessing instruction, Symbol its function and offset.
+	PC       uint64
+	Symbol   string
+	TID      int    // the thread that ran it
+	Position uint64 // the family's instruction count before it ran
+}
+
+func (w *WatchHit) access() string {
+	if w.Write {
+		return "write"
+	}
+	return "read"
 }
 
 // SourceLine is a position in the source: File matches a path recorded

@@ -47,6 +47,7 @@ void gre_free(gre_state *st) {
 	gre_ring_free(&st->insns_ring);
 	gre_ring_free(&st->regs_ring);
 	gre_ring_free(&st->writes);
+	gre_ring_free(&st->hits);
 	free(st);
 }
 
@@ -327,22 +328,26 @@ static uint64_t pc_now(gre_state *st) {
 	return pc;
 }
 
-// check_stop_watches stops the run after the block that makes the first
-// access of a run to a stop watch of its kind. Not at once: a stop
-// requested here takes effect right after the access, inside the
+// check_stop_watches records an access to the stop watches of its kind
+// and ends the run after the block that made the first: not at once, as
+// a stop requested here takes effect right after the access, inside the
 // instruction, where the x86 lazy flags are not written back and the PC
 // is the block's start. Ending the budget stops cleanly before the next
 // block.
 static void check_stop_watches(gre_state *st, uint32_t kind, uint64_t addr, int size) {
-	if (st->exit & GRE_EXIT_WATCH) {
-		return;
-	}
 	for (int i = 0; i < st->nstop_watches; i++) {
 		gre_watch *w = &st->stop_watches[i];
 		uint64_t vaddr, start;
 		uint32_t n;
 		if ((w->kinds & kind) && watched(w, addr, size, &vaddr, &n, &start)) {
-			gre_watch_hit *h = &st->hit;
+			st->exit |= GRE_EXIT_WATCH;
+			st->limit = st->insns;
+			gre_ring *r = &st->hits;
+			if (r->len == r->cap) {
+				r->dropped++;
+				return;
+			}
+			gre_watch_hit *h = (gre_watch_hit *)r->buf + r->len++;
 			h->pc = pc_now(st);
 			h->addr = vaddr;
 			h->size = n;
@@ -350,8 +355,6 @@ static void check_stop_watches(gre_state *st, uint32_t kind, uint64_t addr, int 
 			// The block was counted whole when it started.
 			h->block = st->cur_block;
 			h->insns = st->insns - st->cur_icount;
-			st->exit |= GRE_EXIT_WATCH;
-			st->limit = st->insns;
 			return;
 		}
 	}
@@ -436,6 +439,9 @@ uc_err gre_set_stop_watches(gre_state *st, const gre_watch *w, int n, int *added
 	}
 	st->nstop_watches = n;
 	gre_watch_segments(st);
+	if (n > 0 && st->hits.buf == NULL && gre_ring_alloc(&st->hits, GRE_MAX_WATCH_HITS, sizeof(gre_watch_hit)) != 0) {
+		return UC_ERR_NOMEM;
+	}
 	uc_err err;
 	if ((kinds & GRE_WATCH_WRITE) && st->watch_hook == 0) {
 		if ((err = uc_hook_add(st->uc, &st->watch_hook, UC_HOOK_MEM_WRITE, hook_write, st, 1, 0)) != UC_ERR_OK) {
@@ -713,6 +719,8 @@ uc_err gre_hook_counters(gre_state *st, uc_hook *h) {
 uc_err gre_start(gre_state *st, uint64_t begin, uint64_t budget) {
 	st->exit = 0;
 	st->stop_pc = 0;
+	st->hits.len = 0;
+	st->hits.dropped = 0;
 	st->intno = 0;
 	st->last_g = UINT64_MAX; // another thread may run now: read g's id anew
 	// No budget means "no limit" by accident: all ones (Go's Unlimited)

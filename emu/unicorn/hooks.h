@@ -104,10 +104,13 @@ typedef struct {
 // Accesses a stop watch stops at (a debugger's hardware watchpoints).
 enum { GRE_WATCH_WRITE = 1, GRE_WATCH_READ = 2 };
 #define GRE_MAX_STOP_WATCHES 32
+// Most stop watch accesses one block can make and have reported: 512
+// instructions of up to 16 accesses each (more are counted as dropped).
+#define GRE_MAX_WATCH_HITS 8192
 
-// The first access to a stop watch in a run. The run ends after the
-// block holding it (see check_stop_watches): insns says where the block
-// began in the instruction count, for finding the access's own position.
+// An access to a stop watch. The run ends after the block holding the
+// first (see check_stop_watches): insns says where the block began in the
+// instruction count, for finding the access's own position.
 typedef struct {
 	uint64_t pc;    // the accessing instruction
 	uint64_t addr;  // the first watched guest byte it accessed
@@ -190,7 +193,7 @@ typedef struct gre_state {
 	gre_watch stop_watches[GRE_MAX_STOP_WATCHES];
 	int nstop_watches;
 	uc_hook read_hook; // one load hook for the read stop watches (0: none yet)
-	gre_watch_hit hit; // set with GRE_EXIT_WATCH
+	gre_ring hits; // the run's accesses to stop watches, with GRE_EXIT_WATCH
 
 	// The guest page table: once paging is set, every guest address goes
 	// through vmas (sorted, not overlapping) on a TLB miss; before, guest

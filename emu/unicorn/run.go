@@ -21,9 +21,11 @@ type Exit struct {
 	StopAddr bool   // PC reached a stop address (StopPC), before executing it
 	RingFull bool   // a trace ring is full: drain it and start again
 	Fault    *Fault // invalid memory access, undefined instruction or CPU exception
-	// Watch is the run's first access to a stop watch (SetWatchStops).
-	// The block holding it ran on to its end (Budget) or to another stop.
-	Watch *WatchHit
+	// Watches are the run's accesses to stop watches (SetWatchStops), in
+	// order. The block holding the first ran on to its end (Budget) or
+	// to another stop. WatchesLost counts those that did not fit.
+	Watches     []WatchHit
+	WatchesLost uint64
 	// StopPC is where execution resumes after a StopAddr, Budget or
 	// RingFull stop: the block or instruction that did not run. Read it
 	// rather than the PC register: Unicorn 2.0.1 leaves the PC stale when
@@ -112,11 +114,15 @@ func (e *Engine) exit(code C.uc_err, begin uint64) (Exit, error) {
 		x.StopPC = uint64(st.stop_pc)
 	}
 	if st.exit&C.GRE_EXIT_WATCH != 0 {
-		h := &st.hit
-		x.Watch = &WatchHit{
-			PC: uint64(h.pc), Addr: uint64(h.addr), Size: int(h.size),
-			Write: h.kind == C.GRE_WATCH_WRITE, Block: uint64(h.block), BlockInsns: uint64(h.insns),
-		}
+		x.WatchesLost = uint64(st.hits.dropped)
+		drain[C.gre_watch_hit](e, &st.hits, func(hs []C.gre_watch_hit) {
+			for _, h := range hs {
+				x.Watches = append(x.Watches, WatchHit{
+					PC: uint64(h.pc), Addr: uint64(h.addr), Size: int(h.size),
+					Write: h.kind == C.GRE_WATCH_WRITE, Block: uint64(h.block), BlockInsns: uint64(h.insns),
+				})
+			}
+		})
 	}
 	switch {
 	case st.exit&C.GRE_EXIT_FAULT != 0:
@@ -453,8 +459,8 @@ type WatchHit struct {
 const MaxWatchStops = C.GRE_MAX_STOP_WATCHES
 
 // SetWatchStops replaces the stop watches. A run stops at the end of the
-// block that makes the first access to one (Exit.Watch says which
-// instruction made it). The first watch of each kind adds a memory hook
+// block that makes the first access to one (Exit.Watches says which
+// instructions made the accesses). The first watch of each kind adds a memory hook
 // that stays, and slows every access of that kind from then on.
 func (e *Engine) SetWatchStops(ws []WatchStop) error {
 	if err := e.check(); err != nil {

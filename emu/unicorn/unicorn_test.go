@@ -361,7 +361,7 @@ func TestWatchStops(t *testing.T) {
 				require.Nil(t, x.Fault)
 				n, err := e.RegRead(int(p.counter))
 				require.NoError(t, err)
-				if x.Watch != nil {
+				if len(x.Watches) > 0 {
 					// The block ran on to its end, and no further.
 					assert.True(t, x.Budget)
 					assert.Equal(t, p.next, x.StopPC)
@@ -375,25 +375,30 @@ func TestWatchStops(t *testing.T) {
 
 			before := e.Insns()
 			x := run(WatchStop{Begin: 0x2000, End: 0x2008, Write: true})
-			require.NotNil(t, x.Watch)
-			assert.Equal(t, WatchHit{PC: p.store, Addr: 0x2000, Size: 8, Write: true, Block: 0x1000, BlockInsns: before}, *x.Watch)
+			assert.Equal(t, []WatchHit{{PC: p.store, Addr: 0x2000, Size: 8, Write: true, Block: 0x1000, BlockInsns: before}}, x.Watches)
 
 			// A load is no write; part of a store is reported as such.
 			before = e.Insns()
 			x = run(WatchStop{Begin: 0x2008, End: 0x2010, Write: true}, WatchStop{Begin: 0x2004, End: 0x2006, Write: true})
-			require.NotNil(t, x.Watch)
-			assert.Equal(t, WatchHit{PC: p.store, Addr: 0x2004, Size: 2, Write: true, Block: 0x1000, BlockInsns: before}, *x.Watch)
+			assert.Equal(t, []WatchHit{{PC: p.store, Addr: 0x2004, Size: 2, Write: true, Block: 0x1000, BlockInsns: before}}, x.Watches)
 
 			before = e.Insns()
 			x = run(WatchStop{Begin: 0x2008, End: 0x2009, Read: true})
-			require.NotNil(t, x.Watch)
-			assert.Equal(t, WatchHit{PC: p.load, Addr: 0x2008, Size: 1, Block: 0x1000, BlockInsns: before}, *x.Watch)
+			assert.Equal(t, []WatchHit{{PC: p.load, Addr: 0x2008, Size: 1, Block: 0x1000, BlockInsns: before}}, x.Watches)
+
+			// Every access of the block is reported, in order.
+			before = e.Insns()
+			x = run(WatchStop{Begin: 0x2000, End: 0x2010, Read: true, Write: true})
+			assert.Equal(t, []WatchHit{
+				{PC: p.store, Addr: 0x2000, Size: 8, Write: true, Block: 0x1000, BlockInsns: before},
+				{PC: p.load, Addr: 0x2008, Size: 8, Block: 0x1000, BlockInsns: before},
+			}, x.Watches)
 
 			// Accesses elsewhere, and no watches, do not stop.
 			x = run(WatchStop{Begin: 0x2800, End: 0x2900, Read: true, Write: true})
-			assert.Nil(t, x.Watch)
+			assert.Empty(t, x.Watches)
 			x = run()
-			assert.Nil(t, x.Watch)
+			assert.Empty(t, x.Watches)
 			assert.Error(t, e.SetWatchStops([]WatchStop{{Begin: 0x2000, End: 0x2000, Write: true}}))
 		})
 	}
