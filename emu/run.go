@@ -88,10 +88,29 @@ func (p *Process) Run(ctx context.Context, until Until) (*StopReason, error) {
 // process, hit a limit or reached an address Run was last asked to stop
 // at. A thread that is blocked cannot step (ErrBlocked).
 func (p *Process) Step(tid int) (*StopReason, error) {
+	return p.stepThread(tid, false, nil)
+}
+
+// StepWatching is Step with the watchpoints ws in place of those Run was
+// last given: a step that reads or writes their memory lists the access
+// in the stop's Watches, as a debugger's single step over a watched
+// store reports the watchpoint.
+func (p *Process) StepWatching(tid int, ws []Watchpoint) (*StopReason, error) {
+	return p.stepThread(tid, true, ws)
+}
+
+func (p *Process) stepThread(tid int, setWatches bool, ws []Watchpoint) (*StopReason, error) {
 	p.running.Lock()
 	defer p.running.Unlock()
 	if p.closed || p.closing.Load() {
 		return nil, ErrClosed
+	}
+	if setWatches {
+		w, err := watchStops(ws)
+		if err != nil {
+			return nil, err
+		}
+		p.watches = w
 	}
 	if p.exited != nil {
 		return p.exited, nil

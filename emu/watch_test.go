@@ -114,9 +114,9 @@ func TestReadWatchpoints(t *testing.T) {
 			require.Equal(t, emu.StopWatch, r.Kind)
 			first := r.Watches[0]
 			q := start(t, bin, emu.Config{})
-			_, err := q.RunTo(context.Background(), u, first.Position)
+			_, err := q.RunTo(context.Background(), emu.Until{}, first.Position)
 			require.NoError(t, err)
-			r, err = q.Step(first.TID)
+			r, err = q.StepWatching(first.TID, u.Watches)
 			require.NoError(t, err)
 			require.Len(t, r.Watches, 1)
 			assert.Equal(t, first, r.Watches[0])

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"os/exec"
@@ -16,8 +17,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gorunemu/gorunemu/arch"
+	"github.com/gorunemu/gorunemu/emu"
 	"github.com/gorunemu/gorunemu/loader"
 	"github.com/gorunemu/gorunemu/loader/loadertest"
+	"github.com/gorunemu/gorunemu/trace"
+	"github.com/gorunemu/gorunemu/trace/tracetest"
 )
 
 // gdbSession runs gorunemu with args plus --gdb on a free port, and gdb
@@ -201,4 +205,54 @@ func TestGDBReverse(t *testing.T) {
 			assert.Equal(t, "hello world\n", stdout, "the output once, though the run was replayed")
 		})
 	}
+}
+
+// TestGDBWatch: hardware watchpoints through the stub. From main.main a
+// write watchpoint on g0.stack.lo with reverse-continue finds rt0_go's
+// store, stopped right before it (the value still 0); continue then stops
+// right after it with the value the write trace saw; read watchpoints
+// report loads. Both arches (gdb steps over AArch64's itself).
+func TestGDBWatch(t *testing.T) {
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			bin := loadertest.Build(t, "hello", a.Name)
+			store := firstG0StackLoStore(t, bin)
+			out, code, stderr := gdbSession(t, a, bin, []string{"run", "--until", "exit"},
+				"break main.main", "continue", "set language c",
+				"watch -l 'runtime.g0'.stack.lo", "reverse-continue", "p/x $pc", "p/x 'runtime.g0'.stack.lo",
+				"continue", "p/x $pc", "p/x 'runtime.g0'.stack.lo",
+				"delete", "rwatch -l 'runtime.g0'.stack.lo", "continue", "info watchpoints", "kill")
+			t.Log(out)
+			vals := regexp.MustCompile(`\$\d+ = (0x[0-9a-f]+)`).FindAllStringSubmatch(out, -1)
+			require.Len(t, vals, 4, out)
+			assert.Equal(t, fmt.Sprintf("%#x", store.At.PC), vals[0][1], "reverse-continue stops at rt0_go's store")
+			assert.Equal(t, "0x0", vals[1][1], "before it")
+			assert.NotEqual(t, vals[0][1], vals[2][1], "continue stops after it")
+			assert.Equal(t, fmt.Sprintf("%#x", store.New), vals[3][1], "with the value written")
+			assert.Equal(t, 2, strings.Count(out, "hit Hardware watchpoint 2: -location 'runtime.g0'.stack.lo"), out)
+			assert.Regexp(t, `Old value = \d+\s+New value = 0\s+runtime\.rt0_go \(\)`, out, "going back undoes the store")
+			assert.Regexp(t, `Old value = 0\s+New value = `+strconv.FormatUint(store.New, 10), out)
+			assert.Regexp(t, `hit Hardware read watchpoint 3: -location 'runtime.g0'.stack.lo\s+Value = \d+`, out)
+			assert.Equal(t, 128+9, code, "stderr: %s", stderr)
+		})
+	}
+}
+
+// firstG0StackLoStore is the first store to runtime.g0.stack.lo in bin's
+// run to main.main, as the write trace records it.
+func firstG0StackLoStore(t *testing.T, bin string) trace.Event {
+	t.Helper()
+	img, err := loader.Open(bin)
+	require.NoError(t, err)
+	g0, ok := img.Data("runtime.g0")
+	require.True(t, ok)
+	rec := &tracetest.Recorder{}
+	p, err := emu.Open(bin, emu.Config{Trace: &emu.TraceOptions{Sink: rec, Watches: []emu.Watch{{Addr: g0.Addr, Size: 8, Label: "g0.stack.lo"}}}})
+	require.NoError(t, err)
+	defer p.Close()
+	_, err = p.Run(context.Background(), emu.UntilSymbol("main.main"))
+	require.NoError(t, err)
+	stores := rec.Of(trace.Write)
+	require.NotEmpty(t, stores)
+	return stores[0]
 }

@@ -11,8 +11,8 @@
 // vCont), threads (qfThreadInfo, qXfer:threads:read with their names, H,
 // T), the auxiliary vector (qXfer:auxv:read), the executable
 // (qXfer:exec-file:read), Ctrl-C, detach and kill, and monitor commands
-// (qRcmd). Watchpoints (Z2-Z4) are not offered yet, so gdb uses software
-// watchpoints: it single-steps.
+// (qRcmd), and watchpoints (Z2-Z4) that stop exactly at the access, by
+// replay: only where the session can replay (Options.Replay).
 package gdbstub
 
 import (
@@ -30,6 +30,7 @@ import (
 
 	"github.com/gorunemu/gorunemu/arch"
 	"github.com/gorunemu/gorunemu/emu"
+	"github.com/gorunemu/gorunemu/emu/unicorn"
 )
 
 // Options configure a session.
@@ -71,6 +72,8 @@ type Server struct {
 	events chan event
 	noAck  atomic.Bool // the reader acks packets until QStartNoAckMode
 	breaks map[uint64]bool
+	// watches are gdb's watchpoints (Z2 write, Z3 read, Z4 access).
+	watches map[emu.Watchpoint]bool
 	gTID   int  // the thread 'g', 'p', 'm' refer to (Hg)
 	gone   bool // gdb went away while the guest ran
 	last   *emu.StopReason
@@ -97,6 +100,7 @@ func serve(conn io.ReadWriter, p *emu.Process, opts Options) (*Server, Result, e
 	s := &Server{
 		p: p, a: p.Arch(), regs: registers(p.Arch()), opts: opts, conn: conn,
 		w: bufio.NewWriter(conn), events: make(chan event, 16), breaks: map[uint64]bool{},
+		watches: map[emu.Watchpoint]bool{},
 		gTID: p.MainThread().TID,
 	}
 	go s.read()
@@ -310,7 +314,7 @@ func (s *Server) resume(step bool, tid int) (Result, bool, error) {
 	var r *emu.StopReason
 	var err error
 	if step {
-		r, err = s.p.Step(tid)
+		r, err = s.p.StepWatching(tid, s.watchList())
 		if errors.Is(err, emu.ErrBlocked) {
 			// A thread in a blocking syscall steps by letting the others
 			// run until something stops.
@@ -322,6 +326,9 @@ func (s *Server) resume(step bool, tid int) (Result, bool, error) {
 	}
 	if s.gone {
 		return Detached, true, err
+	}
+	if err == nil && len(r.Watches) > 0 {
+		r, err = s.atWatch(r, r.Watches[0])
 	}
 	if err != nil {
 		s.send("E01")
@@ -356,7 +363,7 @@ func (s *Server) run() (*emu.StopReason, error) {
 	}
 	ch := make(chan done, 1)
 	go func() {
-		r, err := s.p.Run(ctx, emu.Until{Addrs: addrs})
+		r, err := s.p.Run(ctx, emu.Until{Addrs: addrs, Watches: s.watchList()})
 		ch <- done{r, err}
 	}()
 	for {
@@ -407,6 +414,11 @@ func (s *Server) stopReply(r *emu.StopReason) string {
 		if r.TID != 0 {
 			tid = r.TID
 		}
+		if len(r.Watches) > 0 {
+			w := r.Watches[0]
+			extra = fmt.Sprintf("%s:%x;", s.watchReason(w), w.Addr)
+			tid, sig = w.TID, 5
+		}
 	}
 	return fmt.Sprintf("T%02xthread:%x;%s", sig, tid, extra)
 }
@@ -415,7 +427,7 @@ func (s *Server) stopReply(r *emu.StopReason) string {
 // would not otherwise know (a limit, a deadlock).
 func (s *Server) stopMessage(r *emu.StopReason) string {
 	switch r.Kind {
-	case emu.StopUntil, emu.StopStepped, emu.StopCanceled, emu.StopExited, emu.StopKilled:
+	case emu.StopUntil, emu.StopStepped, emu.StopCanceled, emu.StopExited, emu.StopKilled, emu.StopWatch:
 		return ""
 	}
 	return "gorunemu: " + r.String() + "\n"
@@ -546,23 +558,119 @@ func (s *Server) writeMem(arg string, hexData bool) string {
 	return "OK"
 }
 
-// breakpoint sets or clears a software or hardware breakpoint: both are
-// stop addresses.
+// breakpoint sets or clears a software or hardware breakpoint (both are
+// stop addresses) or a watchpoint. Watchpoints stop exactly at the
+// access only through a replay (see atWatch): without one they are not
+// offered, and gdb single-steps software watchpoints instead.
 func (s *Server) breakpoint(pkt string) string {
 	parts := strings.Split(pkt[1:], ",")
-	if len(parts) < 2 || (parts[0] != "0" && parts[0] != "1") {
-		return "" // watchpoints: not offered
+	if len(parts) < 3 {
+		return "E01"
 	}
 	addr, err := strconv.ParseUint(parts[1], 16, 64)
 	if err != nil {
 		return "E01"
 	}
-	if pkt[0] == 'Z' {
-		s.breaks[addr] = true
-	} else {
-		delete(s.breaks, addr)
+	set := pkt[0] == 'Z'
+	switch parts[0] {
+	case "0", "1":
+		if set {
+			s.breaks[addr] = true
+		} else {
+			delete(s.breaks, addr)
+		}
+		return "OK"
+	case "2", "3", "4":
+		if s.opts.Replay == nil {
+			return ""
+		}
+		n, err := strconv.ParseUint(parts[2], 16, 64)
+		if err != nil || n == 0 {
+			return "E01"
+		}
+		w := emu.Watchpoint{Addr: addr, Len: n, Kind: map[string]emu.WatchKind{"2": emu.WatchWrite, "3": emu.WatchRead, "4": emu.WatchAccess}[parts[0]]}
+		if set {
+			if len(s.watches) == maxWatches && !s.watches[w] {
+				return "E01" // gdb then says it cannot insert it
+			}
+			s.watches[w] = true
+		} else {
+			delete(s.watches, w)
+		}
+		return "OK"
 	}
-	return "OK"
+	return ""
+}
+
+// maxWatches is how many watchpoints gdb may set: the engine's limit.
+const maxWatches = unicorn.MaxWatchStops
+
+// watchList is gdb's watchpoints in a fixed order.
+func (s *Server) watchList() []emu.Watchpoint {
+	var ws []emu.Watchpoint
+	for w := range s.watches {
+		ws = append(ws, w)
+	}
+	sort.Slice(ws, func(i, j int) bool {
+		if ws[i].Addr != ws[j].Addr {
+			return ws[i].Addr < ws[j].Addr
+		}
+		if ws[i].Len != ws[j].Len {
+			return ws[i].Len < ws[j].Len
+		}
+		return ws[i].Kind < ws[j].Kind
+	})
+	return ws
+}
+
+// watchReason names the stop for access h as gdb's watchpoint kinds do:
+// "watch" (write), "rwatch" (read) or "awatch" (access), after the
+// watchpoint it hit; an access watchpoint answers for both.
+func (s *Server) watchReason(h emu.WatchHit) string {
+	reason := ""
+	for _, w := range s.watchList() {
+		if h.Addr < w.Addr || h.Addr >= w.Addr+w.Len {
+			continue
+		}
+		switch {
+		case w.Kind == emu.WatchWrite && h.Write, w.Kind == emu.WatchRead && !h.Write:
+			return map[bool]string{true: "watch", false: "rwatch"}[h.Write]
+		case w.Kind == emu.WatchAccess:
+			reason = "awatch"
+		}
+	}
+	if reason == "" { // a watchpoint removed since: its kind by the access
+		reason = map[bool]string{true: "watch", false: "rwatch"}[h.Write]
+	}
+	return reason
+}
+
+// atWatch brings the session to watchpoint access h exactly, by running a
+// replay to it: the engine stops a few instructions past an access (at
+// the end of its block). gdb wants amd64's watchpoints reported after
+// the access, as x86 debug registers trap, and arm64's before it, as
+// AArch64 watchpoints do (gdb steps over those itself). r is the stop
+// the session is at; the one returned carries h.
+func (s *Server) atWatch(r *emu.StopReason, h emu.WatchHit) (*emu.StopReason, error) {
+	want := h.Position
+	if s.a == arch.AMD64 {
+		want++
+	}
+	if s.p.Position() != want {
+		q, err := s.opts.Replay()
+		if err != nil {
+			return nil, err
+		}
+		if r, err = q.RunTo(context.Background(), emu.Until{}, want); err != nil {
+			q.Close()
+			return nil, err
+		}
+		s.p.Close()
+		s.p = q
+	}
+	out := *r
+	out.Kind, out.TID, out.Watches = emu.StopWatch, h.TID, []emu.WatchHit{h}
+	return &out, nil
 }
 
 func (s *Server) setThread(arg string) string {
@@ -722,26 +830,35 @@ func (s *Server) monitor(hexCmd string) string {
 }
 
 // reverse goes back: one instruction (bs), or to the last breakpoint hit
-// before this point (bc), by running a fresh replay of the process to
-// that position. At the start of the run it says so (replaylog:begin).
+// or watchpoint access before this point (bc), by running a fresh replay
+// of the process to that position. At the start of the run it says so
+// (replaylog:begin).
 func (s *Server) reverse(toBreakpoint bool) (Result, bool, error) {
 	if s.opts.Replay == nil {
 		s.send("E01")
 		return 0, false, nil
 	}
 	now := s.p.Position()
-	target, tid := uint64(0), 0
+	var last *hit
+	target := uint64(0)
 	if now > 0 && !toBreakpoint {
 		target = now - 1
 	}
 	if toBreakpoint && now > 0 {
-		hits, err := s.breakpointHits(now)
+		hits, err := s.hitsBefore(now)
 		if err != nil {
 			s.send("E01")
 			return Ended, true, err
 		}
 		if len(hits) > 0 {
-			target, tid = hits[len(hits)-1].pos, hits[len(hits)-1].tid
+			last = &hits[len(hits)-1]
+			target = last.pos
+			if last.watch != nil && s.a == arch.ARM64 {
+				// gdb steps over an AArch64 watchpoint's access itself,
+				// backwards here: it stops after the access and lets
+				// gdb step back before it.
+				target++
+			}
 		}
 	}
 	q, err := s.opts.Replay()
@@ -759,53 +876,75 @@ func (s *Server) reverse(toBreakpoint bool) (Result, bool, error) {
 		s.p.Close()
 	}
 	s.p, s.last = q, r
-	if tid == 0 {
-		tid = r.TID
+	if r.TID != 0 {
+		s.gTID = r.TID
 	}
-	if tid != 0 {
-		s.gTID = tid
-	}
-	reply := fmt.Sprintf("T05thread:%x;", s.gTID)
 	switch {
-	case target == 0:
-		reply += "replaylog:begin;"
-	case toBreakpoint:
-		reply += "swbreak:;"
+	case last != nil && last.watch != nil:
+		w := *r
+		w.Kind, w.TID, w.Watches = emu.StopWatch, last.tid, []emu.WatchHit{*last.watch}
+		s.last = &w
+		s.gTID = last.tid
+		s.send(s.stopReply(&w))
+	case last != nil:
+		s.gTID = last.tid
+		s.send(fmt.Sprintf("T05thread:%x;swbreak:;", s.gTID))
+	default:
+		reply := fmt.Sprintf("T05thread:%x;", s.gTID)
+		if target == 0 {
+			reply += "replaylog:begin;"
+		}
+		s.send(reply)
 	}
-	s.send(reply)
 	return 0, false, nil
 }
 
-// hit is a breakpoint reached at a position, by a thread.
+// hit is a breakpoint reached, or a watchpoint's memory accessed (watch),
+// at a position, by a thread.
 type hit struct {
-	pos uint64
-	tid int
+	pos   uint64
+	tid   int
+	watch *emu.WatchHit
 }
 
-// breakpointHits replays the run up to position now and lists where it
-// reached a breakpoint, in order.
-func (s *Server) breakpointHits(now uint64) ([]hit, error) {
-	if len(s.breaks) == 0 {
+// hitsBefore replays the run up to position now and lists, in order,
+// where it reached a breakpoint and where an instruction accessed a
+// watchpoint's memory: the stops reverse-continue can go back to. Going
+// backwards, an access stops right before its instruction (which gdb
+// then shows as the change).
+func (s *Server) hitsBefore(now uint64) ([]hit, error) {
+	if len(s.breaks) == 0 && len(s.watches) == 0 {
 		return nil, nil
 	}
 	var addrs []uint64
 	for a := range s.breaks {
 		addrs = append(addrs, a)
 	}
+	sort.Slice(addrs, func(i, j int) bool { return addrs[i] < addrs[j] })
 	q, err := s.opts.Replay()
 	if err != nil {
 		return nil, err
 	}
 	defer q.Close()
+	until := emu.Until{Addrs: addrs, Watches: s.watchList()}
 	var hits []hit
 	for {
-		r, err := q.RunTo(context.Background(), emu.Until{Addrs: addrs}, now)
+		r, err := q.RunTo(context.Background(), until, now)
 		if err != nil {
 			return nil, err
 		}
-		if r.Kind != emu.StopUntil || q.Position() >= now {
-			return hits, nil // the stop gdb is at is no earlier hit
+		for i := range r.Watches {
+			if w := &r.Watches[i]; w.Position < now {
+				hits = append(hits, hit{w.Position, w.TID, w})
+			}
 		}
-		hits = append(hits, hit{q.Position(), r.TID})
+		if r.Kind == emu.StopUntil && q.Position() < now {
+			hits = append(hits, hit{q.Position(), r.TID, nil})
+		}
+		if r.Kind != emu.StopUntil && r.Kind != emu.StopWatch || q.Position() >= now {
+			// Watch accesses and breakpoints of one block come in one stop.
+			sort.SliceStable(hits, func(i, j int) bool { return hits[i].pos < hits[j].pos })
+			return hits, nil
+		}
 	}
 }

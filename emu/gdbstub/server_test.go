@@ -116,6 +116,9 @@ func TestInterruptAndPackets(t *testing.T) {
 			assert.Regexp(t, `^[0-9a-f]{8}$`, c.ask(fmt.Sprintf("m%x,4", entry)))
 			assert.Equal(t, "E14", c.ask("m8,4"), "unmapped memory")
 			assert.Equal(t, "", c.ask("vFlashDone"), "unknown packets get the empty reply")
+			assert.Equal(t, "", c.ask(fmt.Sprintf("Z2,%x,8", entry)), "no watchpoints without a replay: gdb single-steps software ones")
+			assert.Equal(t, "OK", c.ask(fmt.Sprintf("Z1,%x,1", entry)))
+			assert.Equal(t, "OK", c.ask(fmt.Sprintf("z1,%x,1", entry)))
 
 			c.send("c")
 			time.Sleep(200 * time.Millisecond)
