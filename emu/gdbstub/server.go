@@ -74,9 +74,9 @@ type Server struct {
 	breaks map[uint64]bool
 	// watches are gdb's watchpoints (Z2 write, Z3 read, Z4 access).
 	watches map[emu.Watchpoint]bool
-	gTID   int  // the thread 'g', 'p', 'm' refer to (Hg)
-	gone   bool // gdb went away while the guest ran
-	last   *emu.StopReason
+	gTID    int  // the thread 'g', 'p', 'm' refer to (Hg)
+	gone    bool // gdb went away while the guest ran
+	last    *emu.StopReason
 }
 
 // event is what the connection delivers: a packet, or Ctrl-C.
@@ -101,7 +101,7 @@ func serve(conn io.ReadWriter, p *emu.Process, opts Options) (*Server, Result, e
 		p: p, a: p.Arch(), regs: registers(p.Arch()), opts: opts, conn: conn,
 		w: bufio.NewWriter(conn), events: make(chan event, 16), breaks: map[uint64]bool{},
 		watches: map[emu.Watchpoint]bool{},
-		gTID: p.MainThread().TID,
+		gTID:    p.MainThread().TID,
 	}
 	go s.read()
 	for {
