@@ -222,6 +222,7 @@ func New(img *loader.Image, cfg Config) (_ *Process, err error) {
 		}
 	}()
 	kernel.SetAuxv(p.stack.AuxvBytes())
+	kernel.SetArgArea(p.stack.ArgStart, p.stack.ArgEnd, p.stack.EnvStart, p.stack.EnvEnd)
 	if _, err := p.startMain(nil, pid); err != nil {
 		return nil, err
 	}
@@ -670,3 +671,17 @@ func (p *Process) Mappings() []syscalls.Mapping { return p.mem.list() }
 
 // ErrClosed is returned when a closed Process is used.
 var ErrClosed = errors.New("emu: process is closed")
+
+// ReadFile reads the file at guest path path as the guest's main thread
+// would open and read it: through the guest's root, with /proc/self and
+// /proc/PID this process (its maps, auxv, status). For a debugger.
+func (p *Process) ReadFile(path string) ([]byte, error) {
+	data, _, err := p.kernel.ReadFileAs(&task{p: p, t: p.MainThread()}, path)
+	return data, err
+}
+
+// Readlink reads the symbolic link at guest path path, as the guest sees
+// it (/proc/PID/exe).
+func (p *Process) Readlink(path string) (string, error) {
+	return p.kernel.Readlink(path)
+}

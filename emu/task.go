@@ -283,6 +283,7 @@ func (k *task) Exec(r syscalls.ExecRequest) ([]byte, error) {
 	if _, err := q.startMain(r.Thread, t.TID); err != nil {
 		return nil, err
 	}
+	t.k.SetArgArea(q.stack.ArgStart, q.stack.ArgEnd, q.stack.EnvStart, q.stack.EnvEnd)
 	return q.stack.AuxvBytes(), nil
 }
 

@@ -55,6 +55,19 @@ func TestVFSContents(t *testing.T) {
 				t.Errorf("%s = %q, want %q", c.path, got, c.want)
 			}
 		}
+		// cmdline and environ read the process's memory where its
+		// strings are; until they are known, they are empty.
+		if got := f.readFile(t, "/proc/self/cmdline"); got != "" {
+			t.Errorf("cmdline before SetArgArea = %q", got)
+		}
+		args, env := f.bytesAt([]byte("hello\x00-v\x00")), f.bytesAt([]byte("HOME=/\x00"))
+		f.p.k.SetArgArea(args, args+9, env, env+7)
+		if got := f.readFile(t, "/proc/self/cmdline"); got != "hello\x00-v\x00" {
+			t.Errorf("cmdline = %q", got)
+		}
+		if got := f.readFile(t, "/proc/4242/environ"); got != "HOME=/\x00" {
+			t.Errorf("environ = %q", got)
+		}
 		mi := f.readFile(t, "/proc/self/mountinfo")
 		if !strings.Contains(mi, "25 24 0:26 / /sys/fs/cgroup ro,nosuid,nodev,noexec,relatime shared:9 - cgroup2 cgroup2 rw,nsdelegate,memory_recursiveprot\n") ||
 			!strings.HasPrefix(mi, "22 1 0:32 / / ro,relatime shared:1 - tmpfs rootfs ro,mode=755\n") {

@@ -52,6 +52,10 @@ type Config struct {
 	ExePath string
 	// Auxv is the raw auxiliary vector, served as /proc/self/auxv.
 	Auxv []byte
+	// ArgStart, ArgEnd, EnvStart and EnvEnd delimit the argv and envp
+	// strings on the initial stack: /proc/self/cmdline and environ read
+	// the guest's memory there, as Linux reads mm->arg_start and friends.
+	ArgStart, ArgEnd, EnvStart, EnvEnd uint64
 	// Seed seeds getrandom and /dev/urandom.
 	Seed uint64
 	// Stdout and Stderr receive what the guest writes to fds 1 and 2

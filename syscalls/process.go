@@ -578,15 +578,34 @@ func execveAt(t Task, dirfd int32, pathAddr, argvAddr, envpAddr uint64, flags ui
 // root following symlinks, a regular file with an execute bit. It returns
 // the file and its resolved path, which /proc/self/maps shows.
 func (k *Kernel) ReadInterpreter(p string) ([]byte, string, error) {
-	return k.readFile(p, true)
+	return k.readFile(nil, p, true)
 }
 
 // ReadFile reads the regular file at guest path p, as the guest's root
 // sees it: for the emulator's own use (naming code in a library the guest
 // mapped), not the guest's. It returns the file and its resolved path.
-func (k *Kernel) ReadFile(p string) ([]byte, string, error) { return k.readFile(p, false) }
+func (k *Kernel) ReadFile(p string) ([]byte, string, error) { return k.readFile(nil, p, false) }
 
-func (k *Kernel) readFile(p string, exec bool) ([]byte, string, error) {
+// ReadFileAs reads the file at guest path p as thread t would by open and
+// read, for a debugger: regular files, and the virtual ones of /proc and
+// /sys (generated for t). It returns the file and its resolved path.
+func (k *Kernel) ReadFileAs(t Task, p string) ([]byte, string, error) {
+	return k.readFile(t, p, false)
+}
+
+// Readlink reads the symbolic link at guest path p (/proc/PID/exe).
+func (k *Kernel) Readlink(p string) (string, error) {
+	n, err := k.fs.resolve(k.fs.root, p, false)
+	switch {
+	case err != nil:
+		return "", err
+	case n.kind != kindSymlink || n.link == nil:
+		return "", EINVAL
+	}
+	return n.link(), nil
+}
+
+func (k *Kernel) readFile(t Task, p string, exec bool) ([]byte, string, error) {
 	n, err := k.fs.resolve(k.fs.root, p, true)
 	switch {
 	case err != nil:
@@ -597,6 +616,11 @@ func (k *Kernel) readFile(p string, exec bool) ([]byte, string, error) {
 		return nil, "", EACCES
 	case exec && n.mode()&0o111 == 0:
 		return nil, "", EACCES
+	case n.content != nil && n.tmp == nil && n.host == nil:
+		if t == nil {
+			return nil, "", EACCES
+		}
+		return n.content(t), k.fs.pathOf(n), nil
 	}
 	data, err := k.readImage(n)
 	if err != nil {
@@ -612,6 +636,12 @@ func (k *Kernel) RealtimeBase() int64 { return k.cfg.RealtimeBase }
 // SetAuxv sets the auxiliary vector /proc/self/auxv serves, once the
 // initial stack is built.
 func (k *Kernel) SetAuxv(auxv []byte) { k.cfg.Auxv = auxv }
+
+// SetArgArea says where the argv and envp strings are on the initial
+// stack, for /proc/self/cmdline and environ.
+func (k *Kernel) SetArgArea(argStart, argEnd, envStart, envEnd uint64) {
+	k.cfg.ArgStart, k.cfg.ArgEnd, k.cfg.EnvStart, k.cfg.EnvEnd = argStart, argEnd, envStart, envEnd
+}
 
 // readImage reads the whole regular file n: an executable to start.
 func (k *Kernel) readImage(n *node) ([]byte, error) {

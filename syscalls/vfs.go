@@ -305,6 +305,22 @@ func (fs *vfs) addProc(k *Kernel) {
 		return procMaps(t)
 	})
 	fs.file(proc+"/status", 0o444, k.procStatus)
+	// cmdline and environ are the process's memory where its strings
+	// were put (proc_pid_cmdline_read, environ_read).
+	area := func(start, end *uint64) func(Task) []byte {
+		return func(t Task) []byte {
+			if t.Kernel() != k || *end <= *start || *end-*start > 1<<20 {
+				return nil
+			}
+			b := make([]byte, *end-*start)
+			if t.ReadMem(*start, b) != nil {
+				return nil
+			}
+			return b
+		}
+	}
+	fs.file(proc+"/cmdline", 0o444, area(&cfg.ArgStart, &cfg.ArgEnd))
+	fs.file(proc+"/environ", 0o400, area(&cfg.EnvStart, &cfg.EnvEnd))
 	fs.file(proc+"/comm", 0o644, func(t Task) []byte { return []byte(k.threadName(nil) + "\n") })
 	fs.symlink(proc+"/exe", func() string { return cfg.ExePath })
 	fs.symlink(proc+"/cwd", func() string { return fs.pathOf(k.cwd) })

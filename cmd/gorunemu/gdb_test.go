@@ -94,7 +94,7 @@ func TestGDBSession(t *testing.T) {
 				"p/x "+pc, "x/2xg $sp",
 				"break runtime.rt0_go", "continue", "stepi", "stepi", "p/x "+pc,
 				"break main.main", "continue", "info threads", "p/x "+tls, "p/x $x28",
-				"info auxv", "monitor insns", "monitor milestones", "monitor inspect",
+				"info auxv", "info proc mappings", "monitor insns", "monitor milestones", "monitor inspect",
 				"source "+goroot(t)+"/src/runtime/runtime-gdb.py", "info goroutines", "goroutine 1 bt", "kill")
 			t.Log(out)
 			assert.Contains(t, out, fmt.Sprintf("$1 = %#x\n", img.Entry), "stopped at the entry point")
@@ -108,7 +108,7 @@ func TestGDBSession(t *testing.T) {
 			assert.Less(t, stepped, rt0go+16)
 			assert.Regexp(t, `hit Breakpoint 2, main\.main \(\)`, out)
 			for tid := 4242; tid <= 4245; tid++ {
-				assert.Contains(t, out, fmt.Sprintf("Thread %d \"hello\"", tid))
+				assert.Contains(t, out, fmt.Sprintf("Thread 4242.%d \"hello\"", tid), "process 4242's threads")
 			}
 			if a == arch.AMD64 {
 				f, err := img.LookupField("runtime.m0.tls")
@@ -119,6 +119,9 @@ func TestGDBSession(t *testing.T) {
 				assert.Regexp(t, `\$4 = 0x[0-9a-f]{6,}\n`, out, "g in X28")
 			}
 			assert.Regexp(t, fmt.Sprintf(`AT_ENTRY\s+Entry point of program\s+%#x`, img.Entry), out)
+			// info proc mappings reads the guest's /proc/4242/maps (vFile).
+			assert.Regexp(t, `(?m)^\s+0x[0-9a-f]+\s+0x[0-9a-f]+\s+0x[0-9a-f]+\s+0x0\s+r-xp\s+/hello$`, out)
+			assert.Regexp(t, `(?m)\s+rw-p\s+\[stack\]$`, out)
 			assert.Regexp(t, `\d+ instructions; thread 4242: \d+`, out)
 			assert.Regexp(t, `(?m)^\s+\d+\s+4242 main\.main: g=0x[0-9a-f]+ goid=1$`, out)
 			assert.Contains(t, out, "pass m0-g0")
@@ -126,7 +129,7 @@ func TestGDBSession(t *testing.T) {
 			// Go's own gdb support works through the stub.
 			assert.Regexp(t, `(?m)^\* 1 running\s+\S+`, out, "info goroutines")
 			assert.Regexp(t, `(?m)^#0\s+main\.main \(\) at \S+main\.go:7$`, out, "goroutine 1 bt")
-			assert.Contains(t, out, "[Inferior 1 (Remote target) killed]")
+			assert.Contains(t, out, "[Inferior 1 (process 4242) killed]")
 			assert.Equal(t, 128+9, code, "stderr: %s", stderr)
 			assert.Contains(t, stderr, "killed by signal 9")
 		})
@@ -162,7 +165,7 @@ func TestGDBStripped(t *testing.T) {
 			assert.NotEqual(t, img.Entry, at, "two steps from the entry point")
 			assert.Equal(t, 2, strings.Count(out, " in ?? ()\n")-1, "a stop at the entry and one per step")
 			assert.Regexp(t, fmt.Sprintf(`=> %#x:\s+\S+`, at), out, "the instruction there")
-			assert.Contains(t, out, "[Inferior 1 (Remote target) detached]")
+			assert.Contains(t, out, "[Inferior 1 (process 4242) detached]")
 			assert.Equal(t, exitOK, code, "stderr: %s", stderr)
 			assert.Contains(t, stderr, "gdb detached; running on")
 			assert.True(t, strings.Contains(stderr, "waiting for gdb on 127.0.0.1:"))

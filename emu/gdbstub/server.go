@@ -74,9 +74,14 @@ type Server struct {
 	breaks map[uint64]bool
 	// watches are gdb's watchpoints (Z2 write, Z3 read, Z4 access).
 	watches map[emu.Watchpoint]bool
-	gTID    int  // the thread 'g', 'p', 'm' refer to (Hg)
-	gone    bool // gdb went away while the guest ran
-	last    *emu.StopReason
+	gTID    int // the thread 'g', 'p', 'm' refer to (Hg)
+	// multi: gdb speaks the multiprocess extensions, so thread ids are
+	// "pPID.TID" and gdb knows the guest's pid (info proc reads
+	// /proc/PID/maps through vFile).
+	multi bool
+	files *guestFiles // the files gdb opened with vFile
+	gone  bool        // gdb went away while the guest ran
+	last  *emu.StopReason
 }
 
 // event is what the connection delivers: a packet, or Ctrl-C.
@@ -100,8 +105,8 @@ func serve(conn io.ReadWriter, p *emu.Process, opts Options) (*Server, Result, e
 	s := &Server{
 		p: p, a: p.Arch(), regs: registers(p.Arch()), opts: opts, conn: conn,
 		w: bufio.NewWriter(conn), events: make(chan event, 16), breaks: map[uint64]bool{},
-		watches: map[emu.Watchpoint]bool{},
-		gTID:    p.MainThread().TID,
+		watches: map[emu.Watchpoint]bool{}, files: &guestFiles{open: map[int][]byte{}},
+		gTID: p.MainThread().TID,
 	}
 	go s.read()
 	for {
@@ -286,15 +291,16 @@ func (s *Server) vPacket(pkt string) (Result, bool, error) {
 			op, tid, _ := strings.Cut(action, ":")
 			if op != "" && (op[0] == 's' || op[0] == 'S') {
 				t := s.gTID
-				if tid != "" && tid != "-1" {
-					if n, err := strconv.ParseInt(tid, 16, 32); err == nil {
-						t = int(n)
-					}
+				if n, ok := s.parseTID(tid); ok && n > 0 {
+					t = n
 				}
 				return s.resume(true, t)
 			}
 		}
 		return s.resume(false, 0)
+	case strings.HasPrefix(pkt, "vFile:"):
+		op, args, _ := strings.Cut(pkt[len("vFile:"):], ":")
+		s.send(s.vFile(op, args))
 	case strings.HasPrefix(pkt, "vKill"):
 		s.send("OK")
 		return Killed, true, nil
@@ -397,9 +403,9 @@ func (s *Server) stopReply(r *emu.StopReason) string {
 	if r != nil {
 		switch r.Kind {
 		case emu.StopExited:
-			return fmt.Sprintf("W%02x", r.Code&0xff)
+			return fmt.Sprintf("W%02x", r.Code&0xff) + s.process()
 		case emu.StopKilled:
-			return fmt.Sprintf("X%02x", r.Signal&0xff)
+			return fmt.Sprintf("X%02x", r.Signal&0xff) + s.process()
 		case emu.StopUntil:
 			if s.breaks[r.PC] {
 				extra = "swbreak:;"
@@ -420,7 +426,7 @@ func (s *Server) stopReply(r *emu.StopReason) string {
 			tid, sig = w.TID, 5
 		}
 	}
-	return fmt.Sprintf("T%02xthread:%x;%s", sig, tid, extra)
+	return fmt.Sprintf("T%02xthread:%s;%s", sig, s.tid(tid), extra)
 }
 
 // stopMessage says on gdb's console why the process stopped when gdb
@@ -673,33 +679,67 @@ func (s *Server) atWatch(r *emu.StopReason, h emu.WatchHit) (*emu.StopReason, er
 	return &out, nil
 }
 
+// pid is the guest process's id: its main thread's.
+func (s *Server) pid() int { return s.p.MainThread().TID }
+
+// tid formats a thread id as gdb expects it.
+func (s *Server) tid(tid int) string {
+	if s.multi {
+		return fmt.Sprintf("p%x.%x", s.pid(), tid)
+	}
+	return strconv.FormatInt(int64(tid), 16)
+}
+
+// process is the ";process:PID" an exit reply carries under multiprocess.
+func (s *Server) process() string {
+	if s.multi {
+		return fmt.Sprintf(";process:%x", s.pid())
+	}
+	return ""
+}
+
+// parseTID reads a thread id: "TID", "pPID.TID", "pPID" (any thread of
+// it: 0), "0" (any) or "-1" (all: -1).
+func (s *Server) parseTID(id string) (int, bool) {
+	if rest, ok := strings.CutPrefix(id, "p"); ok {
+		_, id, ok = strings.Cut(rest, ".")
+		if !ok {
+			return 0, true
+		}
+	}
+	if id == "-1" {
+		return -1, true
+	}
+	n, err := strconv.ParseInt(id, 16, 32)
+	return int(n), err == nil
+}
+
 func (s *Server) setThread(arg string) string {
 	if len(arg) < 2 {
 		return "E01"
 	}
-	id := arg[1:]
-	if id == "0" || id == "-1" {
+	n, ok := s.parseTID(arg[1:])
+	switch {
+	case !ok:
+		return "E01"
+	case n <= 0:
 		return "OK"
 	}
-	n, err := strconv.ParseInt(id, 16, 32)
-	if err != nil {
-		return "E01"
-	}
 	if arg[0] == 'g' {
-		if t := s.p.Thread(int(n)); t == nil || t.State() == emu.Exited {
+		if t := s.p.Thread(n); t == nil || t.State() == emu.Exited {
 			return "E01"
 		}
-		s.gTID = int(n)
+		s.gTID = n
 	}
 	return "OK"
 }
 
 func (s *Server) threadAlive(arg string) string {
-	n, err := strconv.ParseInt(arg, 16, 32)
-	if err != nil {
+	n, ok := s.parseTID(arg)
+	if !ok {
 		return "E01"
 	}
-	if t := s.p.Thread(int(n)); t != nil && t.State() != emu.Exited {
+	if t := s.p.Thread(n); t != nil && t.State() != emu.Exited {
 		return "OK"
 	}
 	return "E01"
@@ -721,7 +761,8 @@ func (s *Server) query(pkt string) string {
 	name, arg, _ := strings.Cut(pkt, ":")
 	switch {
 	case name == "qSupported":
-		features := "PacketSize=47ff;qXfer:features:read+;qXfer:auxv:read+;qXfer:threads:read+;qXfer:exec-file:read+;QStartNoAckMode+;swbreak+;hwbreak+;vContSupported+"
+		s.multi = strings.Contains(arg, "multiprocess+")
+		features := "PacketSize=47ff;multiprocess+;qXfer:features:read+;qXfer:auxv:read+;qXfer:threads:read+;qXfer:exec-file:read+;QStartNoAckMode+;swbreak+;hwbreak+;vContSupported+"
 		if s.opts.Replay != nil {
 			features += ";ReverseStep+;ReverseContinue+"
 		}
@@ -731,19 +772,19 @@ func (s *Server) query(pkt string) string {
 	case name == "qAttached":
 		return "0" // gdb's kill on quit
 	case name == "qC":
-		return fmt.Sprintf("QC%x", s.gTID)
+		return "QC" + s.tid(s.gTID)
 	case name == "qfThreadInfo":
 		var ids []string
 		for _, t := range s.live() {
-			ids = append(ids, strconv.FormatInt(int64(t.TID), 16))
+			ids = append(ids, s.tid(t.TID))
 		}
 		return "m" + strings.Join(ids, ",")
 	case name == "qsThreadInfo":
 		return "l"
 	case strings.HasPrefix(pkt, "qThreadExtraInfo,"):
-		n, err := strconv.ParseInt(pkt[len("qThreadExtraInfo,"):], 16, 32)
-		t := s.p.Thread(int(n))
-		if err != nil || t == nil {
+		n, ok := s.parseTID(pkt[len("qThreadExtraInfo,"):])
+		t := s.p.Thread(n)
+		if !ok || t == nil {
 			return "E01"
 		}
 		return hex.EncodeToString([]byte(t.Name() + " " + t.State().String()))
@@ -782,7 +823,7 @@ func (s *Server) xfer(arg string) string {
 		var b strings.Builder
 		b.WriteString("<?xml version=\"1.0\"?>\n<threads>\n")
 		for _, t := range s.live() {
-			fmt.Fprintf(&b, "  <thread id=\"%x\" core=\"0\" name=%q/>\n", t.TID, t.Name())
+			fmt.Fprintf(&b, "  <thread id=\"%s\" core=\"0\" name=%q/>\n", s.tid(t.TID), t.Name())
 		}
 		b.WriteString("</threads>\n")
 		data = []byte(b.String())
@@ -888,9 +929,9 @@ func (s *Server) reverse(toBreakpoint bool) (Result, bool, error) {
 		s.send(s.stopReply(&w))
 	case last != nil:
 		s.gTID = last.tid
-		s.send(fmt.Sprintf("T05thread:%x;swbreak:;", s.gTID))
+		s.send(fmt.Sprintf("T05thread:%s;swbreak:;", s.tid(s.gTID)))
 	default:
-		reply := fmt.Sprintf("T05thread:%x;", s.gTID)
+		reply := fmt.Sprintf("T05thread:%s;", s.tid(s.gTID))
 		if target == 0 {
 			reply += "replaylog:begin;"
 		}

@@ -193,3 +193,50 @@ func TestGoneWhileRunning(t *testing.T) {
 		t.Fatal("the session did not end")
 	}
 }
+
+// TestMultiprocessAndFiles: with gdb's multiprocess extensions thread ids
+// are pPID.TID, and vFile reads the guest's files as the guest sees them
+// (its /proc/PID/maps for info proc mappings), read-only.
+func TestMultiprocessAndFiles(t *testing.T) {
+	p, err := emu.Open(loadertest.Build(t, "loop", "amd64"), emu.Config{})
+	require.NoError(t, err)
+	defer p.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	cli, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	defer cli.Close()
+	srv, err := ln.Accept()
+	require.NoError(t, err)
+	done := make(chan Result, 1)
+	go func() {
+		res, _, _, err := Serve(srv, p, Options{})
+		assert.NoError(t, err)
+		srv.Close()
+		done <- res
+	}()
+	c := &client{t: t, conn: cli, r: bufio.NewReader(cli)}
+	pid := p.MainThread().TID
+	assert.Contains(t, c.ask("qSupported:multiprocess+;swbreak+"), "multiprocess+")
+	assert.Equal(t, fmt.Sprintf("T05thread:p%x.%x;", pid, pid), c.ask("?"))
+	assert.Equal(t, fmt.Sprintf("mp%x.%x", pid, pid), c.ask("qfThreadInfo"))
+	assert.Equal(t, "OK", c.ask(fmt.Sprintf("Hgp%x.%x", pid, pid)))
+	assert.Equal(t, "OK", c.ask(fmt.Sprintf("Tp%x.%x", pid, pid)))
+	assert.Equal(t, "E01", c.ask(fmt.Sprintf("Tp%x.%x", pid, pid+7)))
+
+	hexName := func(s string) string { return fmt.Sprintf("%x", s) }
+	assert.Equal(t, "F0", c.ask("vFile:setfs:0"))
+	assert.Equal(t, "F1", c.ask("vFile:open:"+hexName(fmt.Sprintf("/proc/%d/maps", pid))+",0,0"))
+	maps := c.ask("vFile:pread:1,4000,0")
+	assert.Regexp(t, `^F[0-9a-f]+;00400000-`, maps)
+	assert.Contains(t, maps, "[stack]\n")
+	assert.Regexp(t, `^F40;`, c.ask("vFile:fstat:1"))
+	assert.Equal(t, "F0", c.ask("vFile:close:1"))
+	assert.Equal(t, "F-1,9", c.ask("vFile:close:1"), "EBADF")
+	assert.Equal(t, "F-1,2", c.ask("vFile:open:"+hexName("/no/such")+",0,0"), "ENOENT")
+	assert.Equal(t, "F-1,1e", c.ask("vFile:open:"+hexName("/proc/self/maps")+",1,0"), "EROFS")
+	assert.Regexp(t, `^F[0-9a-f]+;/loop$`, c.ask("vFile:readlink:"+hexName(fmt.Sprintf("/proc/%d/exe", pid))))
+	c.send("k")
+	assert.Equal(t, Killed, <-done)
+}
