@@ -10,6 +10,7 @@ import (
 
 	"github.com/gorunemu/gorunemu/arch"
 	"github.com/gorunemu/gorunemu/emu"
+	"github.com/gorunemu/gorunemu/loader"
 	"github.com/gorunemu/gorunemu/loader/loadertest"
 	"github.com/gorunemu/gorunemu/trace"
 )
@@ -75,6 +76,60 @@ func TestWatchpoints(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, stores[i].New, word(q))
 			assert.NotZero(t, word(q))
+		})
+	}
+}
+
+// TestLateWatchpoints: watchpoints set after code ran, and was translated
+// without the memory hook, see every store of it too. runtime.m0 is
+// written by lock and unlock (m.locks) before runtime.main and after.
+func TestLateWatchpoints(t *testing.T) {
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			t.Parallel()
+			bin := loadertest.Build(t, "hello", a.Name)
+			img, err := loader.Open(bin)
+			require.NoError(t, err)
+			m0, ok := img.Data("runtime.m0")
+			require.True(t, ok)
+			u := emu.Until{Symbols: []string{"main.main"}, Watches: []emu.Watchpoint{{Addr: m0.Addr, Len: m0.Size, Kind: emu.WatchWrite}}}
+			all := func(p *emu.Process) (hits []emu.WatchHit) {
+				for {
+					r := runTo(t, p, u)
+					hits = append(hits, r.Watches...)
+					if r.Kind != emu.StopWatch {
+						require.Equal(t, emu.StopUntil, r.Kind)
+						return hits
+					}
+				}
+			}
+			early := all(start(t, bin, emu.Config{}))
+			late := start(t, bin, emu.Config{})
+			require.Equal(t, emu.StopUntil, runTo(t, late, emu.UntilSymbol("runtime.main")).Kind)
+			from := late.Position()
+			lateHits := all(late)
+			var want []emu.WatchHit
+			for _, h := range early {
+				if h.Position >= from {
+					want = append(want, h)
+				}
+			}
+			require.NotEmpty(t, want)
+			assert.Less(t, len(want), len(early))
+			assert.Equal(t, want, lateHits)
+			// The same functions stored before: their code was translated
+			// before the watch.
+			before := map[uint64]bool{}
+			for _, h := range early[:len(early)-len(want)] {
+				before[h.PC] = true
+			}
+			again := 0
+			for _, h := range want {
+				if before[h.PC] {
+					again++
+				}
+			}
+			assert.NotZero(t, again, "no store came from code translated before the watch")
 		})
 	}
 }

@@ -734,12 +734,6 @@ uc_err gre_set_cpu_model(uc_engine *uc, int model) {
 	return uc_ctl_set_cpu_model(uc, model);
 }
 
-// gre_flush_tbs drops all translated code, for global hooks added after
-// the first run; ranges use gre_remove_tbs.
-uc_err gre_flush_tbs(uc_engine *uc) {
-	return uc_ctl_flush_tb(uc);
-}
-
 uc_err gre_remove_tbs(uc_engine *uc, uint64_t begin, uint64_t end) {
 	return uc_ctl_remove_cache(uc, begin, end);
 }

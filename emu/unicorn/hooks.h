@@ -248,6 +248,8 @@ int gre_vm_read(gre_state *st, uint64_t vaddr, void *buf, size_t n);
 // gre_discard_code drops translated code held in engine memory
 // [phys, phys+size), after a host-side write or before reuse.
 uc_err gre_discard_code(gre_state *st, uint64_t phys, uint64_t size);
+// gre_discard_all_code drops the translated code of all engine memory.
+uc_err gre_discard_all_code(gre_state *st);
 // gre_unmap_phys removes an engine region.
 uc_err gre_unmap_phys(gre_state *st, uint64_t phys, uint64_t size);
 void gre_watch_segments(gre_state *st);
@@ -256,7 +258,6 @@ int gre_ring_alloc(gre_ring *r, size_t cap, size_t elem);
 void gre_ring_free(gre_ring *r);
 
 uc_err gre_set_cpu_model(uc_engine *uc, int model);
-uc_err gre_flush_tbs(uc_engine *uc);
 uc_err gre_remove_tbs(uc_engine *uc, uint64_t begin, uint64_t end);
 
 uc_err gre_reg_read_batch(uc_engine *uc, uc_context *ctx, int *regs, uint64_t *vals, int n);

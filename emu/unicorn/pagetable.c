@@ -181,6 +181,30 @@ uc_err gre_discard_code(gre_state *st, uint64_t phys, uint64_t size) {
 	return with_identity(st, remove_cache, phys, size);
 }
 
+// discard_all drops the translated code of every engine region.
+static uc_err discard_all(gre_state *st, uint64_t unused1, uint64_t unused2) {
+	uc_mem_region *regions;
+	uint32_t n;
+	uc_err err = uc_mem_regions(st->uc, &regions, &n);
+	if (err != UC_ERR_OK) {
+		return err;
+	}
+	for (uint32_t i = 0; i < n && err == UC_ERR_OK; i++) {
+		if (regions[i].perms & UC_PROT_EXEC) {
+			err = remove_cache(st, regions[i].begin, regions[i].end - regions[i].begin + 1);
+		}
+	}
+	uc_free(regions);
+	return err;
+}
+
+// gre_discard_all_code drops all translated code, so that hooks added
+// since apply to all code. Unicorn's own flush would do it too, but
+// resets its code buffer by writing zeros over all of it (1 GiB).
+uc_err gre_discard_all_code(gre_state *st) {
+	return with_identity(st, discard_all, 0, 0);
+}
+
 uc_err gre_unmap_phys(gre_state *st, uint64_t phys, uint64_t size) {
 	return with_identity(st, unmap, phys, size);
 }

@@ -253,13 +253,14 @@ func (e *Engine) SkipStopOnce(addr uint64) {
 }
 
 // flushIfStarted drops translated code so that hooks added after the first
-// run also fire on code translated before them (unicorn#2200). In Unicorn
-// 2.0.1 this takes seconds: add global hooks before the first Start.
+// run also fire on code translated before them (unicorn#2200). Not with
+// Unicorn's own flush, which writes zeros over its whole code buffer
+// (1 GiB of host memory touched): code is dropped by engine region.
 func (e *Engine) flushIfStarted() error {
 	if !e.started {
 		return nil
 	}
-	return ucErr(C.gre_flush_tbs(e.uc), "flush translation cache")
+	return ucErr(C.gre_discard_all_code(e.st), "drop translated code")
 }
 
 // SetCPUID makes the x86 CPUID instruction answer from leaves; leaves not
