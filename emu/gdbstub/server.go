@@ -368,8 +368,9 @@ func (s *Server) run() (*emu.StopReason, error) {
 		err error
 	}
 	ch := make(chan done, 1)
+	until := emu.Until{Addrs: addrs, Watches: s.watchList()}
 	go func() {
-		r, err := s.p.Run(ctx, emu.Until{Addrs: addrs, Watches: s.watchList()})
+		r, err := s.p.Run(ctx, until)
 		ch <- done{r, err}
 	}()
 	for {
