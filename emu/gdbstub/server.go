@@ -101,13 +101,17 @@ func Serve(conn io.ReadWriter, p *emu.Process, opts Options) (Result, *emu.StopR
 	return res, s.last, s.p, err
 }
 
-func serve(conn io.ReadWriter, p *emu.Process, opts Options) (*Server, Result, error) {
-	s := &Server{
+func newServer(conn io.ReadWriter, p *emu.Process, opts Options) *Server {
+	return &Server{
 		p: p, a: p.Arch(), regs: registers(p.Arch()), opts: opts, conn: conn,
 		w: bufio.NewWriter(conn), events: make(chan event, 16), breaks: map[uint64]bool{},
 		watches: map[emu.Watchpoint]bool{}, files: &guestFiles{open: map[int][]byte{}},
 		gTID: p.MainThread().TID,
 	}
+}
+
+func serve(conn io.ReadWriter, p *emu.Process, opts Options) (*Server, Result, error) {
+	s := newServer(conn, p, opts)
 	go s.read()
 	for {
 		ev := <-s.events
