@@ -234,6 +234,10 @@ func TestMultiprocessAndFiles(t *testing.T) {
 	assert.Regexp(t, `^F40;`, c.ask("vFile:fstat:1"))
 	assert.Equal(t, "F0", c.ask("vFile:close:1"))
 	assert.Equal(t, "F-1,9", c.ask("vFile:close:1"), "EBADF")
+	// A thread's maps are its process's (gdb looks for the vDSO there).
+	assert.Equal(t, "F2", c.ask("vFile:open:"+hexName(fmt.Sprintf("/proc/%d/task/%d/maps", pid, pid))+",0,0"))
+	assert.Equal(t, maps, c.ask("vFile:pread:2,4000,0"))
+	assert.Equal(t, "F-1,2", c.ask("vFile:open:"+hexName(fmt.Sprintf("/proc/%d/task/%d/maps", pid, pid+5))+",0,0"), "no such thread")
 	assert.Equal(t, "F-1,2", c.ask("vFile:open:"+hexName("/no/such")+",0,0"), "ENOENT")
 	assert.Equal(t, "F-1,1e", c.ask("vFile:open:"+hexName("/proc/self/maps")+",1,0"), "EROFS")
 	assert.Regexp(t, `^F[0-9a-f]+;/loop$`, c.ask("vFile:readlink:"+hexName(fmt.Sprintf("/proc/%d/exe", pid))))

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gorunemu/gorunemu/emu"
 	"github.com/gorunemu/gorunemu/syscalls"
 )
 
@@ -67,7 +68,7 @@ func (s *Server) vFile(op, args string) string {
 		case flags&3 != 0: // O_WRONLY, O_RDWR
 			return fioError(fioEROFS)
 		}
-		data, err := s.p.ReadFile(string(name))
+		data, err := s.p.ReadFile(s.taskFile(string(name)))
 		if err != nil {
 			return fioError(fioErrno(err))
 		}
@@ -123,6 +124,25 @@ func (s *Server) vFile(op, args string) string {
 		return fioError(fioEROFS)
 	}
 	return ""
+}
+
+// taskFile maps a thread's maps file, /proc/PID/task/TID/maps, which gdb
+// reads to find the vDSO, to its process's: threads share one address
+// space, and the guest's /proc has no task directories.
+func (s *Server) taskFile(path string) string {
+	rest, ok := strings.CutPrefix(path, fmt.Sprintf("/proc/%d/task/", s.pid()))
+	if !ok {
+		return path
+	}
+	tid, file, ok := strings.Cut(rest, "/")
+	n, err := strconv.Atoi(tid)
+	if !ok || err != nil || file != "maps" {
+		return path
+	}
+	if t := s.p.Thread(n); t == nil || t.State() == emu.Exited {
+		return path
+	}
+	return fmt.Sprintf("/proc/%d/maps", s.pid())
 }
 
 // fioStat is the protocol's struct stat (big-endian) of a read-only
