@@ -126,8 +126,11 @@ func (p *Process) stepThread(tid int, setWatches bool, ws []Watchpoint) (*StopRe
 		return nil, fmt.Errorf("emu: thread %d: %w", tid, ErrBlocked)
 	}
 	if t != p.fam.cur {
+		// t runs now as if the scheduler had picked it: a fresh slice,
+		// and no rotation still owed to the thread before it.
 		t.switchedIn = true
 		p.fam.sliceLeft = p.cfg.Slice
+		p.fam.rotate = false
 	}
 	p.fam.cur = t
 	var r *StopReason
@@ -355,16 +358,21 @@ func (p *Process) run(ctx context.Context) (*StopReason, error) {
 		}
 		// A thread whose slice is used up yields, however its last start
 		// ended (the budget, a syscall, a stop address, a fault).
+		// A slice ends at a block boundary: one used up in the middle of
+		// a block (at a step or a stop address) runs on to the block's end.
+		expired := *sliceLeft == 0 && !f.midBlock
 		if p.target != 0 && f.insns() >= p.target {
-			t := f.cur
+			// The stop names the thread whose instruction comes next: the
+			// one a debugger steps from here.
+			t := f.peek(f.rotate || expired)
+			if t == nil || t.p != p {
+				t = f.cur
+			}
 			if t == nil || t.state == Exited {
 				t = p.MainThread()
 			}
 			return p.stopAt(t, StopTarget), nil
 		}
-		// A slice ends at a block boundary: one used up in the middle of
-		// a block (at a step or a stop address) runs on to the block's end.
-		expired := *sliceLeft == 0 && !f.midBlock
 		t := f.next(f.rotate || expired)
 		if t == nil {
 			return p.stop(&StopReason{Kind: StopDeadlock, JobStopped: f.allStopped()}), nil

@@ -367,6 +367,32 @@ func (f *family) expire() {
 
 func errnoResult(e syscalls.Errno) uint64 { return uint64(-int64(e)) }
 
+// peek says which thread next(rotate) would pick, without its effects:
+// a thread whose timeout has passed counts as woken. nil when every
+// thread waits on a later deadline or none.
+func (f *family) peek(rotate bool) *Thread {
+	now := f.now()
+	ready := func(t *Thread) bool {
+		return t.runnable() || t.state == Blocked && t.deadline != syscalls.NoDeadline && t.deadline <= now
+	}
+	if !rotate && f.cur != nil && ready(f.cur) {
+		return f.cur
+	}
+	start := -1
+	for i, t := range f.threads {
+		if f.cur != nil && t.TID <= f.cur.TID {
+			start = i
+		}
+	}
+	n := len(f.threads)
+	for k := 1; k <= n; k++ {
+		if t := f.threads[(start+k)%n]; ready(t) {
+			return t
+		}
+	}
+	return nil
+}
+
 // next picks the thread to run: the current one unless it cannot or must
 // give way, else the next runnable one after it in tid order, of any
 // process. When every live thread is blocked, the clock jumps to the
