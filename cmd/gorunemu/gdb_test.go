@@ -259,3 +259,33 @@ func firstG0StackLoStore(t *testing.T, bin string) trace.Event {
 	require.NotEmpty(t, stores)
 	return stores[0]
 }
+
+// TestGDBReverseLines: gdb's line-level reverse commands, built from the
+// stub's reverse steps: reverse-next goes back over fmt.Println (whose
+// output is not written again), step enters it, reverse-finish returns
+// to its call in main.main.
+func TestGDBReverseLines(t *testing.T) {
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			bin := loadertest.Build(t, "hello", a.Name)
+			out, code, stderr, stdout := gdbSessionOut(t, a, bin, []string{"run", "--until", "exit"},
+				"break main.main", "continue", "next", "next", "reverse-next", "step", "bt 2", "reverse-finish", "continue")
+			t.Log(out)
+			// (gdb prints source lines from whatever main.go it finds: the
+			// line numbers are what counts.)
+			lines := regexp.MustCompile(`(?m)^(\d+)\t`).FindAllStringSubmatch(out, -1)
+			var nums []string
+			for _, l := range lines {
+				nums = append(nums, l[1])
+			}
+			assert.Equal(t, []string{"8", "7", "8", "9", "8", "315", "8"}, nums, "rt0 line, main.main:7, next 8, next 9, reverse-next 8, step Println:315, reverse-finish 8")
+			bt := strings.Index(out, "#1  main.main () at ")
+			require.GreaterOrEqual(t, bt, 0, "step entered Println: %s", out)
+			assert.Regexp(t, `#0\s+fmt\.Println \(`, out[:bt])
+			assert.Regexp(t, `^[^\n]*\n0x[0-9a-f]+ in main\.main \(\) at \S+main\.go:8\n`, out[bt:], "reverse-finish: back at the call")
+			assert.Contains(t, out, "exited normally")
+			assert.Equal(t, exitOK, code, "stderr: %s", stderr)
+			assert.Equal(t, "hello world\n", stdout, "the output once, though the run went back over it")
+		})
+	}
+}
