@@ -125,14 +125,18 @@ func (p *Process) stepThread(tid int, setWatches bool, ws []Watchpoint) (*StopRe
 	case !t.runnable():
 		return nil, fmt.Errorf("emu: thread %d: %w", tid, ErrBlocked)
 	}
-	if t != p.fam.cur {
-		// t runs now as if the scheduler had picked it: a fresh slice,
-		// and no rotation still owed to the thread before it.
-		t.switchedIn = true
-		p.fam.sliceLeft = p.cfg.Slice
-		p.fam.rotate = false
+	// t runs now as if the scheduler had picked it, with the run loop's
+	// bookkeeping: a fresh slice for a switch, a rotation or a slice used
+	// up, and no rotation still owed.
+	f := p.fam
+	if t != f.cur || f.rotate || (f.sliceLeft == 0 && !f.midBlock) {
+		f.sliceLeft = p.cfg.Slice
 	}
-	p.fam.cur = t
+	if t != f.cur {
+		t.switchedIn = true
+	}
+	f.rotate = false
+	f.cur = t
 	var r *StopReason
 	var err error
 	for try := 0; try < 2; try++ {
