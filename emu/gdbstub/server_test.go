@@ -63,6 +63,33 @@ func (c *client) ask(data string) string {
 	return c.reply()
 }
 
+// sessionEnd is how a session served in a test ended.
+type sessionEnd struct {
+	res Result
+	err error
+}
+
+// connect serves p over TCP to a new client, as gorunemu --gdb does, and
+// returns the client and where the session's end is reported.
+func connect(t *testing.T, p *emu.Process) (*client, <-chan sessionEnd) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { ln.Close() })
+	cli, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	t.Cleanup(func() { cli.Close() })
+	srv, err := ln.Accept()
+	require.NoError(t, err)
+	done := make(chan sessionEnd, 1)
+	go func() {
+		res, _, _, err := Serve(srv, p, Options{})
+		srv.Close()
+		done <- sessionEnd{res, err}
+	}()
+	return &client{t: t, conn: cli, r: bufio.NewReader(cli)}, done
+}
+
 // TestInterruptAndPackets: a continued guest that loops forever stops at
 // Ctrl-C (T02, SIGINT) with its thread; the target description, thread
 // list, registers and memory answer as gdb reads them; an unknown packet
@@ -73,25 +100,7 @@ func TestInterruptAndPackets(t *testing.T) {
 			p, err := emu.Open(loadertest.Build(t, "loop", a.Name), emu.Config{})
 			require.NoError(t, err)
 			defer p.Close()
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			require.NoError(t, err)
-			defer ln.Close()
-			cli, err := net.Dial("tcp", ln.Addr().String())
-			require.NoError(t, err)
-			defer cli.Close()
-			srv, err := ln.Accept()
-			require.NoError(t, err)
-			type result struct {
-				res Result
-				err error
-			}
-			done := make(chan result, 1)
-			go func() {
-				res, _, _, err := Serve(srv, p, Options{})
-				srv.Close()
-				done <- result{res, err}
-			}()
-			c := &client{t: t, conn: cli, r: bufio.NewReader(cli)}
+			c, done := connect(t, p)
 			assert.Contains(t, c.ask("qSupported:swbreak+"), "qXfer:features:read+")
 			assert.Equal(t, fmt.Sprintf("T05thread:%x;", p.MainThread().TID), c.ask("?"))
 			// The description comes in parts: 'm' while there is more, 'l' last.
@@ -122,7 +131,7 @@ func TestInterruptAndPackets(t *testing.T) {
 
 			c.send("c")
 			time.Sleep(200 * time.Millisecond)
-			_, err = cli.Write([]byte{0x03})
+			_, err = c.conn.Write([]byte{0x03})
 			require.NoError(t, err)
 			assert.Equal(t, fmt.Sprintf("T02thread:%x;", p.MainThread().TID), c.reply(), "Ctrl-C stops the loop")
 			assert.Greater(t, p.Insns(), uint64(0), "it ran")
@@ -167,28 +176,15 @@ func TestGoneWhileRunning(t *testing.T) {
 	p, err := emu.Open(loadertest.Build(t, "loop", "amd64"), emu.Config{})
 	require.NoError(t, err)
 	defer p.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	cli, err := net.Dial("tcp", ln.Addr().String())
-	require.NoError(t, err)
-	srv, err := ln.Accept()
-	require.NoError(t, err)
-	done := make(chan Result, 1)
-	go func() {
-		res, _, _, err := Serve(srv, p, Options{})
-		assert.NoError(t, err)
-		srv.Close()
-		done <- res
-	}()
-	c := &client{t: t, conn: cli, r: bufio.NewReader(cli)}
+	c, done := connect(t, p)
 	c.ask("qSupported")
 	c.send("c")
 	time.Sleep(200 * time.Millisecond)
-	require.NoError(t, cli.Close())
+	require.NoError(t, c.conn.Close())
 	select {
-	case res := <-done:
-		assert.Equal(t, Detached, res)
+	case e := <-done:
+		assert.NoError(t, e.err)
+		assert.Equal(t, Detached, e.res)
 	case <-time.After(30 * time.Second):
 		t.Fatal("the session did not end")
 	}
@@ -201,22 +197,7 @@ func TestMultiprocessAndFiles(t *testing.T) {
 	p, err := emu.Open(loadertest.Build(t, "loop", "amd64"), emu.Config{})
 	require.NoError(t, err)
 	defer p.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	cli, err := net.Dial("tcp", ln.Addr().String())
-	require.NoError(t, err)
-	defer cli.Close()
-	srv, err := ln.Accept()
-	require.NoError(t, err)
-	done := make(chan Result, 1)
-	go func() {
-		res, _, _, err := Serve(srv, p, Options{})
-		assert.NoError(t, err)
-		srv.Close()
-		done <- res
-	}()
-	c := &client{t: t, conn: cli, r: bufio.NewReader(cli)}
+	c, done := connect(t, p)
 	pid := p.MainThread().TID
 	assert.Contains(t, c.ask("qSupported:multiprocess+;swbreak+"), "multiprocess+")
 	assert.Equal(t, fmt.Sprintf("T05thread:p%x.%x;", pid, pid), c.ask("?"))
@@ -242,5 +223,7 @@ func TestMultiprocessAndFiles(t *testing.T) {
 	assert.Equal(t, "F-1,1e", c.ask("vFile:open:"+hexName("/proc/self/maps")+",1,0"), "EROFS")
 	assert.Regexp(t, `^F[0-9a-f]+;/loop$`, c.ask("vFile:readlink:"+hexName(fmt.Sprintf("/proc/%d/exe", pid))))
 	c.send("k")
-	assert.Equal(t, Killed, <-done)
+	e := <-done
+	assert.NoError(t, e.err)
+	assert.Equal(t, Killed, e.res)
 }
