@@ -360,11 +360,7 @@ func (s *Server) resume(step bool, tid int) (Result, bool, error) {
 
 // run runs the process until a breakpoint, an end or Ctrl-C.
 func (s *Server) run() (*emu.StopReason, error) {
-	var addrs []uint64
-	for a := range s.breaks {
-		addrs = append(addrs, a)
-	}
-	sort.Slice(addrs, func(i, j int) bool { return addrs[i] < addrs[j] })
+	addrs := s.breakList()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	type done struct {
@@ -616,6 +612,16 @@ func (s *Server) breakpoint(pkt string) string {
 // maxWatches is how many watchpoints gdb may set: the engine's limit.
 const maxWatches = unicorn.MaxWatchStops
 
+// breakList is gdb's breakpoint addresses in order.
+func (s *Server) breakList() []uint64 {
+	var addrs []uint64
+	for a := range s.breaks {
+		addrs = append(addrs, a)
+	}
+	sort.Slice(addrs, func(i, j int) bool { return addrs[i] < addrs[j] })
+	return addrs
+}
+
 // watchList is gdb's watchpoints in a fixed order.
 func (s *Server) watchList() []emu.Watchpoint {
 	var ws []emu.Watchpoint
@@ -638,6 +644,10 @@ func (s *Server) watchList() []emu.Watchpoint {
 // "watch" (write), "rwatch" (read) or "awatch" (access), after the
 // watchpoint it hit; an access watchpoint answers for both.
 func (s *Server) watchReason(h emu.WatchHit) string {
+	byAccess := "rwatch"
+	if h.Write {
+		byAccess = "watch"
+	}
 	reason := ""
 	for _, w := range s.watchList() {
 		if h.Addr < w.Addr || h.Addr >= w.Addr+w.Len {
@@ -645,13 +655,13 @@ func (s *Server) watchReason(h emu.WatchHit) string {
 		}
 		switch {
 		case w.Kind == emu.WatchWrite && h.Write, w.Kind == emu.WatchRead && !h.Write:
-			return map[bool]string{true: "watch", false: "rwatch"}[h.Write]
+			return byAccess
 		case w.Kind == emu.WatchAccess:
 			reason = "awatch"
 		}
 	}
 	if reason == "" { // a watchpoint removed since: its kind by the access
-		reason = map[bool]string{true: "watch", false: "rwatch"}[h.Write]
+		reason = byAccess
 	}
 	return reason
 }
@@ -679,9 +689,14 @@ func (s *Server) atWatch(r *emu.StopReason, h emu.WatchHit) (*emu.StopReason, er
 		s.p.Close()
 		s.p = q
 	}
+	return watchStop(r, h), nil
+}
+
+// watchStop is stop r reported as access h: by h's thread.
+func watchStop(r *emu.StopReason, h emu.WatchHit) *emu.StopReason {
 	out := *r
 	out.Kind, out.TID, out.Watches = emu.StopWatch, h.TID, []emu.WatchHit{h}
-	return &out, nil
+	return &out
 }
 
 // pid is the guest process's id: its main thread's.
@@ -927,11 +942,9 @@ func (s *Server) reverse(toBreakpoint bool) (Result, bool, error) {
 	}
 	switch {
 	case last != nil && last.watch != nil:
-		w := *r
-		w.Kind, w.TID, w.Watches = emu.StopWatch, last.tid, []emu.WatchHit{*last.watch}
-		s.last = &w
+		s.last = watchStop(r, *last.watch)
 		s.gTID = last.tid
-		s.send(s.stopReply(&w))
+		s.send(s.stopReply(s.last))
 	case last != nil:
 		s.gTID = last.tid
 		s.send(fmt.Sprintf("T05thread:%s;swbreak:;", s.tid(s.gTID)))
@@ -962,11 +975,7 @@ func (s *Server) hitsBefore(now uint64) ([]hit, error) {
 	if len(s.breaks) == 0 && len(s.watches) == 0 {
 		return nil, nil
 	}
-	var addrs []uint64
-	for a := range s.breaks {
-		addrs = append(addrs, a)
-	}
-	sort.Slice(addrs, func(i, j int) bool { return addrs[i] < addrs[j] })
+	addrs := s.breakList()
 	q, err := s.opts.Replay()
 	if err != nil {
 		return nil, err
