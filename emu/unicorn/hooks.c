@@ -178,6 +178,12 @@ static void hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user) 
 		return;
 	}
 	uint32_t n = icount(st, addr, size);
+	if (st->exact && st->insns + n > st->limit) {
+		st->over = n;
+		st->stop_pc = addr;
+		stop(st, GRE_EXIT_BUDGET);
+		return;
+	}
 	st->cur_block = addr;
 	st->cur_size = size;
 	st->cur_icount = n;
@@ -716,8 +722,10 @@ uc_err gre_hook_counters(gre_state *st, uc_hook *h) {
 	return UC_ERR_ARCH;
 }
 
-uc_err gre_start(gre_state *st, uint64_t begin, uint64_t budget) {
+uc_err gre_start(gre_state *st, uint64_t begin, uint64_t budget, int exact) {
 	st->exit = 0;
+	st->exact = exact;
+	st->over = 0;
 	st->stop_pc = 0;
 	st->hits.len = 0;
 	st->hits.dropped = 0;
@@ -949,4 +957,16 @@ uc_err gre_enter_user_mode(gre_state *st, uint64_t scratch) {
 		return enter_el0(st);
 	}
 	return UC_ERR_ARCH;
+}
+
+// gre_forget_code drops all translated code and the instruction counts
+// learned from it: the memory behind guest code may hold other contents
+// now (a process state put back, see Engine.SetState).
+uc_err gre_forget_code(gre_state *st) {
+	if (st->icache != NULL) {
+		memset(st->icache, 0, ((size_t)1 << GRE_ICACHE_BITS) * sizeof(gre_icache_entry));
+	}
+	st->icache_used = 0;
+	memset(st->icache_hot, 0, sizeof st->icache_hot);
+	return gre_discard_all_code(st);
 }

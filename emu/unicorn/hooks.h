@@ -135,6 +135,10 @@ typedef struct gre_state {
 	uc_context *exc_ctx;
 	size_t exc_off;
 	uint64_t limit; // stop before a block once insns >= limit (UINT64_MAX: never)
+	// exact: also stop before a block that would pass limit; over is then
+	// that block's instruction count (0 after any other stop).
+	int exact;
+	uint32_t over;
 
 	// The block that started last, for correcting the count when a stop
 	// address ends it early.
@@ -250,6 +254,9 @@ int gre_vm_read(gre_state *st, uint64_t vaddr, void *buf, size_t n);
 uc_err gre_discard_code(gre_state *st, uint64_t phys, uint64_t size);
 // gre_discard_all_code drops the translated code of all engine memory.
 uc_err gre_discard_all_code(gre_state *st);
+// gre_forget_code drops all translated code and the instruction counts of
+// its blocks.
+uc_err gre_forget_code(gre_state *st);
 // gre_unmap_phys removes an engine region.
 uc_err gre_unmap_phys(gre_state *st, uint64_t phys, uint64_t size);
 void gre_watch_segments(gre_state *st);
@@ -265,7 +272,7 @@ uc_err gre_reg_write_batch(uc_engine *uc, uc_context *ctx, int *regs, uint64_t *
 
 // gre_start runs the engine from begin until a hook stops it or budget
 // instructions have run (0: no budget).
-uc_err gre_start(gre_state *st, uint64_t begin, uint64_t budget);
+uc_err gre_start(gre_state *st, uint64_t begin, uint64_t budget, int exact);
 
 // gre_uncount_from takes back from the instruction count what a fault at
 // addr kept from running of the block that started last.

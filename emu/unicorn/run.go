@@ -31,6 +31,9 @@ type Exit struct {
 	// rather than the PC register: Unicorn 2.0.1 leaves the PC stale when
 	// a block hook stops the CPU between chained blocks. 0 otherwise.
 	StopPC uint64
+	// Over is, after a StartExact stopped at its budget, the
+	// instruction count of the block that would have passed it.
+	Over uint64
 }
 
 // FaultKind classifies a Fault.
@@ -98,7 +101,19 @@ func (e *Engine) Start(begin, budget uint64) (Exit, error) {
 		return Exit{}, err
 	}
 	e.started = true
-	return e.exit(C.gre_start(e.st, C.uint64_t(begin), C.uint64_t(budget)), begin)
+	return e.exit(C.gre_start(e.st, C.uint64_t(begin), C.uint64_t(budget), 0), begin)
+}
+
+// StartExact is Start with a budget never passed: a block that would
+// pass it does not start (Exit.Budget, with Exit.Over its instruction
+// count), so a run can end exactly at the budget by stopping inside that
+// block (SetStops).
+func (e *Engine) StartExact(begin, budget uint64) (Exit, error) {
+	if err := e.check(); err != nil {
+		return Exit{}, err
+	}
+	e.started = true
+	return e.exit(C.gre_start(e.st, C.uint64_t(begin), C.uint64_t(budget), 1), begin)
 }
 
 // exit decodes how a run that started at begin ended.
@@ -112,6 +127,9 @@ func (e *Engine) exit(code C.uc_err, begin uint64) (Exit, error) {
 	}
 	if x.StopAddr || x.Budget || x.RingFull {
 		x.StopPC = uint64(st.stop_pc)
+	}
+	if x.Budget {
+		x.Over = uint64(st.over)
 	}
 	if st.exit&C.GRE_EXIT_WATCH != 0 {
 		x.WatchesLost = uint64(st.hits.dropped)

@@ -403,3 +403,37 @@ func TestWatchStops(t *testing.T) {
 		})
 	}
 }
+
+// TestStartExact: a budget that ends inside a block stops before that
+// block, naming its length, and never passes the budget; one that ends
+// at a block's end runs it.
+func TestStartExact(t *testing.T) {
+	// A block of three: amd64 "inc rbx; inc rbx; jmp 0x1000", arm64
+	// "add x1,x1,#1; add x1,x1,#1; b 0x1000".
+	code := map[string][]byte{
+		"amd64": {0x48, 0xff, 0xc3, 0x48, 0xff, 0xc3, 0xeb, 0xf8},
+		"arm64": arm64Code(0x91000421, 0x91000421, 0x17fffffe),
+	}
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			e := open(t, a)
+			require.NoError(t, e.Map(0x1000, 0x1000, ProtRead|ProtExec))
+			require.NoError(t, e.WriteMem(0x1000, code[a.Name]))
+			x, err := e.StartExact(0x1000, 7)
+			require.NoError(t, err)
+			assert.True(t, x.Budget)
+			assert.Equal(t, uint64(3), x.Over, "the block that would pass the budget")
+			assert.Equal(t, uint64(0x1000), x.StopPC)
+			assert.Equal(t, uint64(6), e.Insns(), "two blocks, not the third")
+			x, err = e.StartExact(0x1000, 3)
+			require.NoError(t, err)
+			assert.True(t, x.Budget)
+			assert.Zero(t, x.Over, "the budget ended with a block")
+			assert.Equal(t, uint64(9), e.Insns())
+			x, err = e.Start(0x1000, 2)
+			require.NoError(t, err)
+			assert.Zero(t, x.Over)
+			assert.Equal(t, uint64(12), e.Insns(), "Start ends at a block's end")
+		})
+	}
+}
