@@ -134,6 +134,7 @@ type Process struct {
 	watches  []unicorn.WatchStop // the watchpoints of the current Run
 	stepStop uint64              // the address a Step stops at, or 0
 	target   uint64              // the position RunTo stops at, or 0
+	pause    uint64              // the position past which Run pauses, or 0
 	tracer   *tracer
 	broken   error // an internal error stopped a run; no more runs
 	closed   bool

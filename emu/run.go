@@ -69,6 +69,7 @@ func (p *Process) Run(ctx context.Context, until Until) (*StopReason, error) {
 	if p.watches, err = watchStops(until.Watches); err != nil {
 		return nil, err
 	}
+	p.pause = until.Pause
 	if err := p.setStops(); err != nil {
 		return nil, err
 	}
@@ -185,10 +186,32 @@ func (p *Process) insnEnd(pc uint64) (uint64, error) {
 	return pc + uint64(in.Len), nil
 }
 
-// targetSteps is how near RunTo's target the run goes one instruction at
-// a time: QEMU's longest block (TCG_MAX_INSNS), so that a block run up to
-// there never passes the target.
-const targetSteps = 512
+// maxBlockInsns is QEMU's longest block (TCG_MAX_INSNS).
+const maxBlockInsns = 512
+
+// approach runs the current thread from block start pc, in the block
+// that holds RunTo's target, the target's n instructions into it: to a
+// stop address at the target instruction, which costs one block's
+// translation, where single steps would cost one each.
+func (p *Process) approach(from, n uint64) (x unicorn.Exit, err error) {
+	pc := from
+	for range n {
+		if pc, err = p.insnEnd(pc); err != nil {
+			return x, err
+		}
+	}
+	p.stepStop = pc
+	if err := p.setStops(); err != nil {
+		return x, err
+	}
+	defer func() {
+		p.stepStop = 0
+		if serr := p.setStops(); serr != nil && err == nil {
+			err = serr
+		}
+	}()
+	return p.eng.Start(from, 1)
+}
 
 // Position is the process family's instruction count: the point in its
 // run, as RunTo takes it.
@@ -326,7 +349,7 @@ func (p *Process) watchHit(t *Thread, h unicorn.WatchHit) (*WatchHit, error) {
 func (p *Process) insnIndex(block, pc uint64) (uint64, error) {
 	var n uint64
 	for a := block; a != pc; n++ {
-		if a > pc || n > targetSteps {
+		if a > pc || n > maxBlockInsns {
 			return 0, fmt.Errorf("emu: %#x is no instruction of the block at %#x", pc, block)
 		}
 		var err error
@@ -365,7 +388,7 @@ func (p *Process) run(ctx context.Context) (*StopReason, error) {
 		// A slice ends at a block boundary: one used up in the middle of
 		// a block (at a step or a stop address) runs on to the block's end.
 		expired := *sliceLeft == 0 && !f.midBlock
-		if p.target != 0 && f.insns() >= p.target {
+		if p.target != 0 && f.insns() >= p.target || p.pause != 0 && f.insns() >= p.pause {
 			// The stop names the thread whose instruction comes next: the
 			// one a debugger steps from here.
 			t := f.peek(f.rotate || expired)
@@ -375,7 +398,10 @@ func (p *Process) run(ctx context.Context) (*StopReason, error) {
 			if t == nil || t.state == Exited {
 				t = p.MainThread()
 			}
-			return p.stopAt(t, StopTarget), nil
+			if p.target != 0 && f.insns() >= p.target {
+				return p.stopAt(t, StopTarget), nil
+			}
+			return p.stopAt(t, StopPause), nil
 		}
 		t := f.next(f.rotate || expired)
 		if t == nil {
@@ -457,14 +483,11 @@ func (p *Process) step(t *Thread, single bool) (r *StopReason, yield bool, err e
 		return s, false, nil
 	}
 	budget := max(min(*sliceLeft, p.cfg.MaxInsns-done), 1) // 1: to the end of a block begun
-	if p.target != 0 {
-		// RunTo: blocks until near the target, then one instruction at
-		// a time.
-		if left := p.target - done; left <= targetSteps {
-			single = true
-		} else {
-			budget = min(budget, left-targetSteps)
-		}
+	// RunTo: whole blocks up to the target, and into the block that
+	// holds it up to its instruction (approach).
+	exact := false
+	if left := p.target - done; p.target != 0 && !single && left <= budget {
+		budget, exact = left, true
 	}
 	f.syncTSC(p)
 	before := p.eng.Insns()
@@ -488,7 +511,15 @@ func (p *Process) step(t *Thread, single bool) (r *StopReason, yield bool, err e
 			}
 		}()
 	}
-	x, err := p.eng.Start(t.pc, budget)
+	var x unicorn.Exit
+	if exact {
+		x, err = p.eng.StartExact(t.pc, budget)
+		if err == nil && x.Budget && x.Over > 0 {
+			x, err = p.approach(x.StopPC, p.target-f.insns())
+		}
+	} else {
+		x, err = p.eng.Start(t.pc, budget)
+	}
 	if err == nil {
 		// A stop inside a block (a step, a stop address) leaves the rest
 		// of the block to run before a slice may end.

@@ -45,6 +45,8 @@ const (
 	StopTarget
 	// StopWatch: a thread accessed a watchpoint's memory (see Watch).
 	StopWatch
+	// StopPause: the run passed Until.Pause.
+	StopPause
 )
 
 var stopNames = map[StopKind]string{
@@ -52,6 +54,7 @@ var stopNames = map[StopKind]string{
 	StopStepped:       "stepped",
 	StopTarget:        "reached position",
 	StopWatch:         "watchpoint",
+	StopPause:         "paused",
 	StopExited:        "exited",
 	StopKilled:        "killed",
 	StopFault:         "fault",
@@ -270,6 +273,12 @@ type Until struct {
 	Lines   []SourceLine
 	// Watches stop the run after an access to their memory (StopWatch).
 	Watches []Watchpoint
+	// Pause, if not zero, stops the run (StopPause) once the family has
+	// executed at least this many instructions (Position), wherever the
+	// run loop next has control: a syscall, the end of a time slice or of
+	// a block. A place to take a snapshot (Process.Snapshot) that costs
+	// nothing, where RunTo's exact position costs single steps.
+	Pause uint64
 }
 
 // WatchKind is which accesses a Watchpoint stops at.

@@ -259,3 +259,8 @@ func (ft *fdTable) count() int {
 	}
 	return n
 }
+
+// HoldsHostFiles says whether any process holds a host file open: one
+// its guest may close, which a process taken back to a snapshot would
+// need again.
+func (k *Kernel) HoldsHostFiles() bool { return k.hostFiles > 0 }

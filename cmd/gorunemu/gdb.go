@@ -140,6 +140,10 @@ type outputLog struct {
 	written int64
 }
 
+// OutsideProcess marks the log as the world outside: a process taken
+// back to a snapshot does not take back what was written.
+func (l *outputLog) OutsideProcess() {}
+
 // writer returns a writer for one process.
 func (l *outputLog) writer() io.Writer { return &replayOutput{log: l} }
 

@@ -1,0 +1,163 @@
+package emu_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gorunemu/gorunemu/arch"
+	"github.com/gorunemu/gorunemu/emu"
+	"github.com/gorunemu/gorunemu/loader/loadertest"
+	"github.com/gorunemu/gorunemu/syscalls"
+)
+
+// fingerprint sums up everything a debugger could see of p: the
+// position, every thread's state, PC, count and registers, and every
+// mapping with its contents.
+func fingerprint(t testing.TB, p *emu.Process) string {
+	t.Helper()
+	h := sha256.New()
+	fmt.Fprintf(h, "position %d\n", p.Position())
+	for _, th := range p.Threads() {
+		fmt.Fprintf(h, "thread %d %v pc %#x insns %d\n", th.TID, th.State(), th.PC(), th.Insns())
+		if th.State() == emu.Exited {
+			continue
+		}
+		for _, r := range p.Arch().GPRs {
+			v, err := th.Reg(r.Reg)
+			require.NoError(t, err)
+			fmt.Fprintf(h, "%s=%#x\n", r.Name, v)
+		}
+	}
+	for _, m := range p.Mappings() {
+		fmt.Fprintf(h, "map %#x-%#x %v %s\n", m.Start, m.End, m.Prot, m.Name)
+		if m.Prot&syscalls.PROT_READ == 0 {
+			continue
+		}
+		b := make([]byte, m.End-m.Start)
+		require.NoError(t, p.ReadMem(m.Start, b))
+		h.Write(b)
+	}
+	return fmt.Sprintf("%x", h.Sum(nil))
+}
+
+func runToPosition(t testing.TB, p *emu.Process, n uint64) {
+	t.Helper()
+	_, err := p.RunTo(context.Background(), emu.Until{}, n)
+	require.NoError(t, err)
+	require.Equal(t, n, p.Position())
+}
+
+// TestSnapshotRestore: a process taken back to a snapshot is the same,
+// to the last register and byte, as a fresh process run to that
+// position, and runs on exactly as the first run did: to main.main at
+// the same count, and to exit with the same output; and the snapshot
+// serves again after that.
+func TestSnapshotRestore(t *testing.T) {
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			t.Parallel()
+			bin := loadertest.Build(t, "hello", a.Name)
+			var out bytes.Buffer
+			p := start(t, bin, emu.Config{Stdout: &out})
+			main := runTo(t, p, emu.Until{Symbols: []string{"main.main"}})
+			require.Equal(t, emu.StopUntil, main.Kind)
+			atMain, mainPos := fingerprint(t, p), p.Position()
+
+			// Snapshots at the start, in rt0_go, and past the first
+			// threads, each checked against a fresh run to its position.
+			q := start(t, bin, emu.Config{Stdout: &out})
+			var snaps []*emu.Snapshot
+			var prints []string
+			for _, pos := range []uint64{0, 3000, mainPos / 2, mainPos - 7} {
+				runToPosition(t, q, pos)
+				s, err := q.Snapshot()
+				require.NoError(t, err)
+				assert.Equal(t, pos, s.Position())
+				snaps, prints = append(snaps, s), append(prints, fingerprint(t, q))
+				fresh := start(t, bin, emu.Config{})
+				runToPosition(t, fresh, pos)
+				assert.Equal(t, fingerprint(t, fresh), prints[len(prints)-1], "at %d", pos)
+			}
+			assert.Greater(t, len(q.Threads()), 1, "threads started before the last snapshot")
+
+			r := runTo(t, q, emu.UntilExit())
+			require.Equal(t, emu.StopExited, r.Kind)
+			exitPos := q.Position()
+			require.Equal(t, "hello world\n", out.String())
+
+			// Back from the end to each snapshot, latest first, then on to
+			// main.main and to exit again.
+			for i := len(snaps) - 1; i >= 0; i-- {
+				require.NoError(t, q.Restore(snaps[i]))
+				assert.Equal(t, snaps[i].Position(), q.Position())
+				assert.Equal(t, prints[i], fingerprint(t, q), "restored to %d", snaps[i].Position())
+				if i == 1 {
+					r := runTo(t, q, emu.Until{Symbols: []string{"main.main"}})
+					require.Equal(t, emu.StopUntil, r.Kind)
+					assert.Equal(t, mainPos, q.Position())
+					assert.Equal(t, atMain, fingerprint(t, q))
+				}
+			}
+			out.Reset()
+			r = runTo(t, q, emu.UntilExit())
+			require.Equal(t, emu.StopExited, r.Kind)
+			assert.Equal(t, exitPos, q.Position())
+			assert.Equal(t, "hello world\n", out.String())
+
+			// Again, from a snapshot restored before.
+			require.NoError(t, q.Restore(snaps[2]))
+			assert.Equal(t, prints[2], fingerprint(t, q))
+			b := make([]byte, 8)
+			require.NoError(t, q.ReadMem(q.Stack().SP, b))
+			assert.Equal(t, uint64(1), binary.LittleEndian.Uint64(b), "argc")
+		})
+	}
+}
+
+// BenchmarkSnapshot measures a snapshot of hello at main.main, and going
+// back to it from main.main's end of the line: the cost of one step of
+// reverse execution beside a replay from the start (BenchmarkRunToMain).
+func BenchmarkSnapshot(b *testing.B) {
+	for _, a := range arch.All() {
+		b.Run(a.Name, func(b *testing.B) {
+			p := start(b, loadertest.Build(b, "hello", a.Name), emu.Config{})
+			runTo(b, p, emu.Until{Symbols: []string{"main.main"}})
+			s, err := p.Snapshot()
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Run("take", func(b *testing.B) {
+				for range b.N {
+					if s, err = p.Snapshot(); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(s.Bytes())/(1<<20), "MiB")
+			})
+			b.Run("restore", func(b *testing.B) {
+				for range b.N {
+					if err := p.Restore(s); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run("restore+run1000", func(b *testing.B) {
+				for range b.N {
+					if err := p.Restore(s); err != nil {
+						b.Fatal(err)
+					}
+					if _, err := p.RunTo(context.Background(), emu.Until{}, s.Position()+1000); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
+	}
+}
