@@ -82,6 +82,7 @@ type Server struct {
 	files *guestFiles // the files gdb opened with vFile
 	gone  bool        // gdb went away while the guest ran
 	last  *emu.StopReason
+	tl    *timeline // snapshots for going back (with Options.Replay)
 }
 
 // event is what the connection delivers: a packet, or Ctrl-C.
@@ -102,12 +103,17 @@ func Serve(conn io.ReadWriter, p *emu.Process, opts Options) (Result, *emu.StopR
 }
 
 func newServer(conn io.ReadWriter, p *emu.Process, opts Options) *Server {
-	return &Server{
+	s := &Server{
 		p: p, a: p.Arch(), regs: registers(p.Arch()), opts: opts, conn: conn,
 		w: bufio.NewWriter(conn), events: make(chan event, 16), breaks: map[uint64]bool{},
 		watches: map[emu.Watchpoint]bool{}, files: &guestFiles{open: map[int][]byte{}},
-		gTID: p.MainThread().TID,
+		gTID: p.MainThread().TID, tl: newTimeline(),
 	}
+	if opts.Replay == nil {
+		s.tl.off = true // what cannot replay cannot go back either
+	}
+	s.tl.take(p)
+	return s
 }
 
 func serve(conn io.ReadWriter, p *emu.Process, opts Options) (*Server, Result, error) {
@@ -238,17 +244,17 @@ func (s *Server) handle(pkt string) (res Result, done bool, err error) {
 	case 'g':
 		s.send(s.readRegs())
 	case 'G':
-		s.send(s.writeRegs(pkt[1:]))
+		s.send(s.changed(s.writeRegs(pkt[1:])))
 	case 'p':
 		s.send(s.readOneReg(pkt[1:]))
 	case 'P':
-		s.send(s.writeOneReg(pkt[1:]))
+		s.send(s.changed(s.writeOneReg(pkt[1:])))
 	case 'm':
 		s.send(s.readMem(pkt[1:]))
 	case 'M':
-		s.send(s.writeMem(pkt[1:], true))
+		s.send(s.changed(s.writeMem(pkt[1:], true)))
 	case 'X':
-		s.send(s.writeMem(pkt[1:], false))
+		s.send(s.changed(s.writeMem(pkt[1:], false)))
 	case 'Z', 'z':
 		s.send(s.breakpoint(pkt))
 	case 'H':
@@ -370,7 +376,7 @@ func (s *Server) run() (*emu.StopReason, error) {
 	ch := make(chan done, 1)
 	until := emu.Until{Addrs: addrs, Watches: s.watchList()}
 	go func() {
-		r, err := s.p.Run(ctx, until)
+		r, err := s.runRecording(ctx, until)
 		ch <- done{r, err}
 	}()
 	for {
@@ -459,6 +465,15 @@ func (s *Server) readRegs() string {
 		b.WriteString(hex.EncodeToString(v))
 	}
 	return b.String()
+}
+
+// changed passes on a write's reply; after a write that took, the
+// snapshots past this point no longer show what comes.
+func (s *Server) changed(reply string) string {
+	if reply == "OK" {
+		s.tl.forgetAfter(s.p.Position())
+	}
+	return reply
 }
 
 func (s *Server) writeRegs(h string) string {
@@ -678,16 +693,10 @@ func (s *Server) atWatch(r *emu.StopReason, h emu.WatchHit) (*emu.StopReason, er
 		want++
 	}
 	if s.p.Position() != want {
-		q, err := s.opts.Replay()
-		if err != nil {
+		var err error
+		if r, err = s.seek(want, emu.Until{}); err != nil {
 			return nil, err
 		}
-		if r, err = q.RunTo(context.Background(), emu.Until{}, want); err != nil {
-			q.Close()
-			return nil, err
-		}
-		s.p.Close()
-		s.p = q
 	}
 	return watchStop(r, h), nil
 }
@@ -922,21 +931,12 @@ func (s *Server) reverse(toBreakpoint bool) (Result, bool, error) {
 			}
 		}
 	}
-	q, err := s.opts.Replay()
+	r, err := s.seek(target, emu.Until{})
 	if err != nil {
 		s.send("E01")
 		return Ended, true, err
 	}
-	r, err := q.RunTo(context.Background(), emu.Until{}, target)
-	if err != nil {
-		q.Close()
-		s.send("E01")
-		return Ended, true, err
-	}
-	if s.p != q {
-		s.p.Close()
-	}
-	s.p, s.last = q, r
+	s.last = r
 	if r.TID != 0 {
 		s.gTID = r.TID
 	}
@@ -966,37 +966,52 @@ type hit struct {
 	watch *emu.WatchHit
 }
 
-// hitsBefore replays the run up to position now and lists, in order,
-// where it reached a breakpoint and where an instruction accessed a
-// watchpoint's memory: the stops reverse-continue can go back to. Going
-// backwards, an access stops right before its instruction (which gdb
-// then shows as the change).
+// hitsBefore lists, in order, where the run up to position now reached a
+// breakpoint and where an instruction accessed a watchpoint's memory, as
+// far back as the last of them: the stops reverse-continue can go back
+// to. It runs again the stretch from the latest snapshot to now, then
+// the one before, until one holds a hit (or, without snapshots, replays
+// from the start). Going backwards, an access stops right before its
+// instruction (which gdb then shows as the change).
 func (s *Server) hitsBefore(now uint64) ([]hit, error) {
 	if len(s.breaks) == 0 && len(s.watches) == 0 {
 		return nil, nil
 	}
-	addrs := s.breakList()
-	q, err := s.opts.Replay()
-	if err != nil {
-		return nil, err
+	until := emu.Until{Addrs: s.breakList(), Watches: s.watchList()}
+	for end := now; ; {
+		from := uint64(0)
+		if snap := s.tl.before(end - 1); snap != nil {
+			from = snap.Position()
+		}
+		if _, err := s.seek(from, emu.Until{}); err != nil {
+			return nil, err
+		}
+		hits, err := s.hitsUpTo(end, until)
+		if err != nil || len(hits) > 0 || from == 0 {
+			return hits, err
+		}
+		end = from
 	}
-	defer q.Close()
-	until := emu.Until{Addrs: addrs, Watches: s.watchList()}
+}
+
+// hitsUpTo runs s.p up to position end, listing the stops on the way.
+func (s *Server) hitsUpTo(end uint64, until emu.Until) ([]hit, error) {
+	q := s.p
 	var hits []hit
 	for {
-		r, err := q.RunTo(context.Background(), until, now)
+		r, err := q.RunTo(context.Background(), until, end)
 		if err != nil {
 			return nil, err
 		}
 		for i := range r.Watches {
-			if w := &r.Watches[i]; w.Position < now {
+			if w := &r.Watches[i]; w.Position < end {
 				hits = append(hits, hit{w.Position, w.TID, w})
 			}
 		}
-		if r.Kind == emu.StopUntil && q.Position() < now {
+		if r.Kind == emu.StopUntil && q.Position() < end {
 			hits = append(hits, hit{q.Position(), r.TID, nil})
 		}
-		if r.Kind != emu.StopUntil && r.Kind != emu.StopWatch || q.Position() >= now {
+		if r.Kind != emu.StopUntil && r.Kind != emu.StopWatch || q.Position() >= end {
 			// Watch accesses and breakpoints of one block come in one stop.
 			sort.SliceStable(hits, func(i, j int) bool { return hits[i].pos < hits[j].pos })
 			return hits, nil

@@ -2,7 +2,9 @@ package gdbstub
 
 import (
 	"bufio"
+	"context"
 	"fmt"
+	"math/bits"
 	"net"
 	"os"
 	"strings"
@@ -226,4 +228,86 @@ func TestMultiprocessAndFiles(t *testing.T) {
 	e := <-done
 	assert.NoError(t, e.err)
 	assert.Equal(t, Killed, e.res)
+}
+
+// TestReverseFromSnapshots: going back in a session that ran to
+// main.main restores its snapshots instead of replaying from the start,
+// and stands exactly where a fresh run to the same position stands: a
+// reverse step is one instruction back, a reverse continue finds the
+// last time rt0_go began.
+func TestReverseFromSnapshots(t *testing.T) {
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			bin := loadertest.Build(t, "hello", a.Name)
+			p, err := emu.Open(bin, emu.Config{})
+			require.NoError(t, err)
+			replays := 0
+			replay := func() (*emu.Process, error) { replays++; return emu.Open(bin, emu.Config{}) }
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			require.NoError(t, err)
+			defer ln.Close()
+			cli, err := net.Dial("tcp", ln.Addr().String())
+			require.NoError(t, err)
+			defer cli.Close()
+			srv, err := ln.Accept()
+			require.NoError(t, err)
+			type end struct {
+				q   *emu.Process
+				err error
+			}
+			done := make(chan end, 1)
+			go func() {
+				_, _, q, err := Serve(srv, p, Options{Replay: replay})
+				srv.Close()
+				done <- end{q, err}
+			}()
+			c := &client{t: t, conn: cli, r: bufio.NewReader(cli)}
+			img := p.Image()
+			mainAddr, ok := img.Lookup("main.main")
+			require.True(t, ok)
+			rt0, ok := img.Lookup("runtime.rt0_go")
+			require.True(t, ok)
+			pc := func() uint64 {
+				var v uint64
+				_, err := fmt.Sscanf(c.ask("p"+fmt.Sprintf("%x", pcRegNum(a))), "%x", &v)
+				require.NoError(t, err)
+				return bits.ReverseBytes64(v)
+			}
+			assert.Equal(t, "OK", c.ask(fmt.Sprintf("Z0,%x,1", mainAddr)))
+			assert.Contains(t, c.ask("c"), "T05")
+			assert.Equal(t, mainAddr, pc())
+
+			ref, err := emu.Open(bin, emu.Config{})
+			require.NoError(t, err)
+			defer ref.Close()
+			_, err = ref.RunTo(context.Background(), emu.UntilSymbol("main.main"), ^uint64(0))
+			require.NoError(t, err)
+			atMain := ref.Position()
+			for back := uint64(1); back <= 3; back++ {
+				assert.Contains(t, c.ask("bs"), "T05")
+				fresh, err := emu.Open(bin, emu.Config{})
+				require.NoError(t, err)
+				r, err := fresh.RunTo(context.Background(), emu.Until{}, atMain-back)
+				require.NoError(t, err)
+				assert.Equal(t, r.PC, pc(), "%d back", back)
+				fresh.Close()
+			}
+			assert.Equal(t, "OK", c.ask(fmt.Sprintf("Z0,%x,1", rt0)))
+			assert.Contains(t, c.ask("bc"), "swbreak")
+			assert.Equal(t, rt0, pc())
+			assert.Zero(t, replays, "snapshots served every way back")
+			c.send("k")
+			e := <-done
+			require.NoError(t, e.err)
+			e.q.Close()
+		})
+	}
+}
+
+// pcRegNum is the PC's number in the target description.
+func pcRegNum(a *arch.Arch) int {
+	if a == arch.AMD64 {
+		return 16
+	}
+	return 32
 }
