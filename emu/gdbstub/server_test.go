@@ -65,15 +65,17 @@ func (c *client) ask(data string) string {
 	return c.reply()
 }
 
-// sessionEnd is how a session served in a test ended.
+// sessionEnd is how a session served in a test ended, and the process
+// it ended with.
 type sessionEnd struct {
 	res Result
+	q   *emu.Process
 	err error
 }
 
 // connect serves p over TCP to a new client, as gorunemu --gdb does, and
 // returns the client and where the session's end is reported.
-func connect(t *testing.T, p *emu.Process) (*client, <-chan sessionEnd) {
+func connect(t *testing.T, p *emu.Process, opts Options) (*client, <-chan sessionEnd) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -85,9 +87,9 @@ func connect(t *testing.T, p *emu.Process) (*client, <-chan sessionEnd) {
 	require.NoError(t, err)
 	done := make(chan sessionEnd, 1)
 	go func() {
-		res, _, _, err := Serve(srv, p, Options{})
+		res, _, q, err := Serve(srv, p, opts)
 		srv.Close()
-		done <- sessionEnd{res, err}
+		done <- sessionEnd{res, q, err}
 	}()
 	return &client{t: t, conn: cli, r: bufio.NewReader(cli)}, done
 }
@@ -102,7 +104,7 @@ func TestInterruptAndPackets(t *testing.T) {
 			p, err := emu.Open(loadertest.Build(t, "loop", a.Name), emu.Config{})
 			require.NoError(t, err)
 			defer p.Close()
-			c, done := connect(t, p)
+			c, done := connect(t, p, Options{})
 			assert.Contains(t, c.ask("qSupported:swbreak+"), "qXfer:features:read+")
 			assert.Equal(t, fmt.Sprintf("T05thread:%x;", p.MainThread().TID), c.ask("?"))
 			// The description comes in parts: 'm' while there is more, 'l' last.
@@ -178,7 +180,7 @@ func TestGoneWhileRunning(t *testing.T) {
 	p, err := emu.Open(loadertest.Build(t, "loop", "amd64"), emu.Config{})
 	require.NoError(t, err)
 	defer p.Close()
-	c, done := connect(t, p)
+	c, done := connect(t, p, Options{})
 	c.ask("qSupported")
 	c.send("c")
 	time.Sleep(200 * time.Millisecond)
@@ -199,7 +201,7 @@ func TestMultiprocessAndFiles(t *testing.T) {
 	p, err := emu.Open(loadertest.Build(t, "loop", "amd64"), emu.Config{})
 	require.NoError(t, err)
 	defer p.Close()
-	c, done := connect(t, p)
+	c, done := connect(t, p, Options{})
 	pid := p.MainThread().TID
 	assert.Contains(t, c.ask("qSupported:multiprocess+;swbreak+"), "multiprocess+")
 	assert.Equal(t, fmt.Sprintf("T05thread:p%x.%x;", pid, pid), c.ask("?"))
@@ -243,25 +245,7 @@ func TestReverseFromSnapshots(t *testing.T) {
 			require.NoError(t, err)
 			replays := 0
 			replay := func() (*emu.Process, error) { replays++; return emu.Open(bin, emu.Config{}) }
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			require.NoError(t, err)
-			defer ln.Close()
-			cli, err := net.Dial("tcp", ln.Addr().String())
-			require.NoError(t, err)
-			defer cli.Close()
-			srv, err := ln.Accept()
-			require.NoError(t, err)
-			type end struct {
-				q   *emu.Process
-				err error
-			}
-			done := make(chan end, 1)
-			go func() {
-				_, _, q, err := Serve(srv, p, Options{Replay: replay})
-				srv.Close()
-				done <- end{q, err}
-			}()
-			c := &client{t: t, conn: cli, r: bufio.NewReader(cli)}
+			c, done := connect(t, p, Options{Replay: replay})
 			img := p.Image()
 			mainAddr, ok := img.Lookup("main.main")
 			require.True(t, ok)
