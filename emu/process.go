@@ -135,6 +135,7 @@ type Process struct {
 	stepStop uint64              // the address a Step stops at, or 0
 	target   uint64              // the position RunTo stops at, or 0
 	pause    uint64              // the position past which Run pauses, or 0
+	stepTID  int                 // the blocked thread Run steps once it runs, or 0
 	tracer   *tracer
 	broken   error // an internal error stopped a run; no more runs
 	closed   bool

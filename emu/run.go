@@ -69,7 +69,7 @@ func (p *Process) Run(ctx context.Context, until Until) (*StopReason, error) {
 	if p.watches, err = watchStops(until.Watches); err != nil {
 		return nil, err
 	}
-	p.pause = until.Pause
+	p.pause, p.stepTID = until.Pause, until.Step
 	if err := p.setStops(); err != nil {
 		return nil, err
 	}
@@ -415,10 +415,15 @@ func (p *Process) run(ctx context.Context) (*StopReason, error) {
 		}
 		f.rotate = false
 		f.cur = t
-		r, yield, err := t.p.step(t, false)
+		single := p.stepTID != 0 && t.TID == p.stepTID
+		pc, insns := t.pc, t.insns
+		r, yield, err := t.p.step(t, single)
 		f.rotate = yield // also across a stop, to resume as if it were none
 		if r != nil || err != nil {
 			return r, err
+		}
+		if single && (t.pc != pc || t.insns != insns) {
+			return t.p.stopAt(t, StopStepped), nil
 		}
 		if p.broken != nil {
 			return nil, p.broken

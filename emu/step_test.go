@@ -98,3 +98,42 @@ func TestRunTo(t *testing.T) {
 		})
 	}
 }
+
+// TestStepBlockedThread: a thread that waits in a futex cannot Step, but
+// Until.Step runs the others until it is woken and then stops right
+// after its first instruction, as Linux's single step of a thread in a
+// syscall does; the run goes on to main.main as without the stop.
+func TestStepBlockedThread(t *testing.T) {
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			bin := loadertest.Build(t, "hello", a.Name)
+			ref := start(t, bin, emu.Config{})
+			runTo(t, ref, emu.UntilSymbol("main.main"))
+
+			p := start(t, bin, emu.Config{})
+			var blocked *emu.Thread
+			for pos := uint64(100_000); blocked == nil && pos < ref.Position(); pos += 5_000 {
+				_, err := p.RunTo(context.Background(), emu.Until{}, pos)
+				require.NoError(t, err)
+				for _, th := range p.Threads() {
+					if th.State() == emu.Blocked {
+						blocked = th
+						break
+					}
+				}
+			}
+			require.NotNil(t, blocked, "a thread waits before main.main")
+			_, err := p.Step(blocked.TID)
+			require.ErrorIs(t, err, emu.ErrBlocked)
+			insns, pc := blocked.Insns(), blocked.PC()
+			r := runTo(t, p, emu.Until{Step: blocked.TID, Symbols: []string{"main.main"}})
+			require.Equal(t, emu.StopStepped, r.Kind, "woken before main.main: %s", r)
+			assert.Equal(t, blocked.TID, r.TID)
+			assert.Equal(t, insns+1, blocked.Insns(), "one instruction after its syscall")
+			assert.Equal(t, emu.Runnable, blocked.State())
+			assert.NotEqual(t, pc, blocked.PC())
+			runTo(t, p, emu.UntilSymbol("main.main"))
+			assert.Equal(t, ref.Position(), p.Position(), "the stop changed nothing")
+		})
+	}
+}

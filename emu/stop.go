@@ -279,6 +279,10 @@ type Until struct {
 	// a block. A place to take a snapshot (Process.Snapshot) that costs
 	// nothing, where RunTo's exact position costs single steps.
 	Pause uint64
+	// Step, if not zero, is a thread that waits in a syscall: the run
+	// stops (StopStepped) right after its next instruction, once it may
+	// run again. A debugger's single step of a thread the kernel holds.
+	Step int
 }
 
 // WatchKind is which accesses a Watchpoint stops at.

@@ -329,16 +329,17 @@ func (s *Server) resume(step bool, tid int) (Result, bool, error) {
 	}
 	var r *emu.StopReason
 	var err error
+	stepBlocked := 0
 	if step {
 		r, err = s.p.StepWatching(tid, s.watchList())
 		if errors.Is(err, emu.ErrBlocked) {
-			// A thread in a blocking syscall steps by letting the others
-			// run until something stops.
-			step, err = false, nil
+			// A thread in a blocking syscall steps as on Linux: the others
+			// run until its syscall returns, then it runs one instruction.
+			step, err, stepBlocked = false, nil, tid
 		}
 	}
 	if !step {
-		r, err = s.run()
+		r, err = s.run(stepBlocked)
 	}
 	if s.gone {
 		return Detached, true, err
@@ -364,8 +365,9 @@ func (s *Server) resume(step bool, tid int) (Result, bool, error) {
 	return 0, false, nil
 }
 
-// run runs the process until a breakpoint, an end or Ctrl-C.
-func (s *Server) run() (*emu.StopReason, error) {
+// run runs the process until a breakpoint, an end or Ctrl-C, or, if
+// stepTID is not zero, until that thread has run one instruction.
+func (s *Server) run(stepTID int) (*emu.StopReason, error) {
 	addrs := s.breakList()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -374,7 +376,7 @@ func (s *Server) run() (*emu.StopReason, error) {
 		err error
 	}
 	ch := make(chan done, 1)
-	until := emu.Until{Addrs: addrs, Watches: s.watchList()}
+	until := emu.Until{Addrs: addrs, Watches: s.watchList(), Step: stepTID}
 	go func() {
 		r, err := s.runRecording(ctx, until)
 		ch <- done{r, err}
