@@ -20,8 +20,9 @@ import (
 // and the values of the emulator's and kernel's objects (memento.go).
 //
 // A snapshot serves the process it was taken of, as long as that stays
-// one process that holds no host file open: the kernel cannot take back
-// what a host file went through, nor a child process.
+// one process: a child's engine cannot be taken back. Host files the
+// guest closes after a snapshot stay open in the kernel (KeepHostFiles)
+// for the descriptions a restore brings back.
 type Snapshot struct {
 	p        *Process
 	eng      *unicorn.Engine // p's engine and memory then: execve replaces them
@@ -69,9 +70,8 @@ func (p *Process) Snapshot() (*Snapshot, error) {
 		return nil, fmt.Errorf("%w: the process has ended", ErrNoSnapshot)
 	case len(p.fam.procs) != 1:
 		return nil, fmt.Errorf("%w: the process has children", ErrNoSnapshot)
-	case p.kernel.HoldsHostFiles():
-		return nil, fmt.Errorf("%w: host files are open", ErrNoSnapshot)
 	}
+	p.kernel.KeepHostFiles()
 	s := &Snapshot{p: p, eng: p.eng, mem: p.mem, position: p.Position(), started: p.fam.started,
 		engine: p.eng.State(), contexts: map[*Thread]*unicorn.Context{}}
 	// The CPU state of the thread loaded in the engine is the engine's.
@@ -114,10 +114,9 @@ func (p *Process) Restore(s *Snapshot) error {
 		return fmt.Errorf("%w: the process has run another program since", ErrNoSnapshot)
 	case len(p.fam.procs) != 1 || p.fam.started != s.started:
 		return fmt.Errorf("%w: the process has started others since", ErrNoSnapshot)
-	case p.kernel.HoldsHostFiles():
-		return fmt.Errorf("%w: host files are open", ErrNoSnapshot)
 	}
 	code := p.mem.code()
+	p.kernel.KeepOpenHostFiles()
 	s.graph.restore()
 	if err := p.mem.restore(s.space); err != nil {
 		p.broken = err

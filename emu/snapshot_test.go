@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -49,9 +51,9 @@ func fingerprint(t testing.TB, p *emu.Process) string {
 
 func runToPosition(t testing.TB, p *emu.Process, n uint64) {
 	t.Helper()
-	_, err := p.RunTo(context.Background(), emu.Until{}, n)
+	r, err := p.RunTo(context.Background(), emu.Until{}, n)
 	require.NoError(t, err)
-	require.Equal(t, n, p.Position())
+	require.Equal(t, n, p.Position(), "%s", r)
 }
 
 // TestSnapshotRestore: a process taken back to a snapshot is the same,
@@ -158,6 +160,38 @@ func BenchmarkSnapshot(b *testing.B) {
 					}
 				}
 			})
+		})
+	}
+}
+
+// TestSnapshotHostFiles: a snapshot taken while a host file is open (a
+// guest's os.ReadFile under FSRoot, at its first read) serves after the
+// guest has closed it: the restored descriptor reads the file again, and
+// the run comes to the same state as the first time, and on to exit.
+func TestSnapshotHostFiles(t *testing.T) {
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			t.Parallel()
+			root := t.TempDir()
+			require.NoError(t, os.MkdirAll(filepath.Join(root, "etc"), 0o755))
+			require.NoError(t, os.WriteFile(filepath.Join(root, "etc", "passwd"), []byte("root:x:0:0::/root:/bin/sh\n"), 0o644))
+			var out bytes.Buffer
+			p := start(t, loadertest.Build(t, "escape", a.Name), emu.Config{
+				Argv: []string{"./escape", filepath.Join(t.TempDir(), "x")}, FSRoot: root, Stdout: &out})
+			runTo(t, p, emu.UntilSymbol("main.main"))
+			require.Equal(t, emu.StopUntil, runTo(t, p, emu.UntilSymbol("internal/poll.(*FD).Read")).Kind)
+			open, err := p.Snapshot()
+			require.NoError(t, err)
+			require.Equal(t, emu.StopUntil, runTo(t, p, emu.UntilSymbol("os.WriteFile")).Kind)
+			closed, want := p.Position(), fingerprint(t, p)
+			require.Equal(t, "read /etc/passwd: ok\n", out.String())
+
+			require.NoError(t, p.Restore(open))
+			runToPosition(t, p, closed)
+			assert.Equal(t, want, fingerprint(t, p), "the file read the same")
+			assert.Equal(t, "read /etc/passwd: ok\nread /etc/passwd: ok\n", out.String())
+			r := runTo(t, p, emu.UntilExit())
+			require.Equal(t, emu.StopExited, r.Kind, "%s", r)
 		})
 	}
 }

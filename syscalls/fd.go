@@ -83,6 +83,11 @@ func (f *file) release(t Task, k *Kernel) error {
 	if f.host != nil {
 		h := f.host
 		f.host = nil
+		if k.kept.keep {
+			// A snapshot may bring this description back (KeepHostFiles).
+			k.kept.files[h] = true
+			return nil
+		}
 		if err := h.Close(); err != nil {
 			return fmt.Errorf("closing %s under the fs root: %w", k.fs.pathOf(n), err)
 		}
@@ -260,7 +265,41 @@ func (ft *fdTable) count() int {
 	return n
 }
 
-// HoldsHostFiles says whether any process holds a host file open: one
-// its guest may close, which a process taken back to a snapshot would
-// need again.
-func (k *Kernel) HoldsHostFiles() bool { return k.hostFiles > 0 }
+// KeepHostFiles makes the kernel keep the host files its guests close
+// open until it is closed: a process taken back to a snapshot reads them
+// again. Host files are read only where a run can go back (no Config.RW),
+// so what they hold stays what it was.
+func (k *Kernel) KeepHostFiles() { k.kept.keep = true }
+
+// KeepOpenHostFiles hands the host files open now to the kernel to close
+// at its end: a process about to go back to a snapshot forgets the
+// descriptions opened since.
+func (k *Kernel) KeepOpenHostFiles() {
+	for _, q := range k.procs {
+		for _, s := range q.files.slots {
+			if s.f != nil && s.f.host != nil {
+				k.kept.files[s.f.host] = true
+			}
+		}
+	}
+}
+
+// keptFiles are the host files guests closed while KeepHostFiles was on,
+// and those open when a process went back to a snapshot. They stand for
+// the host, which does not go back with the process.
+type keptFiles struct {
+	keep  bool
+	files map[hostFile]bool
+}
+
+// OutsideProcess says snapshots leave the kept files alone (emu.Outside).
+func (*keptFiles) OutsideProcess() {}
+
+func (kf *keptFiles) close() error {
+	var err error
+	for h := range kf.files {
+		err = errors.Join(err, h.Close())
+	}
+	kf.files = nil
+	return err
+}

@@ -64,6 +64,10 @@ type hostRoot struct {
 
 func newHostRoot(dir string) *hostRoot { return &hostRoot{dir: dir, fd: noFd} }
 
+// OutsideProcess says snapshots leave the view alone (emu.Outside): its
+// descriptor is the host's, opened once, not the guest's state.
+func (*hostRoot) OutsideProcess() {}
+
 // rootFd returns the descriptor of DIR, or noFd when there is no DIR (only
 // binds reach the host). Failing to open it is an emulator error naming
 // DIR, not a guest errno: the configuration is wrong.

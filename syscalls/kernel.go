@@ -213,6 +213,8 @@ type system struct {
 	caller *Kernel
 	// first is the process the emulation started with.
 	first *Kernel
+	// kept are the host files closed while snapshots may need them.
+	kept *keptFiles
 }
 
 // NewKernel returns the kernel state of a new process: fds 0, 1 and 2 open
@@ -237,7 +239,7 @@ func NewKernel(c Config) *Kernel {
 	k.pgid, k.sid = c.PID, c.PPID
 	k.uids, k.gids = [3]uint32{c.UID, c.UID, c.UID}, [3]uint32{c.GID, c.GID, c.GID}
 	k.umask = 0o022
-	k.system = &system{procs: map[int]*Kernel{c.PID: k}, first: k}
+	k.system = &system{procs: map[int]*Kernel{c.PID: k}, first: k, kept: &keptFiles{files: map[hostFile]bool{}}}
 	k.childKey, k.exitQ = k.objectKey(), k.newWaitQueue()
 	k.fs = newVFS(k)
 	k.cwd = k.fs.root
@@ -292,8 +294,11 @@ func OpenKernel(c Config) (*Kernel, error) {
 // descriptors are all closed; the kernel must not be used afterwards.
 func (k *Kernel) Close() error {
 	err := k.files.closeAll()
-	if k == k.first && k.fs.host != nil {
-		err = errors.Join(err, k.fs.host.close(), k.fs.closeBinds())
+	if k == k.first {
+		err = errors.Join(err, k.kept.close())
+		if k.fs.host != nil {
+			err = errors.Join(err, k.fs.host.close(), k.fs.closeBinds())
+		}
 	}
 	return err
 }

@@ -46,8 +46,8 @@ func (tl *timeline) take(p *emu.Process) {
 	}
 	s, err := p.Snapshot()
 	if err != nil {
-		// A process that forked, or holds host files, cannot go back to
-		// a snapshot: a replay from the start serves it.
+		// A process that has forked cannot go back to a snapshot: a
+		// replay from the start serves it.
 		tl.off = true
 		tl.snaps, tl.bytes = nil, 0
 		return
