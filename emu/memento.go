@@ -2,7 +2,6 @@ package emu
 
 import (
 	"reflect"
-	"strings"
 	"unsafe"
 )
 
@@ -14,16 +13,40 @@ import (
 // closures that captured an object (the /proc files capture their
 // process's kernel) see it as it was, without knowing.
 //
-// Saved are the objects of gorunemu's own types, and other types' objects
-// that hold no pointers (math/rand's generators). Not saved, and shared
-// as they are: other packages' objects with pointers (host files,
-// writers), the types listed in sharedTypes (immutable images, the
-// engine, which snapshot.go saves itself), and sync's types, whose state
-// belongs to whoever holds them now.
+// Saved are the objects of the packages that make up a process (emu and
+// syscalls), and other packages' objects that hold no pointers (math/
+// rand's generators). Other packages' objects are part of a process only
+// if they say so (Rewinder: the gdb session's output counter); the rest
+// are shared as they are (host files, writers, the binary's image). So
+// are the types listed in sharedTypes (the engine's memory, which
+// snapshot.go saves itself), those that stand for the outside (Outside),
+// and sync's types, whose state belongs to whoever holds them now.
+//
+// The packages are named by import path, never by being "ours": a main
+// package's types have the path "main" in a program and the package's
+// import path in its tests.
 type memento struct {
-	objs []savedObj
-	seen map[objKey]bool
-	todo []reflect.Value // pointers found, not yet saved
+	objs   []savedObj
+	rewind []rewound
+	seen   map[objKey]bool
+	todo   []reflect.Value // pointers found, not yet saved
+}
+
+// Rewinder is implemented by objects of other packages that a process
+// refers to and that hold part of its state all the same (a writer that
+// counts what its process wrote, a trace sink that lists what it saw):
+// a snapshot keeps what SaveState returns, and a restore hands it back
+// to RewindState.
+type Rewinder interface {
+	SaveState() any
+	RewindState(any)
+}
+
+var rewinderType = reflect.TypeFor[Rewinder]()
+
+type rewound struct {
+	obj   Rewinder
+	state any
 }
 
 type objKey struct {
@@ -46,19 +69,14 @@ type shadow struct {
 
 const modulePath = "github.com/gorunemu/gorunemu/"
 
-// sharedTypes are gorunemu's types a memento does not save: immutable
-// once made, or saved by snapshot.go itself.
+// statePackages hold the types whose objects make up a process.
+var statePackages = map[string]bool{modulePath + "emu": true, modulePath + "syscalls": true}
+
+// sharedTypes are state packages' types a memento does not save.
 var sharedTypes = map[string]bool{
 	modulePath + "emu.addressSpace": true, // snapshot.go: memory and page table
 	modulePath + "emu.engineMem":    true,
 	modulePath + "emu.objectSyms":   true, // symbols read from a library file
-}
-
-// sharedPackages are gorunemu's packages whose objects a memento shares:
-// the binary's image, arch descriptions, the engine binding, trace sinks.
-var sharedPackages = []string{
-	modulePath + "loader", modulePath + "arch", modulePath + "emu/unicorn",
-	modulePath + "trace", modulePath + "emu/goruntime", modulePath + "emu/gdbstub",
 }
 
 func saveGraph(roots ...any) *memento {
@@ -80,11 +98,18 @@ func (m *memento) restore() {
 	for _, o := range m.objs {
 		put(o.ptr.Elem(), o.val)
 	}
+	for _, r := range m.rewind {
+		r.obj.RewindState(r.state)
+	}
 }
 
 // found notes pointer p, to be saved if its object is.
 func (m *memento) found(p reflect.Value) {
-	if p.Kind() != reflect.Pointer || p.IsNil() || !savedType(p.Type().Elem()) {
+	if p.Kind() != reflect.Pointer || p.IsNil() {
+		return
+	}
+	rewinder := p.Type().Implements(rewinderType)
+	if !rewinder && !savedType(p.Type().Elem()) {
 		return
 	}
 	k := objKey{p.UnsafePointer(), p.Type().Elem()}
@@ -92,6 +117,12 @@ func (m *memento) found(p reflect.Value) {
 		return
 	}
 	m.seen[k] = true
+	if rewinder {
+		// (p may come from an unexported field: the same pointer, usable.)
+		r := reflect.NewAt(p.Type().Elem(), p.UnsafePointer()).Interface().(Rewinder)
+		m.rewind = append(m.rewind, rewound{r, r.SaveState()})
+		return
+	}
 	m.todo = append(m.todo, p)
 }
 
@@ -108,19 +139,10 @@ func savedType(t reflect.Type) bool {
 	if live(t) || t.Implements(outsideType) || reflect.PointerTo(t).Implements(outsideType) {
 		return false
 	}
-	name := t.PkgPath()
-	if name == "" || !strings.HasPrefix(name+"/", modulePath) {
-		return !hasPointers(t)
+	if statePackages[t.PkgPath()] {
+		return !sharedTypes[t.PkgPath()+"."+t.Name()]
 	}
-	if sharedTypes[name+"."+t.Name()] {
-		return false
-	}
-	for _, pkg := range sharedPackages {
-		if name == pkg {
-			return false
-		}
-	}
-	return true
+	return !hasPointers(t)
 }
 
 // live types hold state that belongs to the present, not the object's

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/gorunemu/gorunemu/emu"
@@ -97,9 +98,15 @@ func (o *runOptions) monitorCommands() map[string]func(*emu.Process, string) str
 // milestones".
 type milestoneLog struct{ o *runOptions }
 
-func (m milestoneLog) Begin(trace.Header) error { return nil }
-func (m milestoneLog) Close() error             { return nil }
-func (m milestoneLog) Emit(e *trace.Event) error {
+func (m *milestoneLog) Begin(trace.Header) error { return nil }
+func (m *milestoneLog) Close() error             { return nil }
+
+// SaveState and RewindState take the list back with the process when
+// the session goes back to a snapshot (emu.Rewinder).
+func (m *milestoneLog) SaveState() any        { return slices.Clone(m.o.reached) }
+func (m *milestoneLog) RewindState(state any) { m.o.reached = slices.Clone(state.([]string)) }
+
+func (m *milestoneLog) Emit(e *trace.Event) error {
 	if e.Kind == trace.Milestone {
 		line := fmt.Sprintf("%12d %5d %s", e.Insns, e.TID, e.At.Sym())
 		if e.Detail != "" {
@@ -140,10 +147,6 @@ type outputLog struct {
 	written int64
 }
 
-// OutsideProcess marks the log as the world outside: a process taken
-// back to a snapshot does not take back what was written.
-func (l *outputLog) OutsideProcess() {}
-
 // writer returns a writer for one process.
 func (l *outputLog) writer() io.Writer { return &replayOutput{log: l} }
 
@@ -151,6 +154,12 @@ type replayOutput struct {
 	log *outputLog
 	pos int64 // bytes this process has written
 }
+
+// SaveState and RewindState take the count of bytes written back with
+// the process when the session goes back to a snapshot, so that what it
+// writes again is not written twice (emu.Rewinder).
+func (r *replayOutput) SaveState() any        { return r.pos }
+func (r *replayOutput) RewindState(state any) { r.pos = state.(int64) }
 
 func (r *replayOutput) Write(b []byte) (int, error) {
 	n := len(b)

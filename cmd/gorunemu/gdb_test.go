@@ -289,3 +289,24 @@ func TestGDBReverseLines(t *testing.T) {
 		})
 	}
 }
+
+// TestGDBOutputOnce: going back over the guest's write and forward again,
+// by snapshots, writes its output once (the output counter goes back with
+// the process), and "monitor milestones" after going back lists only the
+// milestones reached before that point.
+func TestGDBOutputOnce(t *testing.T) {
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			bin := loadertest.Build(t, "hello", a.Name)
+			out, code, stderr, stdout := gdbSessionOut(t, a, bin, []string{"run", "--until", "exit"},
+				"break main.main", "continue", "next", "next", "reverse-next", "reverse-next", "next", "next",
+				"delete 1", "break runtime.schedinit", "reverse-continue", "monitor milestones", "delete", "continue")
+			t.Log(out)
+			assert.Equal(t, "hello world\n", stdout, "the output once")
+			assert.Regexp(t, `(?m)^\s+\d+\s+4242 runtime\.schedinit`, out)
+			assert.NotRegexp(t, `(?m)^\s+\d+\s+4242 runtime\.mallocinit`, out, "no milestone past schedinit")
+			assert.Contains(t, out, "exited normally")
+			assert.Equal(t, exitOK, code, "stderr: %s", stderr)
+		})
+	}
+}

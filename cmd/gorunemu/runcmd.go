@@ -331,7 +331,7 @@ func (o *runOptions) newProcessWith(img *loader.Image, argv []string, stdout, st
 	adjust(&cfg)
 	if o.gdb != "" && cfg.Trace == nil {
 		// For "monitor milestones".
-		cfg.Trace = &emu.TraceOptions{Milestones: goruntime.StartupPath(img.Arch), Sink: milestoneLog{o}}
+		cfg.Trace = &emu.TraceOptions{Milestones: goruntime.StartupPath(img.Arch), Sink: &milestoneLog{o}}
 		o.replay = replayer(img, cfg, o)
 	}
 	var p *emu.Process
