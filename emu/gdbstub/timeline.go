@@ -29,7 +29,7 @@ const (
 	// run of that many takes.
 	firstSpacing     = 1 << 16
 	maxSnapshots     = 64
-	maxSnapshotBytes = 1 << 30
+	maxSnapshotBytes = 512 << 20
 )
 
 func newTimeline() *timeline { return &timeline{spacing: firstSpacing} }
