@@ -167,6 +167,13 @@ static void running_g(gre_state *st, gre_block *b) {
 
 static void hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user) {
 	gre_state *st = user;
+	// Stepping over a stop address is for the first instruction of a
+	// start only: where no stop was there, it must not skip a stop the
+	// same address gets later.
+	if (!st->first_block) {
+		st->skip_armed = 0;
+	}
+	st->first_block = 0;
 	if (st->insns >= st->limit) {
 		st->stop_pc = addr;
 		stop(st, GRE_EXIT_BUDGET);
@@ -178,7 +185,7 @@ static void hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user) 
 		return;
 	}
 	uint32_t n = icount(st, addr, size);
-	if (st->exact && st->insns + n > st->limit) {
+	if (st->exact_limit != 0 && st->insns + n > st->exact_limit) {
 		st->over = n;
 		st->stop_pc = addr;
 		stop(st, GRE_EXIT_BUDGET);
@@ -722,9 +729,10 @@ uc_err gre_hook_counters(gre_state *st, uc_hook *h) {
 	return UC_ERR_ARCH;
 }
 
-uc_err gre_start(gre_state *st, uint64_t begin, uint64_t budget, int exact) {
+uc_err gre_start(gre_state *st, uint64_t begin, uint64_t budget, uint64_t exact) {
 	st->exit = 0;
-	st->exact = exact;
+	st->exact_limit = exact == 0 || exact > UINT64_MAX - st->insns ? 0 : st->insns + exact;
+	st->first_block = 1;
 	st->over = 0;
 	st->stop_pc = 0;
 	st->hits.len = 0;
@@ -734,7 +742,9 @@ uc_err gre_start(gre_state *st, uint64_t begin, uint64_t budget, int exact) {
 	// No budget means "no limit" by accident: all ones (Go's Unlimited)
 	// is a limit never reached, and 0 stops before the first block.
 	st->limit = budget > UINT64_MAX - st->insns ? UINT64_MAX : st->insns + budget;
-	return uc_emu_start(st->uc, begin, 0, 0, 0);
+	uc_err err = uc_emu_start(st->uc, begin, 0, 0, 0);
+	st->skip_armed = 0; // it was for this start's first instruction
+	return err;
 }
 
 // uc_ctl is variadic, which cgo cannot call; these wrap the uses we need.

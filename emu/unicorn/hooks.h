@@ -135,9 +135,10 @@ typedef struct gre_state {
 	uc_context *exc_ctx;
 	size_t exc_off;
 	uint64_t limit; // stop before a block once insns >= limit (UINT64_MAX: never)
-	// exact: also stop before a block that would pass limit; over is then
-	// that block's instruction count (0 after any other stop).
-	int exact;
+	// exact_limit: also stop before a block that would pass it (0: no
+	// such limit); over is then that block's instruction count (0 after
+	// any other stop).
+	uint64_t exact_limit;
 	uint32_t over;
 
 	// The block that started last, for correcting the count when a stop
@@ -150,7 +151,8 @@ typedef struct gre_state {
 	uint32_t intno;    // exception number for GRE_EXIT_INTR
 	uint64_t stop_pc;  // where to resume after a stop address, budget or full ring
 	uint64_t skip_pc;  // stop address to step over once when resuming
-	int skip_armed;
+	int skip_armed;    // until the first instruction ran: cleared at the second block
+	int first_block;   // the block hook has not yet run in this start
 
 	// Last invalid memory access.
 	int fault_type;
@@ -272,7 +274,7 @@ uc_err gre_reg_write_batch(uc_engine *uc, uc_context *ctx, int *regs, uint64_t *
 
 // gre_start runs the engine from begin until a hook stops it or budget
 // instructions have run (0: no budget).
-uc_err gre_start(gre_state *st, uint64_t begin, uint64_t budget, int exact);
+uc_err gre_start(gre_state *st, uint64_t begin, uint64_t budget, uint64_t exact);
 
 // gre_uncount_from takes back from the instruction count what a fault at
 // addr kept from running of the block that started last.

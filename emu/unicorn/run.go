@@ -104,16 +104,18 @@ func (e *Engine) Start(begin, budget uint64) (Exit, error) {
 	return e.exit(C.gre_start(e.st, C.uint64_t(begin), C.uint64_t(budget), 0), begin)
 }
 
-// StartExact is Start with a budget never passed: a block that would
-// pass it does not start (Exit.Budget, with Exit.Over its instruction
-// count), so a run can end exactly at the budget by stopping inside that
-// block (SetStops).
-func (e *Engine) StartExact(begin, budget uint64) (Exit, error) {
+// StartExact is Start that also never passes exact instructions (exact
+// at most budget): a block that would pass them does not start
+// (Exit.Budget, with Exit.Over its instruction count), so a run can end
+// exactly there by stopping inside that block (SetStops). budget stays
+// what it is for Start: a block begun before it is used up runs to its
+// end.
+func (e *Engine) StartExact(begin, budget, exact uint64) (Exit, error) {
 	if err := e.check(); err != nil {
 		return Exit{}, err
 	}
 	e.started = true
-	return e.exit(C.gre_start(e.st, C.uint64_t(begin), C.uint64_t(budget), 1), begin)
+	return e.exit(C.gre_start(e.st, C.uint64_t(begin), C.uint64_t(budget), C.uint64_t(exact)), begin)
 }
 
 // exit decodes how a run that started at begin ended.

@@ -419,13 +419,13 @@ func TestStartExact(t *testing.T) {
 			e := open(t, a)
 			require.NoError(t, e.Map(0x1000, 0x1000, ProtRead|ProtExec))
 			require.NoError(t, e.WriteMem(0x1000, code[a.Name]))
-			x, err := e.StartExact(0x1000, 7)
+			x, err := e.StartExact(0x1000, 7, 7)
 			require.NoError(t, err)
 			assert.True(t, x.Budget)
 			assert.Equal(t, uint64(3), x.Over, "the block that would pass the budget")
 			assert.Equal(t, uint64(0x1000), x.StopPC)
 			assert.Equal(t, uint64(6), e.Insns(), "two blocks, not the third")
-			x, err = e.StartExact(0x1000, 3)
+			x, err = e.StartExact(0x1000, 3, 3)
 			require.NoError(t, err)
 			assert.True(t, x.Budget)
 			assert.Zero(t, x.Over, "the budget ended with a block")
@@ -434,6 +434,38 @@ func TestStartExact(t *testing.T) {
 			require.NoError(t, err)
 			assert.Zero(t, x.Over)
 			assert.Equal(t, uint64(12), e.Insns(), "Start ends at a block's end")
+			// A budget of 4 lets a begun block end (at 6); exact 5 stops
+			// before the second block.
+			x, err = e.StartExact(0x1000, 4, 5)
+			require.NoError(t, err)
+			assert.Equal(t, uint64(3), x.Over)
+			assert.Equal(t, uint64(15), e.Insns())
+		})
+	}
+}
+
+// TestSkipStopOnceOnlyFirst: stepping over a stop address is for the
+// first instruction of the next start; armed where no stop was, it does
+// not skip a stop set at that address later (it used to, and RunTo then
+// ran one instruction past its target).
+func TestSkipStopOnceOnlyFirst(t *testing.T) {
+	for _, a := range arch.All() {
+		t.Run(a.Name, func(t *testing.T) {
+			l := loop[a.Name]
+			e := open(t, a)
+			require.NoError(t, e.Map(0x1000, 0x1000, ProtRead|ProtExec))
+			require.NoError(t, e.WriteMem(0x1000, l.code))
+			// The loop's third instruction, after its syscall.
+			third := l.afterSyscall
+			e.SkipStopOnce(0x1000)
+			x, err := e.Start(0x1000, 1) // no stop at 0x1000: nothing to skip
+			require.NoError(t, err)
+			require.True(t, x.Syscall)
+			require.NoError(t, e.SetStops([]uint64{0x1000}))
+			x, err = e.Start(third, 100)
+			require.NoError(t, err)
+			assert.True(t, x.StopAddr, "stopped at the stop set after the skip was armed")
+			assert.Equal(t, uint64(0x1000), x.StopPC)
 		})
 	}
 }
