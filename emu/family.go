@@ -34,6 +34,12 @@ type family struct {
 	rotate    bool
 	// midBlock: the last run stopped inside a block.
 	midBlock bool
+	// resume: the last step ended where the schedule has no point of its
+	// own (a stop address, a step, RunTo's target, a watchpoint, a full
+	// trace ring): the current thread goes on without one, so that a run
+	// stopped there and resumed does what a run without the stop does,
+	// to the moment a sleeper's timeout is noticed.
+	resume bool
 	// gone counts the instructions of processes whose engine is closed.
 	gone uint64
 	// started counts the child processes started (fork, vfork, clone).

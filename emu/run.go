@@ -403,7 +403,12 @@ func (p *Process) run(ctx context.Context) (*StopReason, error) {
 			}
 			return p.stopAt(t, StopPause), nil
 		}
-		t := f.next(f.rotate || expired)
+		var t *Thread
+		if c := f.cur; f.resume && !f.rotate && !expired && c != nil && c.p == p && c.runnable() {
+			t = c
+		} else {
+			t = f.next(f.rotate || expired)
+		}
 		if t == nil {
 			return p.stop(&StopReason{Kind: StopDeadlock, JobStopped: f.allStopped()}), nil
 		}
@@ -488,11 +493,12 @@ func (p *Process) step(t *Thread, single bool) (r *StopReason, yield bool, err e
 		return s, false, nil
 	}
 	budget := max(min(*sliceLeft, p.cfg.MaxInsns-done), 1) // 1: to the end of a block begun
-	// RunTo: whole blocks up to the target, and into the block that
-	// holds it up to its instruction (approach).
-	exact := false
-	if left := p.target - done; p.target != 0 && !single && left <= budget {
-		budget, exact = left, true
+	// RunTo: whole blocks up to the target, never past it, and into the
+	// block that holds it up to its instruction (approach). The slice
+	// ends as it would without a target.
+	var exact uint64
+	if p.target != 0 && !single {
+		exact = p.target - done
 	}
 	f.syncTSC(p)
 	before := p.eng.Insns()
@@ -517,8 +523,8 @@ func (p *Process) step(t *Thread, single bool) (r *StopReason, yield bool, err e
 		}()
 	}
 	var x unicorn.Exit
-	if exact {
-		x, err = p.eng.StartExact(t.pc, budget)
+	if exact != 0 {
+		x, err = p.eng.StartExact(t.pc, budget, exact)
 		if err == nil && x.Budget && x.Over > 0 {
 			x, err = p.approach(x.StopPC, p.target-f.insns())
 		}
@@ -534,6 +540,8 @@ func (p *Process) step(t *Thread, single bool) (r *StopReason, yield bool, err e
 	ran := p.eng.Insns() - before
 	t.insns += ran
 	*sliceLeft -= min(ran, *sliceLeft)
+	// The schedule's own points are syscalls, faults and slice ends.
+	f.resume = err == nil && !(x.Syscall || x.Fault != nil || x.Budget && *sliceLeft == 0)
 	if err != nil {
 		return nil, false, fmt.Errorf("emu: thread %d at %s: %w", t.TID, p.symbolize(t.pc), err)
 	}

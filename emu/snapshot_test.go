@@ -195,3 +195,70 @@ func TestSnapshotHostFiles(t *testing.T) {
 		})
 	}
 }
+
+// TestSnapshotsAcrossWorkloads: programs that switch threads, take
+// signals, sleep through clock jumps, collect garbage and change their
+// own code, snapshotted at several points and taken back to each (the
+// latest first): each restore is the state the snapshot saw, a run on
+// from it stands where a fresh run stands at the same position, and the
+// program ends as it ended the first time.
+func TestSnapshotsAcrossWorkloads(t *testing.T) {
+	progs := []struct{ name, arg string }{
+		{"signals", "preempt"}, {"signals", "gc"}, {"signals", "interrupt"},
+		{"sleep", ""}, {"selfmod", ""}, {"pingpong", "3000"}, {"mapgc", "1"},
+	}
+	for _, a := range arch.All() {
+		for _, pr := range progs {
+			t.Run(a.Name+"/"+pr.name+"/"+pr.arg, func(t *testing.T) {
+				t.Parallel()
+				if pr.name == "selfmod" && a != arch.AMD64 && a != arch.ARM64 {
+					t.Skip()
+				}
+				bin := loadertest.Build(t, pr.name, a.Name)
+				argv := []string{"./" + pr.name}
+				if pr.arg != "" {
+					argv = append(argv, pr.arg)
+				}
+				cfg := emu.Config{Argv: argv}
+				ref := start(t, bin, cfg)
+				end := runTo(t, ref, emu.UntilExit())
+				require.Equal(t, emu.StopExited, end.Kind, "%s", end)
+				total := ref.Position()
+
+				p := start(t, bin, cfg)
+				const n = 4
+				var snaps []*emu.Snapshot
+				var prints []string
+				for i := 1; i <= n; i++ {
+					runToPosition(t, p, total*uint64(i)/(n+1))
+					s, err := p.Snapshot()
+					require.NoError(t, err)
+					snaps, prints = append(snaps, s), append(prints, fingerprint(t, p))
+				}
+				r := runTo(t, p, emu.UntilExit())
+				require.Equal(t, end.Code, r.Code)
+				require.Equal(t, total, p.Position())
+
+				for i := n - 1; i >= 0; i-- {
+					require.NoError(t, p.Restore(snaps[i]))
+					require.Equal(t, prints[i], fingerprint(t, p), "restored to %d", snaps[i].Position())
+					// Halfway to the next snapshot (or the end), against a
+					// fresh run there.
+					next := total
+					if i+1 < n {
+						next = snaps[i+1].Position()
+					}
+					mid := (snaps[i].Position() + next) / 2
+					runToPosition(t, p, mid)
+					fresh := start(t, bin, cfg)
+					runToPosition(t, fresh, mid)
+					require.Equal(t, fingerprint(t, fresh), fingerprint(t, p), "at %d, from the snapshot at %d", mid, snaps[i].Position())
+					r := runTo(t, p, emu.UntilExit())
+					require.Equal(t, emu.StopExited, r.Kind, "%s", r)
+					assert.Equal(t, end.Code, r.Code)
+					assert.Equal(t, total, p.Position(), "the end from the snapshot at %d", snaps[i].Position())
+				}
+			})
+		}
+	}
+}
