@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"weak"
 
 	"github.com/gorunemu/gorunemu/arch"
 	"github.com/gorunemu/gorunemu/emu/unicorn"
@@ -135,10 +136,13 @@ type Process struct {
 	stepStop uint64              // the address a Step stops at, or 0
 	target   uint64              // the position RunTo stops at, or 0
 	pause    uint64              // the position past which Run pauses, or 0
-	stepTID  int                 // the blocked thread Run steps once it runs, or 0
-	tracer   *tracer
-	broken   error // an internal error stopped a run; no more runs
-	closed   bool
+	// lastSnapshot is the snapshot taken last, whose unchanged pages the
+	// next one shares while the caller keeps it.
+	lastSnapshot weak.Pointer[Snapshot]
+	stepTID      int // the blocked thread Run steps once it runs, or 0
+	tracer       *tracer
+	broken       error // an internal error stopped a run; no more runs
+	closed       bool
 
 	// outside are signals sent with Signal, from any goroutine, for the
 	// run loop to deliver.

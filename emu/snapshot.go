@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"unsafe"
+	"weak"
 
 	"golang.org/x/sys/unix"
 
@@ -52,15 +53,35 @@ type arenaSnapshot struct {
 	size       int
 	used       []uint64
 	free, hint int
-	pages      []int32 // the pages not all zero, in order
-	data       []byte  // their contents
+	pages      []int32  // the pages not all zero, in order
+	data       [][]byte // their contents, shared with the snapshot before where the same
 }
 
 // Position returns where the snapshot was taken (Process.Position).
 func (s *Snapshot) Position() uint64 { return s.position }
 
-// Bytes returns the guest memory the snapshot holds.
+// Bytes returns the guest memory the snapshot holds of its own: pages
+// that did not change since the process's snapshot before, while that
+// one is kept, are shared with it (see MemoryOf).
 func (s *Snapshot) Bytes() uint64 { return s.bytes }
+
+// MemoryOf returns the guest memory snaps hold together, each shared
+// page counted once.
+func MemoryOf(snaps []*Snapshot) uint64 {
+	seen := map[*byte]bool{}
+	var n uint64
+	for _, s := range snaps {
+		for _, a := range s.space.arenas {
+			for _, d := range a.data {
+				if !seen[&d[0]] {
+					seen[&d[0]] = true
+					n += uint64(len(d))
+				}
+			}
+		}
+	}
+	return n
+}
 
 // Snapshot saves the process's state at its position. Take it between
 // runs.
@@ -93,10 +114,12 @@ func (p *Process) Snapshot() (*Snapshot, error) {
 	if err := p.reload(); err != nil {
 		return nil, err
 	}
-	s.space = p.mem.snapshot()
-	for _, a := range s.space.arenas {
-		s.bytes += uint64(len(a.data))
+	var prev *spaceSnapshot
+	if last := p.lastSnapshot.Value(); last != nil && last.mem == p.mem {
+		prev = &last.space
 	}
+	s.space, s.bytes = p.mem.snapshot(prev)
+	p.lastSnapshot = weak.Make(s)
 	s.graph = saveGraph(p)
 	return s, nil
 }
@@ -181,8 +204,10 @@ func (as *addressSpace) code() []codeRange {
 }
 
 // snapshot saves the mappings and the memory behind them: of each arena,
-// the pages in use that are not all zero.
-func (as *addressSpace) snapshot() spaceSnapshot {
+// the pages in use that are not all zero, sharing those that equal
+// prev's (the process's snapshot before, or nil). It returns the bytes
+// it copied.
+func (as *addressSpace) snapshot(prev *spaceSnapshot) (spaceSnapshot, uint64) {
 	s := spaceSnapshot{as: *as, em: *as.mem}
 	s.as.maps, s.em.arenas = nil, nil
 	for _, m := range as.maps {
@@ -190,9 +215,20 @@ func (as *addressSpace) snapshot() spaceSnapshot {
 		c.host = nil
 		s.maps = append(s.maps, c)
 	}
+	before := map[uint64]*arenaSnapshot{}
+	if prev != nil {
+		for i := range prev.arenas {
+			before[prev.arenas[i].phys] = &prev.arenas[i]
+		}
+	}
+	var copied uint64
 	page := int(as.page)
 	for _, a := range as.mem.arenas {
 		sa := arenaSnapshot{phys: a.phys, size: len(a.mem), used: append([]uint64(nil), a.used...), free: a.free, hint: a.hint}
+		old := before[a.phys]
+		if old != nil && old.size != len(a.mem) {
+			old = nil
+		}
 		// Pages the host never gave memory to are zero: mincore says
 		// which those are without touching them.
 		resident := make([]byte, len(a.mem)/page)
@@ -201,18 +237,27 @@ func (as *addressSpace) snapshot() spaceSnapshot {
 				resident[i] = 1
 			}
 		}
+		k := 0 // walks old's pages alongside
 		for i := range len(a.mem) / page {
-			if a.used[i/64]&(1<<(i%64)) != 0 && resident[i]&1 != 0 && !zeroPage(a.mem[i*page:(i+1)*page]) {
-				sa.pages = append(sa.pages, int32(i))
+			b := a.mem[i*page : (i+1)*page]
+			if a.used[i/64]&(1<<(i%64)) == 0 || resident[i]&1 == 0 || zeroPage(b) {
+				continue
 			}
-		}
-		sa.data = make([]byte, len(sa.pages)*page)
-		for k, pg := range sa.pages {
-			copy(sa.data[k*page:], a.mem[int(pg)*page:(int(pg)+1)*page])
+			for old != nil && k < len(old.pages) && int(old.pages[k]) < i {
+				k++
+			}
+			sa.pages = append(sa.pages, int32(i))
+			if old != nil && k < len(old.pages) && int(old.pages[k]) == i && bytes.Equal(old.data[k], b) {
+				sa.data = append(sa.data, old.data[k])
+				continue
+			}
+			// A page apiece: a page shared on outlives its snapshot alone.
+			sa.data = append(sa.data, bytes.Clone(b))
+			copied += uint64(page)
 		}
 		s.arenas = append(s.arenas, sa)
 	}
-	return s
+	return s, copied
 }
 
 // restore makes the address space what s saved: the same arenas at the
@@ -261,7 +306,7 @@ func (as *addressSpace) restore(s spaceSnapshot) error {
 		}
 		a.used, a.free, a.hint = append(a.used[:0], w.used...), w.free, w.hint
 		for k, pg := range w.pages {
-			copy(a.mem[int(pg)*page:], w.data[k*page:(k+1)*page])
+			copy(a.mem[int(pg)*page:], w.data[k])
 		}
 		em.arenas = append(em.arenas, a)
 	}

@@ -88,6 +88,14 @@ func TestSnapshotRestore(t *testing.T) {
 				assert.Equal(t, fingerprint(t, fresh), prints[len(prints)-1], "at %d", pos)
 			}
 			assert.Greater(t, len(q.Threads()), 1, "threads started before the last snapshot")
+			// Pages that did not change are shared with the snapshot before.
+			last := snaps[len(snaps)-1]
+			assert.Less(t, last.Bytes(), emu.MemoryOf([]*emu.Snapshot{last})/2, "main.main-7 shares most pages with mid-startup")
+			var apart uint64
+			for _, s := range snaps {
+				apart += emu.MemoryOf([]*emu.Snapshot{s})
+			}
+			assert.Less(t, emu.MemoryOf(snaps), apart)
 
 			r := runTo(t, q, emu.UntilExit())
 			require.Equal(t, emu.StopExited, r.Kind)
@@ -141,7 +149,7 @@ func BenchmarkSnapshot(b *testing.B) {
 						b.Fatal(err)
 					}
 				}
-				b.ReportMetric(float64(s.Bytes())/(1<<20), "MiB")
+				b.ReportMetric(float64(emu.MemoryOf([]*emu.Snapshot{s}))/(1<<20), "MiB")
 			})
 			b.Run("restore", func(b *testing.B) {
 				for range b.N {

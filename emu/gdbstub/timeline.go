@@ -60,14 +60,15 @@ func (tl *timeline) take(p *emu.Process) {
 }
 
 // thin drops every other snapshot but the first and doubles the spacing.
+// What the kept ones hold is counted again: they may share pages the
+// dropped ones held (Snapshot.Bytes counts a snapshot's own).
 func (tl *timeline) thin() {
 	kept := tl.snaps[:1]
-	tl.bytes = tl.snaps[0].Bytes()
 	for i := 2; i < len(tl.snaps); i += 2 {
 		kept = append(kept, tl.snaps[i])
-		tl.bytes += tl.snaps[i].Bytes()
 	}
 	tl.snaps = kept
+	tl.bytes = emu.MemoryOf(kept)
 	tl.spacing *= 2
 }
 
@@ -96,10 +97,8 @@ func (tl *timeline) before(pos uint64) *emu.Snapshot {
 // there, so what comes after differs from what they hold.
 func (tl *timeline) forgetAfter(pos uint64) {
 	i := sort.Search(len(tl.snaps), func(i int) bool { return tl.snaps[i].Position() > pos })
-	for _, s := range tl.snaps[i:] {
-		tl.bytes -= s.Bytes()
-	}
 	tl.snaps = tl.snaps[:i]
+	tl.bytes = emu.MemoryOf(tl.snaps)
 }
 
 // reset starts the timeline of a new process (a replay), at its start.
