@@ -112,7 +112,7 @@ func newServer(conn io.ReadWriter, p *emu.Process, opts Options) *Server {
 	if opts.Replay == nil {
 		s.tl.off = true // what cannot replay cannot go back either
 	}
-	s.tl.take(p)
+	s.tl.take(p, 0)
 	return s
 }
 

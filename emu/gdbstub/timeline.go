@@ -3,6 +3,7 @@ package gdbstub
 import (
 	"context"
 	"sort"
+	"time"
 
 	"github.com/gorunemu/gorunemu/emu"
 )
@@ -34,8 +35,13 @@ const (
 
 func newTimeline() *timeline { return &timeline{spacing: firstSpacing} }
 
-// take snapshots p where it is, unless a snapshot is there already.
-func (tl *timeline) take(p *emu.Process) {
+// take snapshots p where it is, unless a snapshot is there already. ran
+// is how long the run since the last one took (0: unknown): where a
+// snapshot costs more than an eighth of that, the spacing doubles, so
+// that snapshots cost a long run at most about an eighth of its time.
+// (Where they fall then depends on the host's speed; what the guest
+// does never does.)
+func (tl *timeline) take(p *emu.Process, ran time.Duration) {
 	if tl.off {
 		return
 	}
@@ -44,7 +50,11 @@ func (tl *timeline) take(p *emu.Process) {
 	if i < len(tl.snaps) && tl.snaps[i].Position() == pos {
 		return
 	}
+	start := time.Now()
 	s, err := p.Snapshot()
+	if took := time.Since(start); ran > 0 && took*8 > ran {
+		tl.spacing *= 2
+	}
 	if err != nil {
 		// A process that has forked cannot go back to a snapshot: a
 		// replay from the start serves it.
@@ -104,18 +114,19 @@ func (tl *timeline) forgetAfter(pos uint64) {
 // reset starts the timeline of a new process (a replay), at its start.
 func (tl *timeline) reset(p *emu.Process) {
 	*tl = timeline{spacing: tl.spacing, off: tl.off}
-	tl.take(p)
+	tl.take(p, 0)
 }
 
 // runRecording runs s.p like Run, pausing on the way to take snapshots.
 func (s *Server) runRecording(ctx context.Context, until emu.Until) (*emu.StopReason, error) {
 	for {
 		until.Pause = s.tl.pause(s.p.Position())
+		start := time.Now()
 		r, err := s.p.Run(ctx, until)
 		if err != nil || r.Kind != emu.StopPause {
 			return r, err
 		}
-		s.tl.take(s.p)
+		s.tl.take(s.p, time.Since(start))
 	}
 }
 
