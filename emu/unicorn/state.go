@@ -43,12 +43,3 @@ func (e *Engine) ForgetCode() error {
 	}
 	return ucErr(C.gre_forget_code(e.st), "drop translated code")
 }
-
-// CopyContext makes dst hold what src holds. The engine's CPU is left as
-// src.
-func (e *Engine) CopyContext(dst, src *Context) error {
-	if err := e.Restore(src); err != nil {
-		return err
-	}
-	return e.Save(dst)
-}
