@@ -17,7 +17,8 @@ import (
 // syscalls), and other packages' objects that hold no pointers (math/
 // rand's generators). Other packages' objects are part of a process only
 // if they say so (Rewinder: the gdb session's output counter); the rest
-// are shared as they are (host files, writers, the binary's image). So
+// are shared as they are (host files, writers, the binary's image), and
+// so is what another package's value in a state object refers to. So
 // are the types listed in sharedTypes (the engine's memory, which
 // snapshot.go saves itself), those that stand for the outside (Outside),
 // and sync's types, whose state belongs to whoever holds them now.
@@ -171,8 +172,14 @@ func hasPointers(t reflect.Type) bool {
 }
 
 // deep says whether a value of type t holds slices or maps, whose
-// contents a shadow must save apart from the value.
+// contents a shadow must save apart from the value. Another package's
+// value held in a state object (the arch.CPU a process shows its guest)
+// is not: its bits go back, and what it refers to is that package's,
+// shared as it is (every process of an arch shares one CPUID table).
 func deep(t reflect.Type) bool {
+	if t.Name() != "" && t.PkgPath() != "" && !statePackages[t.PkgPath()] {
+		return false
+	}
 	switch t.Kind() {
 	case reflect.Slice, reflect.Map:
 		return true
