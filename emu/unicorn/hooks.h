@@ -134,6 +134,10 @@ typedef struct gre_state {
 	// in it the field is (see clear_exception); NULL if not found.
 	uc_context *exc_ctx;
 	size_t exc_off;
+	// A double fault taken back (see hook_intr): where and when the last
+	// was, so that one with no progress since is reported, and how many.
+	uint64_t df_pc, df_insns;
+	uint64_t df_retried;
 	uint64_t limit; // stop before a block once insns >= limit (UINT64_MAX: never)
 	// exact_limit: also stop before a block that would pass it (0: no
 	// such limit); over is then that block's instruction count (0 after
@@ -256,6 +260,8 @@ int gre_vm_read(gre_state *st, uint64_t vaddr, void *buf, size_t n);
 uc_err gre_discard_code(gre_state *st, uint64_t phys, uint64_t size);
 // gre_discard_all_code drops the translated code of all engine memory.
 uc_err gre_discard_all_code(gre_state *st);
+// gre_set_exception_in_flight: for tests (hooks.c).
+int gre_set_exception_in_flight(gre_state *st, int32_t intno);
 // gre_forget_code drops all translated code and the instruction counts of
 // its blocks.
 uc_err gre_forget_code(gre_state *st);

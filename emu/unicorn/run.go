@@ -223,6 +223,21 @@ func (e *Engine) Insns() uint64 {
 	return uint64(e.st.insns)
 }
 
+// doubleFaultsRetried counts the x86 double faults the engine took back
+// and ran again (hooks.c, retry_double_fault).
+func (e *Engine) doubleFaultsRetried() uint64 {
+	if e.st == nil {
+		return 0
+	}
+	return uint64(e.st.df_retried)
+}
+
+// setExceptionInFlight makes QEMU count x86 exception intno in flight, as
+// after one no hook saw, for tests; false if the engine cannot.
+func (e *Engine) setExceptionInFlight(intno int32) bool {
+	return e.st != nil && C.gre_set_exception_in_flight(e.st, C.int32_t(intno)) != 0
+}
+
 // SetStops makes Start stop before executing any of addrs. It replaces the
 // previous set.
 func (e *Engine) SetStops(addrs []uint64) error {

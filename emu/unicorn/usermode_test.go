@@ -126,3 +126,32 @@ func TestX86ExceptionsDoNotNest(t *testing.T) {
 		assert.True(t, x.Syscall, "run %d: RDTSC after a #GP: %v", i, x.Fault)
 	}
 }
+
+// TestX86DoubleFaultRetried: with an exception QEMU still counts in flight
+// (as after one no hook saw), the next #GP becomes a double fault, which
+// no user process sees. The engine clears it and runs the instruction
+// again: RDTSC reads the counter, counted once, and a #GP stays a #GP.
+func TestX86DoubleFaultRetried(t *testing.T) {
+	e := open(t, arch.AMD64)
+	require.NoError(t, e.Map(0x1000, 0x1000, ProtRead|ProtExec))
+	require.NoError(t, e.WriteMem(0x1000, []byte{0x90, 0x0f, 0x31, 0x0f, 0x05})) // nop; rdtsc; syscall
+	require.NoError(t, e.WriteMem(0x1010, []byte{0xf4}))                         // hlt
+	regs := []int{int(arch.AMD64_RAX), int(arch.AMD64_RDX)}
+
+	require.True(t, e.setExceptionInFlight(13))
+	x, err := e.Start(0x1000, Unlimited)
+	require.NoError(t, err)
+	require.True(t, x.Syscall, "RDTSC after an exception in flight: %v", x.Fault)
+	v := make([]uint64, 2)
+	require.NoError(t, e.RegReadBatch(regs, v))
+	assert.Equal(t, e.Insns(), v[1]<<32|v[0], "RDTSC read the counter")
+	assert.Equal(t, uint64(3), e.Insns(), "each instruction counted once")
+	assert.Equal(t, uint64(1), e.doubleFaultsRetried())
+
+	require.True(t, e.setExceptionInFlight(13))
+	x, err = e.Start(0x1010, Unlimited)
+	require.NoError(t, err)
+	require.NotNil(t, x.Fault)
+	assert.Equal(t, uint32(13), x.Fault.Intno, "HLT's own #GP")
+	assert.Equal(t, uint64(2), e.doubleFaultsRetried())
+}
